@@ -1,0 +1,266 @@
+#include "layers/blob_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include "layers/error.hpp"
+
+namespace rookery::layers {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::error_code sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return {errno, std::system_category()};
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  return rc == 0 ? std::error_code{} : std::error_code{saved, std::system_category()};
+}
+
+}  // namespace
+
+// ---- lease ----------------------------------------------------------------
+
+blob_store::lease::lease(lease&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)),
+      digest_(other.digest_),
+      fd_(std::exchange(other.fd_, -1)),
+      size_(other.size_) {}
+
+blob_store::lease& blob_store::lease::operator=(lease&& other) noexcept {
+  if (this != &other) {
+    release();
+    store_ = std::exchange(other.store_, nullptr);
+    digest_ = other.digest_;
+    fd_ = std::exchange(other.fd_, -1);
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+blob_store::lease::~lease() { release(); }
+
+void blob_store::lease::release() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (store_) store_->unpin(digest_);
+  store_ = nullptr;
+}
+
+// ---- writer ---------------------------------------------------------------
+
+blob_store::writer::writer(blob_store* store, layers::digest d,
+                           std::optional<std::uint64_t> expected, int fd, fs::path temp)
+    : store_(store),
+      digest_(std::move(d)),
+      expected_(expected),
+      fd_(fd),
+      temp_path_(std::move(temp)),
+      hasher_(digest_.algorithm()) {}
+
+blob_store::writer::writer(writer&& other) noexcept
+    : store_(other.store_),
+      digest_(other.digest_),
+      expected_(other.expected_),
+      fd_(std::exchange(other.fd_, -1)),
+      temp_path_(other.temp_path_),
+      hasher_(std::move(other.hasher_)),
+      written_(other.written_),
+      done_(std::exchange(other.done_, true)) {}
+
+blob_store::writer::~writer() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!done_) {
+    std::error_code ignored;
+    fs::remove(temp_path_, ignored);
+  }
+}
+
+std::error_code blob_store::writer::write(const void* data, std::size_t size) {
+  if (done_ || fd_ < 0) return errc::store_failure;
+  if (expected_ && written_ + size > *expected_) return errc::size_invalid;
+  const char* p = static_cast<const char*>(data);
+  std::size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errc::store_failure;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  hasher_.update(data, size);
+  written_ += size;
+  return {};
+}
+
+std::error_code blob_store::writer::commit() {
+  if (done_ || fd_ < 0) return errc::store_failure;
+  auto discard = [this](std::error_code ec) {
+    ::close(std::exchange(fd_, -1));
+    std::error_code ignored;
+    fs::remove(temp_path_, ignored);
+    done_ = true;
+    return ec;
+  };
+  if (expected_ && written_ != *expected_) return discard(errc::size_invalid);
+  if (hasher_.finish() != digest_) return discard(errc::digest_invalid);
+  if (::fsync(fd_) != 0) return discard(errc::store_failure);
+  ::close(std::exchange(fd_, -1));
+  std::error_code ec = store_->finish_commit(digest_, temp_path_, written_);
+  if (ec) return discard(ec);
+  done_ = true;
+  return {};
+}
+
+// ---- store ----------------------------------------------------------------
+
+blob_store::blob_store(options opts) : root_(std::move(opts.root)), budget_(opts.budget_bytes) {
+  fs::create_directories(root_ / "tmp");
+  fs::create_directories(root_ / "blobs" / "sha256");
+  fs::create_directories(root_ / "blobs" / "sha512");
+  rebuild_index();
+}
+
+fs::path blob_store::final_path(const digest& d) const {
+  return root_ / "blobs" / std::string(d.algorithm_name()) / d.hex();
+}
+
+void blob_store::rebuild_index() {
+  // A temporary file left by a crash was never verified: it goes.
+  for (const auto& item : fs::directory_iterator(root_ / "tmp")) fs::remove_all(item.path());
+
+  struct found {
+    digest d;
+    std::uint64_t size;
+    fs::file_time_type mtime;
+  };
+  std::vector<found> blobs;
+  for (const char* algorithm : {"sha256", "sha512"}) {
+    for (const auto& item : fs::directory_iterator(root_ / "blobs" / algorithm)) {
+      auto d = digest::parse(std::string(algorithm) + ":" + item.path().filename().string());
+      if (!d || !item.is_regular_file()) {
+        fs::remove_all(item.path());  // not ours: nothing else is ever written here
+        continue;
+      }
+      blobs.push_back({*d, item.file_size(), item.last_write_time()});
+    }
+  }
+  // Oldest first, so that recency order survives a restart (open() touches mtime).
+  std::sort(blobs.begin(), blobs.end(), [](const found& a, const found& b) { return a.mtime < b.mtime; });
+  std::lock_guard lock(mutex_);
+  for (auto& b : blobs) {
+    index_[b.d] = entry{b.size, ++clock_, 0};
+    total_ += b.size;
+  }
+  evict_locked();
+}
+
+std::optional<blob_store::lease> blob_store::open(const digest& d) {
+  std::unique_lock lock(mutex_);
+  auto it = index_.find(d);
+  if (it == index_.end()) return std::nullopt;
+  const auto path = final_path(d);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    // Removed behind our back: forget it rather than serve an error forever.
+    total_ -= it->second.size;
+    index_.erase(it);
+    return std::nullopt;
+  }
+  it->second.last_use = ++clock_;
+  ++it->second.pins;
+  const auto size = it->second.size;
+  lock.unlock();
+  ::futimens(fd, nullptr);  // keeps LRU order across restarts
+  return lease(this, d, fd, size);
+}
+
+bool blob_store::contains(const digest& d) const {
+  std::lock_guard lock(mutex_);
+  return index_.contains(d);
+}
+
+std::optional<blob_store::writer> blob_store::begin(const digest& d,
+                                                    std::optional<std::uint64_t> expected_size,
+                                                    std::error_code& ec) {
+  std::string pattern = (root_ / "tmp" / (d.hex().substr(0, 16) + ".XXXXXX")).string();
+  int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+  if (fd < 0) {
+    ec = errc::store_failure;
+    return std::nullopt;
+  }
+  ec.clear();
+  return writer(this, d, expected_size, fd, fs::path(pattern));
+}
+
+std::error_code blob_store::finish_commit(const digest& d, const fs::path& temp,
+                                          std::uint64_t size) {
+  // A second writer of the same digest renames identical bytes over the first: readers that
+  // hold the old file keep their descriptor, and the index counts the blob once.
+  const auto target = final_path(d);
+  if (::rename(temp.c_str(), target.c_str()) != 0) return errc::store_failure;
+  if (sync_directory(target.parent_path())) return errc::store_failure;
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0});
+  if (inserted) total_ += size;
+  it->second.last_use = ++clock_;
+  evict_locked();
+  return {};
+}
+
+bool blob_store::remove(const digest& d) {
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(d);
+  if (it == index_.end() || it->second.pins > 0) return false;
+  std::error_code ignored;
+  fs::remove(final_path(d), ignored);
+  total_ -= it->second.size;
+  index_.erase(it);
+  return true;
+}
+
+void blob_store::evict_locked() {
+  if (budget_ == 0) return;
+  while (total_ > budget_) {
+    auto victim = index_.end();
+    for (auto it = index_.begin(); it != index_.end(); ++it) {
+      if (it->second.pins == 0 && (victim == index_.end() || it->second.last_use < victim->second.last_use)) {
+        victim = it;
+      }
+    }
+    if (victim == index_.end()) return;  // everything left is in use
+    std::error_code ignored;
+    fs::remove(final_path(victim->first), ignored);
+    total_ -= victim->second.size;
+    index_.erase(victim);
+  }
+}
+
+void blob_store::unpin(const digest& d) noexcept {
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(d);
+  if (it != index_.end() && it->second.pins > 0) --it->second.pins;
+  evict_locked();
+}
+
+std::uint64_t blob_store::total_bytes() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+std::size_t blob_store::blob_count() const {
+  std::lock_guard lock(mutex_);
+  return index_.size();
+}
+
+}  // namespace rookery::layers

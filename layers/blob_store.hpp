@@ -1,0 +1,125 @@
+// Content-addressed blob storage on local disk.
+//
+// Layout under the root: blobs/<algorithm>/<hex> holds verified blobs only; tmp/ holds blobs
+// being written. A blob becomes visible under its digest solely by rename() after its content
+// was hashed, checked against the digest and fsynced, so nothing partial or corrupt is ever
+// served. A size budget is kept by evicting least-recently-used blobs that nobody holds open.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <unordered_map>
+
+#include "layers/digest.hpp"
+
+namespace rookery::layers {
+
+class blob_store {
+ public:
+  struct options {
+    std::filesystem::path root;
+    std::uint64_t budget_bytes = 0;  ///< 0: no budget, never evict
+  };
+
+  /// A committed blob held open for reading. While any lease on a blob lives, the blob is
+  /// pinned: eviction skips it. The file descriptor stays valid even if the blob is removed.
+  /// Leases must not outlive their store.
+  class lease {
+   public:
+    lease(lease&&) noexcept;
+    lease& operator=(lease&&) noexcept;
+    ~lease();
+    int fd() const noexcept { return fd_; }
+    std::uint64_t size() const noexcept { return size_; }
+    const layers::digest& digest() const noexcept { return digest_; }
+
+   private:
+    friend class blob_store;
+    lease(blob_store* store, layers::digest d, int fd, std::uint64_t size)
+        : store_(store), digest_(std::move(d)), fd_(fd), size_(size) {}
+    void release() noexcept;
+    blob_store* store_;
+    layers::digest digest_;
+    int fd_;
+    std::uint64_t size_;
+  };
+
+  /// Writes one blob into a temporary file, hashing as it goes. Single-threaded use; the
+  /// destructor discards the temporary file unless commit() succeeded.
+  class writer {
+   public:
+    writer(writer&&) noexcept;
+    writer& operator=(writer&&) = delete;
+    ~writer();
+
+    /// Appends bytes; fails with errc::size_invalid past the expected size, store_failure on disk trouble.
+    std::error_code write(const void* data, std::size_t size);
+    std::uint64_t written() const noexcept { return written_; }
+    /// The temporary file, readable by others while it grows.
+    const std::filesystem::path& temp_path() const noexcept { return temp_path_; }
+    /// Verifies size and digest, fsyncs and renames into place. digest_invalid or size_invalid
+    /// when the content is wrong (the temporary file is then discarded).
+    std::error_code commit();
+
+   private:
+    friend class blob_store;
+    writer(blob_store* store, layers::digest d, std::optional<std::uint64_t> expected, int fd,
+           std::filesystem::path temp);
+    blob_store* store_;
+    layers::digest digest_;
+    std::optional<std::uint64_t> expected_;
+    int fd_;
+    std::filesystem::path temp_path_;
+    hasher hasher_;
+    std::uint64_t written_ = 0;
+    bool done_ = false;
+  };
+
+  /// Opens or creates the store at options.root: removes stray temporary files and rebuilds
+  /// the index from what is on disk. Throws std::system_error when the root is unusable.
+  explicit blob_store(options opts);
+  blob_store(const blob_store&) = delete;
+  blob_store& operator=(const blob_store&) = delete;
+
+  /// A lease on the blob, or nullopt when it is not stored. Marks the blob recently used.
+  std::optional<lease> open(const digest& d);
+  bool contains(const digest& d) const;
+  /// Starts writing `d`; `expected_size`, when known, is enforced. Errors: store_failure.
+  std::optional<writer> begin(const digest& d, std::optional<std::uint64_t> expected_size,
+                              std::error_code& ec);
+  /// Removes a blob unless it is pinned; true when it was removed.
+  bool remove(const digest& d);
+
+  std::uint64_t total_bytes() const;
+  std::size_t blob_count() const;
+  const std::filesystem::path& root() const noexcept { return root_; }
+
+  // All public members are thread-safe.
+
+ private:
+  struct entry {
+    std::uint64_t size = 0;
+    std::uint64_t last_use = 0;
+    unsigned pins = 0;
+  };
+
+  std::filesystem::path final_path(const digest& d) const;
+  void rebuild_index();
+  std::error_code finish_commit(const digest& d, const std::filesystem::path& temp,
+                                std::uint64_t size);
+  void evict_locked();
+  void unpin(const digest& d) noexcept;
+
+  std::filesystem::path root_;
+  std::uint64_t budget_;
+  mutable std::mutex mutex_;
+  std::unordered_map<digest, entry> index_;
+  std::uint64_t total_ = 0;
+  std::uint64_t clock_ = 0;
+};
+
+}  // namespace rookery::layers

@@ -1,0 +1,233 @@
+#include "layers/blob_store.hpp"
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "layers/error.hpp"
+
+using namespace rookery::layers;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh store root per test case, removed afterwards.
+struct temp_root {
+  fs::path path;
+  temp_root() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("rookery-store-" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_root() { fs::remove_all(path); }
+};
+
+std::string read_all(int fd, std::uint64_t size) {
+  std::string out(size, '\0');
+  REQUIRE(::pread(fd, out.data(), size, 0) == static_cast<ssize_t>(size));
+  return out;
+}
+
+std::error_code put(blob_store& store, std::string_view content, std::optional<digest> as = {}) {
+  const digest d = as.value_or(digest_of(content));
+  std::error_code ec;
+  auto w = store.begin(d, std::nullopt, ec);
+  REQUIRE(w);
+  if (auto e = w->write(content.data(), content.size())) return e;
+  return w->commit();
+}
+
+std::size_t files_in(const fs::path& dir) {
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
+}
+
+}  // namespace
+
+TEST_CASE("blob_store commits a verified blob and serves it", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  REQUIRE_FALSE(put(store, "layer bytes"));
+  auto lease = store.open(digest_of("layer bytes"));
+  REQUIRE(lease);
+  CHECK(lease->size() == 11);
+  CHECK(read_all(lease->fd(), lease->size()) == "layer bytes");
+  CHECK(files_in(root.path / "tmp") == 0);
+}
+
+TEST_CASE("blob_store stores the zero-byte blob", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  REQUIRE_FALSE(put(store, ""));
+  auto lease = store.open(digest_of(""));
+  REQUIRE(lease);
+  CHECK(lease->size() == 0);
+}
+
+TEST_CASE("blob_store refuses corrupt content and leaves nothing behind", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  CHECK(put(store, "tampered", digest_of("original")) == rookery::errc::digest_invalid);
+  CHECK_FALSE(store.contains(digest_of("original")));
+  CHECK_FALSE(fs::exists(root.path / "blobs" / "sha256" / digest_of("original").hex()));
+  CHECK(files_in(root.path / "tmp") == 0);
+}
+
+TEST_CASE("blob_store refuses a truncated blob", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  const std::string full = "0123456789";
+  std::error_code ec;
+  auto w = store.begin(digest_of(full), full.size(), ec);
+  REQUIRE(w);
+  REQUIRE_FALSE(w->write(full.data(), 6));
+  CHECK(w->commit() == rookery::errc::size_invalid);
+  CHECK_FALSE(store.contains(digest_of(full)));
+}
+
+TEST_CASE("blob_store refuses bytes past the expected size", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  std::error_code ec;
+  auto w = store.begin(digest_of("abc"), 3, ec);
+  REQUIRE(w);
+  CHECK(w->write("abcd", 4) == rookery::errc::size_invalid);
+}
+
+TEST_CASE("blob_store discards an abandoned write", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  {
+    std::error_code ec;
+    auto w = store.begin(digest_of("abc"), 3, ec);
+    REQUIRE(w);
+    REQUIRE_FALSE(w->write("ab", 2));
+    CHECK(files_in(root.path / "tmp") == 1);
+  }
+  CHECK(files_in(root.path / "tmp") == 0);
+  CHECK_FALSE(store.contains(digest_of("abc")));
+}
+
+TEST_CASE("blob_store lets readers follow a blob being written", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  std::error_code ec;
+  auto w = store.begin(digest_of("streamed"), std::nullopt, ec);
+  REQUIRE(w);
+  REQUIRE_FALSE(w->write("stre", 4));
+  std::ifstream follower(w->temp_path(), std::ios::binary);
+  std::string head(4, '\0');
+  follower.read(head.data(), 4);
+  CHECK(head == "stre");
+  REQUIRE_FALSE(w->write("amed", 4));
+  REQUIRE_FALSE(w->commit());
+  std::string tail(4, '\0');
+  follower.read(tail.data(), 4);  // the open file survives the rename into place
+  CHECK(tail == "amed");
+}
+
+TEST_CASE("blob_store concurrent writers of one digest end with one blob", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  std::string content(1 << 20, 'x');
+  for (std::size_t i = 0; i < content.size(); i += 7) content[i] = static_cast<char>(i);
+  const digest d = digest_of(content);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      std::error_code ec;
+      auto w = store.begin(d, content.size(), ec);
+      for (std::size_t off = 0; w && off < content.size(); off += 4096) {
+        if (w->write(content.data() + off, 4096)) ++failures;
+      }
+      if (!w || w->commit()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(store.blob_count() == 1);
+  CHECK(store.total_bytes() == content.size());
+  CHECK(files_in(root.path / "blobs" / "sha256") == 1);
+  CHECK(files_in(root.path / "tmp") == 0);
+  auto lease = store.open(d);
+  REQUIRE(lease);
+  CHECK(read_all(lease->fd(), lease->size()) == content);
+}
+
+TEST_CASE("blob_store evicts the least recently used blob over budget", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path, 25});
+  REQUIRE_FALSE(put(store, std::string(10, 'a')));
+  REQUIRE_FALSE(put(store, std::string(10, 'b')));
+  store.open(digest_of(std::string(10, 'a')));  // 'a' is now more recent than 'b'
+  REQUIRE_FALSE(put(store, std::string(10, 'c')));
+  CHECK(store.contains(digest_of(std::string(10, 'a'))));
+  CHECK_FALSE(store.contains(digest_of(std::string(10, 'b'))));
+  CHECK(store.contains(digest_of(std::string(10, 'c'))));
+  CHECK(store.total_bytes() == 20);
+}
+
+TEST_CASE("blob_store never evicts a blob in use", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path, 15});
+  REQUIRE_FALSE(put(store, std::string(10, 'a')));
+  auto held = store.open(digest_of(std::string(10, 'a')));
+  REQUIRE(held);
+  REQUIRE_FALSE(put(store, std::string(10, 'b')));
+  CHECK(store.contains(digest_of(std::string(10, 'a'))));  // pinned, 'b' went instead
+  CHECK_FALSE(store.contains(digest_of(std::string(10, 'b'))));
+  CHECK(read_all(held->fd(), 10) == std::string(10, 'a'));
+}
+
+TEST_CASE("blob_store evicts a blob once its lease ends", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path, 15});
+  REQUIRE_FALSE(put(store, std::string(10, 'a')));
+  {
+    auto held = store.open(digest_of(std::string(10, 'a')));
+    REQUIRE_FALSE(put(store, std::string(10, 'b')));
+    // both are over budget now; 'b' was evicted since 'a' is pinned
+  }
+  REQUIRE_FALSE(put(store, std::string(10, 'c')));
+  CHECK(store.total_bytes() <= 15);
+  CHECK(store.contains(digest_of(std::string(10, 'c'))));
+}
+
+TEST_CASE("blob_store rebuilds its index on restart and drops temporary files", "[blob_store]") {
+  temp_root root;
+  {
+    blob_store store({root.path});
+    REQUIRE_FALSE(put(store, "kept"));
+    std::error_code ec;
+    auto w = store.begin(digest_of("crashed"), std::nullopt, ec);
+    REQUIRE(w);
+    REQUIRE_FALSE(w->write("cra", 3));
+    // simulate a crash: the temporary file survives the writer
+    fs::copy_file(w->temp_path(), root.path / "tmp" / "leftover");
+  }
+  std::ofstream(root.path / "blobs" / "sha256" / "not-a-digest") << "junk";
+  blob_store reopened({root.path});
+  CHECK(reopened.blob_count() == 1);
+  CHECK(reopened.contains(digest_of("kept")));
+  CHECK(reopened.total_bytes() == 4);
+  CHECK(files_in(root.path / "tmp") == 0);
+  CHECK_FALSE(fs::exists(root.path / "blobs" / "sha256" / "not-a-digest"));
+}
+
+TEST_CASE("blob_store remove refuses a pinned blob", "[blob_store]") {
+  temp_root root;
+  blob_store store({root.path});
+  REQUIRE_FALSE(put(store, "x"));
+  {
+    auto held = store.open(digest_of("x"));
+    CHECK_FALSE(store.remove(digest_of("x")));
+  }
+  CHECK(store.remove(digest_of("x")));
+  CHECK_FALSE(store.open(digest_of("x")));
+}

@@ -1,0 +1,229 @@
+#include "http/client.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <charconv>
+
+#include "http/detail/asio.hpp"
+#include "layers/error.hpp"
+
+namespace rookery::http {
+namespace {
+
+using detail::awaitable_ec;
+
+bool is_redirect(unsigned status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+}  // namespace
+
+// ---- url ------------------------------------------------------------------
+
+std::optional<url> url::parse(std::string_view text) {
+  url out;
+  if (text.substr(0, 7) == "http://") {
+    out.scheme = "http";
+    text.remove_prefix(7);
+  } else if (text.substr(0, 8) == "https://") {
+    out.scheme = "https";
+    text.remove_prefix(8);
+  } else {
+    return std::nullopt;
+  }
+  const auto slash = text.find_first_of("/?");
+  std::string_view authority = text.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
+  if (out.target.front() == '?') out.target.insert(0, "/");
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.front() == '[') {  // IPv6 literal
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return std::nullopt;
+      port = authority.substr(close + 2);
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  unsigned value = 0;
+  if (!port.empty()) {
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return std::nullopt;
+    }
+  }
+  if (host.empty()) return std::nullopt;
+  out.host = std::string(host);
+  out.port = port.empty() ? (out.tls() ? "443" : "80") : std::string(port);
+  return out;
+}
+
+std::string url::authority() const {
+  const bool default_port = (tls() && port == "443") || (!tls() && port == "80");
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return default_port ? h : h + ":" + port;
+}
+
+std::optional<url> url::resolve(std::string_view location) const {
+  if (location.substr(0, 7) == "http://" || location.substr(0, 8) == "https://") {
+    return parse(location);
+  }
+  if (location.empty() || location.front() != '/' || location.substr(0, 2) == "//") {
+    return std::nullopt;
+  }
+  url out = *this;
+  out.target = std::string(location);
+  return out;
+}
+
+// ---- response_stream ------------------------------------------------------
+
+response_stream::~response_stream() = default;
+
+beast::tcp_stream& response_stream::lowest() {
+  return tls_ ? beast::get_lowest_layer(*tls_) : *plain_;
+}
+
+template <class Op>
+asio::awaitable<void> response_stream::on_stream(Op op) {
+  if (tls_) {
+    co_await op(*tls_);
+  } else {
+    co_await op(*plain_);
+  }
+}
+
+std::optional<std::uint64_t> response_stream::content_length() const {
+  auto length = parser_.content_length();
+  if (!length) return std::nullopt;
+  return *length;
+}
+
+asio::awaitable<std::error_code> response_stream::open(asio::ssl::context& tls, const url& where) {
+  boost::system::error_code ec;
+  asio::ip::tcp::resolver resolver(ex_);
+  auto endpoints = co_await resolver.async_resolve(where.host, where.port, awaitable_ec(ec));
+  if (ec) co_return make_error_code(errc::upstream_unavailable);
+  plain_ = std::make_unique<beast::tcp_stream>(ex_);
+  plain_->expires_after(opts_.connect_timeout);
+  co_await plain_->async_connect(endpoints, awaitable_ec(ec));
+  if (ec) co_return make_error_code(errc::upstream_unavailable);
+  plain_->socket().set_option(asio::ip::tcp::no_delay(true));
+  if (where.tls()) {
+    tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*plain_), tls);
+    plain_.reset();
+    if (!SSL_set_tlsext_host_name(tls_->native_handle(), where.host.c_str())) {
+      co_return make_error_code(errc::upstream_unavailable);
+    }
+    tls_->set_verify_callback(asio::ssl::host_name_verification(where.host));
+    co_await tls_->async_handshake(asio::ssl::stream_base::client, awaitable_ec(ec));
+    if (ec) co_return make_error_code(errc::upstream_unavailable);
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> response_stream::exchange(bhttp::verb method, const url& where,
+                                                           const bhttp::fields& headers) {
+  bhttp::request<bhttp::empty_body> req{method, where.target, 11};
+  for (const auto& field : headers) req.set(field.name_string(), field.value());
+  req.set(bhttp::field::host, where.authority());
+  req.set(bhttp::field::user_agent, "rookery");
+  head_ = method == bhttp::verb::head;
+  boost::system::error_code ec;
+  lowest().expires_after(opts_.response_timeout);
+  co_await on_stream([&](auto& stream) -> asio::awaitable<void> {
+    co_await bhttp::async_write(stream, req, awaitable_ec(ec));
+    if (ec) co_return;
+    parser_.body_limit(boost::none);  // bodies are streamed and bounded by the caller
+    parser_.skip(head_);
+    co_await bhttp::async_read_header(stream, buffer_, parser_, awaitable_ec(ec));
+  });
+  if (ec == beast::error::timeout || ec == asio::error::connection_reset ||
+      ec == asio::error::eof || ec == asio::error::connection_refused) {
+    co_return make_error_code(errc::upstream_unavailable);
+  }
+  if (ec) co_return make_error_code(errc::upstream_bad_response);
+  where_ = where;
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::size_t> response_stream::read_some(void* data, std::size_t size,
+                                                        std::error_code& out) {
+  out.clear();
+  if (parser_.is_done() || size == 0) co_return 0;
+  auto& body = parser_.get().body();
+  body.data = data;
+  body.size = size;
+  boost::system::error_code ec;
+  lowest().expires_after(opts_.idle_timeout);
+  co_await on_stream([&](auto& stream) -> asio::awaitable<void> {
+    co_await bhttp::async_read_some(stream, buffer_, parser_, awaitable_ec(ec));
+  });
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec == beast::error::timeout) {
+    out = errc::upstream_unavailable;
+  } else if (ec) {
+    out = errc::upstream_bad_response;
+  }
+  co_return size - body.size;
+}
+
+asio::awaitable<std::error_code> response_stream::read_body(std::string& out, std::size_t limit) {
+  if (auto length = content_length(); length && *length > limit) {
+    co_return make_error_code(errc::size_invalid);
+  }
+  char chunk[16 * 1024];
+  while (!done()) {
+    std::error_code ec;
+    const std::size_t n = co_await read_some(chunk, sizeof chunk, ec);
+    if (ec) co_return ec;
+    if (out.size() + n > limit) co_return make_error_code(errc::size_invalid);
+    out.append(chunk, n);
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::unique_ptr<response_stream>> send_request(
+    asio::any_io_executor ex, asio::ssl::context& tls, bhttp::verb method, const url& where,
+    const bhttp::fields& headers, const client_options& opts, std::error_code& ec) {
+  url current = where;
+  bhttp::fields fields = headers;
+  for (int hop = 0;; ++hop) {
+    std::unique_ptr<response_stream> res(new response_stream(ex, opts));
+    ec = co_await res->open(tls, current);
+    if (!ec) ec = co_await res->exchange(method, current, fields);
+    if (ec) co_return nullptr;
+    const bool follow = (method == bhttp::verb::get || method == bhttp::verb::head) &&
+                        is_redirect(res->status()) && hop < opts.max_redirects;
+    if (!follow) co_return res;
+    auto next = current.resolve(res->header(bhttp::field::location));
+    if (!next) {
+      ec = errc::upstream_bad_response;
+      co_return nullptr;
+    }
+    // Presigned object-store URLs carry their own credentials and refuse ours.
+    if (next->host != current.host || next->port != current.port) fields.erase(bhttp::field::authorization);
+    current = std::move(*next);
+  }
+}
+
+asio::ssl::context make_client_tls_context() {
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_default_verify_paths();
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  return ctx;
+}
+
+}  // namespace rookery::http

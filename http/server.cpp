@@ -1,0 +1,174 @@
+#include "http/server.hpp"
+
+#include <sys/sendfile.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <cerrno>
+#include <spdlog/spdlog.h>
+
+#include "http/oci_error.hpp"
+#include "http/detail/asio.hpp"
+#include "layers/error.hpp"
+
+namespace rookery::http {
+namespace {
+
+using detail::awaitable_ec;
+
+std::error_code to_std(const boost::system::error_code& ec) { return ec; }
+
+}  // namespace
+
+asio::awaitable<std::error_code> exchange::send(string_response res) {
+  res.version(req_.version());
+  res.keep_alive(req_.keep_alive());
+  res.set(bhttp::field::server, opts_.server_name);
+  res.prepare_payload();
+  if (is_head()) {
+    // Keep the length of the body a GET would get, send no body.
+    response_header header = std::move(res.base());
+    co_return co_await send_header(std::move(header));
+  }
+  boost::system::error_code ec;
+  stream_.expires_after(opts_.write_timeout);
+  co_await bhttp::async_write(stream_, res, awaitable_ec(ec));
+  header_sent_ = true;
+  body_left_ = 0;
+  co_return to_std(ec);
+}
+
+asio::awaitable<std::error_code> exchange::send_header(response_header header) {
+  bhttp::response<bhttp::empty_body> res(std::move(header));
+  res.version(req_.version());
+  res.keep_alive(req_.keep_alive());
+  res.set(bhttp::field::server, opts_.server_name);
+  std::uint64_t length = 0;
+  if (auto it = res.find(bhttp::field::content_length); it != res.end()) {
+    length = std::stoull(std::string(it->value()));
+  }
+  bhttp::response_serializer<bhttp::empty_body> sr(res);
+  boost::system::error_code ec;
+  stream_.expires_after(opts_.write_timeout);
+  co_await bhttp::async_write_header(stream_, sr, awaitable_ec(ec));
+  header_sent_ = true;
+  body_left_ = is_head() ? 0 : length;
+  co_return to_std(ec);
+}
+
+asio::awaitable<std::error_code> exchange::write(const void* data, std::size_t size) {
+  boost::system::error_code ec;
+  stream_.expires_after(opts_.write_timeout);
+  co_await asio::async_write(stream_, asio::buffer(data, size), awaitable_ec(ec));
+  if (!ec) account(size);
+  co_return to_std(ec);
+}
+
+asio::awaitable<std::error_code> exchange::send_file(int fd, std::uint64_t offset,
+                                                     std::uint64_t count) {
+  stream_.expires_never();  // Beast timeouts do not see raw socket waits; we keep our own
+  auto& socket = stream_.socket();
+  socket.native_non_blocking(true);
+  off_t position = static_cast<off_t>(offset);
+  std::uint64_t left = count;
+  while (left > 0) {
+    const std::size_t chunk = left < (std::uint64_t{1} << 30) ? left : (std::size_t{1} << 30);
+    const ssize_t n = ::sendfile(socket.native_handle(), fd, &position, chunk);
+    if (n > 0) {
+      left -= static_cast<std::uint64_t>(n);
+      account(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) co_return make_error_code(errc::size_invalid);  // file shorter than promised
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return std::error_code(errno, std::system_category());
+    // Wait until the socket drains, but not forever: a client that stops reading is dropped.
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(opts_.write_timeout);
+    timer.async_wait([&socket](boost::system::error_code e) {
+      if (!e) socket.cancel();
+    });
+    boost::system::error_code ec;
+    co_await socket.async_wait(asio::ip::tcp::socket::wait_write, awaitable_ec(ec));
+    timer.cancel();
+    if (ec) co_return to_std(ec);
+  }
+  co_return std::error_code{};
+}
+
+server::server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, handler h,
+               server_options opts)
+    : io_(io), acceptor_(io), handler_(std::move(h)), opts_(std::move(opts)) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+void server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+
+asio::awaitable<void> server::accept_loop() {
+  for (;;) {
+    boost::system::error_code ec;
+    auto socket = co_await acceptor_.async_accept(awaitable_ec(ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept: {}", ec.message());
+      continue;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true));
+    asio::co_spawn(io_, serve(beast::tcp_stream(std::move(socket))), asio::detached);
+  }
+}
+
+asio::awaitable<void> server::serve(beast::tcp_stream stream) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
+    parser.body_limit(opts_.body_limit);
+    boost::system::error_code ec;
+    stream.expires_after(opts_.idle_timeout);
+    co_await bhttp::async_read(stream, buffer, parser, awaitable_ec(ec));
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == beast::error::timeout || ec == asio::error::connection_reset) {
+      break;
+    }
+    if (ec) {
+      // Malformed or oversized request: answer once, then close.
+      string_response res{bhttp::status::bad_request, 11};
+      res.set(bhttp::field::content_type, "application/json");
+      res.body() = oci_error_body(errc::unsupported, "malformed request: " + ec.message());
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(std::chrono::seconds(5));
+      co_await bhttp::async_write(stream, res, awaitable_ec(ec));
+      break;
+    }
+    request req = parser.release();
+    exchange ex(stream, req, opts_);
+    try {
+      co_await handler_(ex);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} failed: {}", std::string(req.target()), e.what());
+    }
+    if (!ex.header_sent()) {
+      string_response res{bhttp::status::internal_server_error, req.version()};
+      res.set(bhttp::field::content_type, "application/json");
+      res.body() = oci_error_body(errc::store_failure, "internal error");
+      co_await ex.send(std::move(res));
+    }
+    if (!ex.complete() || !req.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace rookery::http

@@ -1,0 +1,95 @@
+// A small HTTP/1.1 server: one coroutine per connection (Beast + Asio awaitables), bounded
+// request headers, idle and write timeouts, keep-alive. The handler answers each request
+// through an `exchange`, which can stream large bodies (including sendfile from disk).
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <system_error>
+
+namespace rookery::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+using request = bhttp::request<bhttp::string_body>;
+using string_response = bhttp::response<bhttp::string_body>;
+using response_header = bhttp::response_header<>;
+
+struct server_options {
+  std::size_t header_limit = 16 * 1024;          ///< request line + headers
+  std::size_t body_limit = 64 * 1024;            ///< request bodies (JSON control requests)
+  std::chrono::seconds idle_timeout{60};         ///< waiting for the next request
+  std::chrono::seconds write_timeout{60};        ///< a client that reads nothing for this long is dropped
+  std::string server_name = "rookery";
+};
+
+/// One request and the means to answer it. Created by the server, valid during the handler.
+/// A handler sends exactly one response: send(), or send_header() followed by body writes
+/// that add up to the announced Content-Length. HEAD requests get headers only.
+class exchange {
+ public:
+  exchange(beast::tcp_stream& stream, request& req, const server_options& opts)
+      : stream_(stream), req_(req), opts_(opts) {}
+
+  const request& req() const noexcept { return req_; }
+  bool is_head() const noexcept { return req_.method() == bhttp::verb::head; }
+
+  /// Sends a complete response; Content-Length is set from the body (kept for HEAD).
+  asio::awaitable<std::error_code> send(string_response res);
+  /// Sends a response header; Content-Length must be set. For HEAD this completes the exchange.
+  asio::awaitable<std::error_code> send_header(response_header header);
+  /// Writes body bytes after send_header().
+  asio::awaitable<std::error_code> write(const void* data, std::size_t size);
+  /// Writes `count` bytes of `fd` from `offset` after send_header(), with sendfile(2).
+  asio::awaitable<std::error_code> send_file(int fd, std::uint64_t offset, std::uint64_t count);
+
+  /// True once a full response went out, so the connection may serve the next request.
+  bool complete() const noexcept { return header_sent_ && body_left_ == 0; }
+  bool header_sent() const noexcept { return header_sent_; }
+
+ private:
+  void account(std::size_t n) noexcept { body_left_ -= n <= body_left_ ? n : body_left_; }
+
+  beast::tcp_stream& stream_;
+  request& req_;
+  const server_options& opts_;
+  bool header_sent_ = false;
+  std::uint64_t body_left_ = 0;
+};
+
+using handler = std::function<asio::awaitable<void>(exchange&)>;
+
+/// Accepts connections on an endpoint and runs `handler` for every request. Single
+/// io_context; the handler runs on it.
+class server {
+ public:
+  server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, handler h,
+         server_options opts = {});
+  /// Starts accepting (a coroutine on the io_context).
+  void start();
+  asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(beast::tcp_stream stream);
+
+  asio::io_context& io_;
+  asio::ip::tcp::acceptor acceptor_;
+  handler handler_;
+  server_options opts_;
+};
+
+}  // namespace rookery::http

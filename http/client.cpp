@@ -10,6 +10,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
+#include <limits>
+#include <spdlog/spdlog.h>
 
 #include "http/detail/asio.hpp"
 #include "layers/error.hpp"
@@ -146,7 +148,9 @@ asio::awaitable<std::error_code> response_stream::exchange(bhttp::verb method, c
   co_await on_stream([&](auto& stream) -> asio::awaitable<void> {
     co_await bhttp::async_write(stream, req, awaitable_ec(ec));
     if (ec) co_return;
-    parser_.body_limit(boost::none);  // bodies are streamed and bounded by the caller
+    // Bodies are streamed and bounded by the caller. (Not boost::none: Boost 1.74 compares
+    // the length against the empty optional and always reports body_limit.)
+    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser_.skip(head_);
     co_await bhttp::async_read_header(stream, buffer_, parser_, awaitable_ec(ec));
   });
@@ -154,7 +158,10 @@ asio::awaitable<std::error_code> response_stream::exchange(bhttp::verb method, c
       ec == asio::error::eof || ec == asio::error::connection_refused) {
     co_return make_error_code(errc::upstream_unavailable);
   }
-  if (ec) co_return make_error_code(errc::upstream_bad_response);
+  if (ec) {
+    spdlog::debug("{} {}: {}", std::string(bhttp::to_string(method)), where.str(), ec.message());
+    co_return make_error_code(errc::upstream_bad_response);
+  }
   where_ = where;
   co_return std::error_code{};
 }

@@ -27,10 +27,15 @@ std::error_code to_std(const boost::system::error_code& ec) { return ec; }
 
 }  // namespace
 
+void exchange::decorate(bhttp::fields& fields) const {
+  fields.set(bhttp::field::server, opts_.server_name);
+  for (const auto& f : extra_) fields.set(f.name_string(), f.value());
+}
+
 asio::awaitable<std::error_code> exchange::send(string_response res) {
   res.version(req_.version());
   res.keep_alive(req_.keep_alive());
-  res.set(bhttp::field::server, opts_.server_name);
+  decorate(res);
   res.prepare_payload();
   if (is_head()) {
     // Keep the length of the body a GET would get, send no body.
@@ -49,7 +54,7 @@ asio::awaitable<std::error_code> exchange::send_header(response_header header) {
   bhttp::response<bhttp::empty_body> res(std::move(header));
   res.version(req_.version());
   res.keep_alive(req_.keep_alive());
-  res.set(bhttp::field::server, opts_.server_name);
+  decorate(res);
   std::uint64_t length = 0;
   if (auto it = res.find(bhttp::field::content_length); it != res.end()) {
     length = std::stoull(std::string(it->value()));

@@ -56,16 +56,21 @@ class exchange {
   /// Writes `count` bytes of `fd` from `offset` after send_header(), with sendfile(2).
   asio::awaitable<std::error_code> send_file(int fd, std::uint64_t offset, std::uint64_t count);
 
+  /// Adds a header to whatever response this exchange sends (e.g. API version, namespace).
+  void always_set(std::string_view name, std::string_view value) { extra_.set(name, value); }
+
   /// True once a full response went out, so the connection may serve the next request.
   bool complete() const noexcept { return header_sent_ && body_left_ == 0; }
   bool header_sent() const noexcept { return header_sent_; }
 
  private:
+  void decorate(bhttp::fields& fields) const;
   void account(std::size_t n) noexcept { body_left_ -= n <= body_left_ ? n : body_left_; }
 
   beast::tcp_stream& stream_;
   request& req_;
   const server_options& opts_;
+  bhttp::fields extra_;
   bool header_sent_ = false;
   std::uint64_t body_left_ = 0;
 };

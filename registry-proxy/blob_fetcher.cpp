@@ -1,0 +1,147 @@
+#include "registry-proxy/blob_fetcher.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <vector>
+
+#include "layers/error.hpp"
+
+namespace rookery::proxy {
+namespace {
+
+constexpr std::size_t chunk_bytes = 256 * 1024;  // the only buffer a fetch holds
+
+}  // namespace
+
+fetch::fetch(asio::io_context& io, layers::digest d) : digest(std::move(d)), signal_(io) {
+  signal_.expires_at(asio::steady_timer::time_point::max());
+}
+
+fetch::~fetch() {
+  if (read_fd >= 0) ::close(read_fd);
+}
+
+asio::awaitable<void> fetch::changed() {
+  boost::system::error_code ignored;  // cancel() is the wake-up
+  co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+std::shared_ptr<fetch> blob_fetcher::find(const layers::digest& d) const {
+  auto it = inflight_.find(d);
+  return it == inflight_.end() ? nullptr : it->second;
+}
+
+asio::awaitable<std::shared_ptr<fetch>> blob_fetcher::start(const blob_request& request,
+                                                            upstream_refusal& refusal,
+                                                            std::error_code& ec, bool& joined) {
+  auto f = find(request.digest);
+  joined = f != nullptr;
+  if (!f) {
+    f = std::make_shared<fetch>(io_, request.digest);
+    inflight_.emplace(request.digest, f);
+    asio::co_spawn(io_, run(f, request), asio::detached);
+  } else {
+    ++metrics_.blob_fetches_joined;
+  }
+  while (f->state == fetch::phase::starting) co_await f->changed();
+  if (f->state == fetch::phase::failed && f->written == 0) {
+    refusal = f->refusal;
+    ec = f->error;
+    co_return nullptr;
+  }
+  co_return f;
+}
+
+void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec) {
+  f->state = state;
+  f->error = ec;
+  if (state == fetch::phase::failed) ++metrics_.blob_fetch_failures;
+  inflight_.erase(f->digest);
+  f->notify();
+}
+
+asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer& writer) {
+  // fsync of a large blob takes long: do it on the disk pool, never on the network thread.
+  std::error_code result;
+  asio::steady_timer done(io_, asio::steady_timer::time_point::max());
+  asio::post(disk_, [&] {
+    result = writer.commit();
+    asio::post(io_, [&] { done.cancel(); });
+  });
+  boost::system::error_code ignored;
+  co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_return result;
+}
+
+asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request request) {
+  std::error_code ec;
+  auto reader = co_await source_.open(request, f->refusal, ec);
+  if (!reader) {
+    if (ec) ++metrics_.upstream_errors;
+    finish(f, fetch::phase::failed, ec);
+    co_return;
+  }
+  ++metrics_.blob_fetches_from_upstream;
+  f->size = reader->size();
+  auto writer = store_.begin(f->digest, f->size, ec);
+  if (writer) {
+    f->read_fd = ::open(writer->temp_path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (f->read_fd < 0) ec = errc::store_failure;
+  }
+  if (ec) {
+    finish(f, fetch::phase::failed, ec);
+    co_return;
+  }
+  f->state = fetch::phase::running;
+  f->notify();
+
+  std::vector<char> buffer(chunk_bytes);
+  for (;;) {
+    const std::size_t n = co_await reader->read_some(buffer.data(), buffer.size(), ec);
+    if (ec) break;
+    if (n == 0) break;
+    if ((ec = writer->write(buffer.data(), n))) break;
+    f->written += n;
+    metrics_.blob_bytes_from_upstream += n;
+    f->notify();
+  }
+  if (!ec) ec = co_await commit(*writer);
+  if (ec) {
+    spdlog::warn("fetch of {} failed after {} bytes: {}", f->digest.str(), f->written, ec.message());
+    finish(f, fetch::phase::failed, ec);
+    co_return;
+  }
+  spdlog::info("fetched {} ({} bytes)", f->digest.str(), f->written);
+  finish(f, fetch::phase::committed, {});
+}
+
+asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, http::exchange& ex,
+                                                      std::uint64_t first, std::uint64_t count) {
+  const std::uint64_t end = first + count;
+  std::uint64_t sent = first;
+  while (sent < end) {
+    if (f->state == fetch::phase::failed) co_return f->error ? f->error : make_error_code(errc::blob_unknown);
+    // Until the blob verified, its final byte stays back: a client that got every byte got
+    // a good blob.
+    std::uint64_t available = f->written;
+    if (f->state != fetch::phase::committed && f->size && available >= *f->size) available = *f->size - 1;
+    if (available > end) available = end;
+    if (available > sent) {
+      if (auto ec = co_await ex.send_file(f->read_fd, sent, available - sent)) co_return ec;
+      metrics_.blob_bytes_served += available - sent;
+      sent = available;
+      continue;
+    }
+    co_await f->changed();
+  }
+  co_return std::error_code{};
+}
+
+}  // namespace rookery::proxy

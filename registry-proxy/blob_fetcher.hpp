@@ -1,0 +1,81 @@
+// One fetch per missing blob, however many clients ask: the fetch writes the blob into the
+// store's temporary file while every client streams from that file, and the blob is
+// committed under its digest only after it verified. The last byte is held back from clients
+// until then, so no client ever receives a complete, wrong blob.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "http/server.hpp"
+#include "layers/blob_store.hpp"
+#include "registry-proxy/blob_source.hpp"
+#include "registry-proxy/metrics.hpp"
+
+namespace rookery::proxy {
+
+/// Shared state of one in-flight fetch. Lives on the io_context thread.
+struct fetch {
+  enum class phase { starting, running, committed, failed };
+
+  fetch(asio::io_context& io, layers::digest d);
+  ~fetch();
+  void notify() { signal_.cancel(); }
+  /// Resumes at the next change (bytes arrived, phase changed).
+  asio::awaitable<void> changed();
+
+  layers::digest digest;
+  phase state = phase::starting;
+  std::optional<std::uint64_t> size;  ///< known once running, when the source announced it
+  std::uint64_t written = 0;
+  int read_fd = -1;                   ///< the temporary file, for followers (pread/sendfile)
+  upstream_refusal refusal;           ///< when the source refused
+  std::error_code error;              ///< when the fetch failed
+
+ private:
+  asio::steady_timer signal_;
+};
+
+class blob_fetcher {
+ public:
+  blob_fetcher(asio::io_context& io, layers::blob_store& store, blob_source& source,
+               metrics& counters, asio::thread_pool& disk)
+      : io_(io), store_(store), source_(source), metrics_(counters), disk_(disk) {}
+
+  /// The in-flight fetch of `d`, if any.
+  std::shared_ptr<fetch> find(const layers::digest& d) const;
+
+  /// Joins the in-flight fetch of the request's digest or starts one, and waits until the
+  /// source answered. Returns the fetch (running or finished), or null with `refusal.status`
+  /// (relay it) or `ec` set. `joined` tells whether another request started it.
+  asio::awaitable<std::shared_ptr<fetch>> start(const blob_request& request,
+                                                upstream_refusal& refusal, std::error_code& ec,
+                                                bool& joined);
+
+  /// Streams bytes [first, first + count) of a running fetch to `ex` (header already sent),
+  /// waiting for bytes as they arrive. An error means the response must be abandoned.
+  asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, http::exchange& ex,
+                                          std::uint64_t first, std::uint64_t count);
+
+  std::size_t inflight() const noexcept { return inflight_.size(); }
+  /// Digest, bytes written and size of each fetch in progress, for /v1/status.
+  const std::unordered_map<layers::digest, std::shared_ptr<fetch>>& all() const { return inflight_; }
+
+ private:
+  asio::awaitable<void> run(std::shared_ptr<fetch> f, blob_request request);
+  asio::awaitable<std::error_code> commit(layers::blob_store::writer& writer);
+  void finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec);
+
+  asio::io_context& io_;
+  layers::blob_store& store_;
+  blob_source& source_;
+  metrics& metrics_;
+  asio::thread_pool& disk_;
+  std::unordered_map<layers::digest, std::shared_ptr<fetch>> inflight_;
+};
+
+}  // namespace rookery::proxy

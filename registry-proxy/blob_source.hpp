@@ -1,0 +1,65 @@
+// Where a blob that is not cached comes from. The proxy asks one blob_source; the first
+// implementation pulls from the upstream registry over HTTP, the P2P swarm plugs in here too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "http/client.hpp"
+#include "layers/digest.hpp"
+#include "registry-proxy/upstream.hpp"
+
+namespace rookery::proxy {
+
+/// An upstream answer the client must see as is (401 with its challenge, 403, 404, 429...).
+struct upstream_refusal {
+  unsigned status = 0;
+  std::string content_type;
+  std::string www_authenticate;
+  std::string retry_after;
+  std::string body;  ///< bounded
+};
+
+/// Reads `source`'s error response into a refusal to relay (body capped at 64 KiB).
+asio::awaitable<upstream_refusal> read_refusal(http::response_stream& source);
+
+struct blob_request {
+  upstream* from = nullptr;
+  std::string repository;
+  layers::digest digest;
+  std::string authorization;  ///< the client's, may be empty
+};
+
+/// A blob's bytes in order from offset 0.
+class blob_reader {
+ public:
+  virtual ~blob_reader() = default;
+  /// Total size when the source announced it.
+  virtual std::optional<std::uint64_t> size() const = 0;
+  /// Up to `size` bytes; 0 with no error at the end.
+  virtual asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
+                                                 std::error_code& ec) = 0;
+};
+
+/// Opens blobs. `open` returns a reader, or null with either `refusal.status` set (relay it)
+/// or `ec` set (unreachable, bad response).
+class blob_source {
+ public:
+  virtual ~blob_source() = default;
+  virtual asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
+                                                             upstream_refusal& refusal,
+                                                             std::error_code& ec) = 0;
+};
+
+/// Pulls blobs with GET from the request's upstream registry (following redirects).
+class upstream_blob_source final : public blob_source {
+ public:
+  asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
+                                                     upstream_refusal& refusal,
+                                                     std::error_code& ec) override;
+};
+
+}  // namespace rookery::proxy

@@ -1,0 +1,132 @@
+// rookery-proxy: a pull-through OCI registry mirror for one host.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/server.hpp"
+#include "layers/blob_store.hpp"
+#include "registry-proxy/blob_source.hpp"
+#include "registry-proxy/proxy.hpp"
+
+namespace {
+
+using namespace rookery;
+namespace asio = boost::asio;
+
+// "[NAME=]URL" → upstream config; NAME empty for the default.
+proxy::upstream_config parse_upstream(const std::string& spec) {
+  proxy::upstream_config config;
+  std::string url_text = spec;
+  if (auto eq = spec.find('='); eq != std::string::npos && spec.find("://") > eq) {
+    config.name = spec.substr(0, eq);
+    url_text = spec.substr(eq + 1);
+  }
+  auto parsed = http::url::parse(url_text);
+  if (!parsed || parsed->target != "/") {
+    throw CLI::ValidationError("--upstream", "'" + spec + "' is not [NAME=]http(s)://host[:port]");
+  }
+  config.base = *parsed;
+  return config;
+}
+
+asio::ip::tcp::endpoint parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) throw CLI::ValidationError("--listen", "'" + host + "' is not an IP address");
+  return {address, static_cast<unsigned short>(std::stoul(text.substr(colon + 1)))};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rookery-proxy: pull-through OCI registry mirror with a local blob cache"};
+  std::string listen = "127.0.0.1:5050";
+  std::string store_dir = "/var/lib/rookery/proxy";
+  std::uint64_t budget_mib = 0;
+  std::vector<std::string> upstream_specs;
+  std::vector<std::string> credential_specs;
+  int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
+  std::string log_level = "info";
+  app.add_option("--listen", listen, "address:port to serve on")->capture_default_str();
+  app.add_option("--store", store_dir, "blob cache directory")->capture_default_str();
+  app.add_option("--cache-budget-mib", budget_mib, "evict least-recently-used blobs above this (0: never)");
+  app.add_option("--upstream", upstream_specs,
+                 "upstream registry, [NAME=]URL; NAME is the ?ns= value that selects it, no NAME "
+                 "makes it the default (for clients that send no ns)")
+      ->required();
+  app.add_option("--upstream-credentials", credential_specs,
+                 "NAME=USER:PASSWORD for an upstream (NAME 'default' for the default); or set "
+                 "ROOKERY_UPSTREAM_CREDENTIALS");
+  app.add_option("--connect-timeout-ms", connect_ms, "upstream connect timeout")->capture_default_str();
+  app.add_option("--response-timeout-ms", response_ms, "upstream first-byte timeout")->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_ms, "upstream body stall timeout")->capture_default_str();
+  app.add_option("--access-cache-seconds", access_seconds,
+                 "how long an upstream confirmation that a client may read content is reused")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  std::vector<proxy::upstream_config> configs;
+  boost::asio::ip::tcp::endpoint endpoint;
+  try {
+    app.parse(argc, argv);
+    endpoint = parse_listen(listen);
+    for (const auto& spec : upstream_specs) configs.push_back(parse_upstream(spec));
+    if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS")) credential_specs.emplace_back(env);
+    for (const auto& spec : credential_specs) {
+      const auto eq = spec.find('='), colon = spec.find(':', eq == std::string::npos ? 0 : eq);
+      if (eq == std::string::npos || colon == std::string::npos) {
+        throw CLI::ValidationError("--upstream-credentials", "expected NAME=USER:PASSWORD");
+      }
+      std::string name = spec.substr(0, eq);
+      if (name == "default") name.clear();
+      bool found = false;
+      for (auto& c : configs) {
+        if (c.name == name) {
+          c.username = spec.substr(eq + 1, colon - eq - 1);
+          c.password = spec.substr(colon + 1);
+          found = true;
+        }
+      }
+      if (!found) throw CLI::ValidationError("--upstream-credentials", "no upstream named '" + name + "'");
+    }
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  try {
+    boost::asio::io_context io(1);
+    auto tls = http::make_client_tls_context();
+    http::client_options client_opts;
+    client_opts.connect_timeout = std::chrono::milliseconds(connect_ms);
+    client_opts.response_timeout = std::chrono::milliseconds(response_ms);
+    client_opts.idle_timeout = std::chrono::milliseconds(idle_ms);
+    std::vector<std::unique_ptr<proxy::upstream>> upstreams;
+    for (auto& c : configs) {
+      spdlog::info("upstream {} → {}", c.name.empty() ? "default" : c.name, c.base.str());
+      upstreams.push_back(std::make_unique<proxy::upstream>(c, tls, client_opts));
+    }
+    layers::blob_store blobs({std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024});
+    layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0});
+    proxy::upstream_blob_source source;
+    proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), source,
+                                  {std::chrono::seconds(access_seconds)});
+    http::server server(io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); });
+    server.start();
+    spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",
+                 server.local_endpoint().address().to_string(), server.local_endpoint().port(),
+                 blobs.blob_count(), blobs.total_bytes());
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](auto, int) { io.stop(); });
+    io.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("rookery-proxy: {}", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,390 @@
+#include "registry-proxy/proxy.hpp"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/oci_error.hpp"
+#include "http/range.hpp"
+#include "layers/error.hpp"
+#include "layers/manifest.hpp"
+
+namespace rookery::proxy {
+namespace {
+
+constexpr std::string_view octet_stream = "application/octet-stream";
+
+std::string header_of(const http::request& req, bhttp::field f) { return std::string(req[f]); }
+
+// Reads a whole small file (a cached manifest) from a lease.
+bool read_lease(const layers::blob_store::lease& lease, std::string& out) {
+  out.resize(lease.size());
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(lease.fd(), out.data() + done, out.size() - done, static_cast<off_t>(done));
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
+                               layers::blob_store& manifests,
+                               std::vector<std::unique_ptr<upstream>> upstreams,
+                               blob_source& source, proxy_options opts)
+    : io_(io),
+      blobs_(blobs),
+      manifests_(manifests),
+      upstreams_(std::move(upstreams)),
+      opts_(opts),
+      access_(opts.access_fresh),
+      fetcher_(io, blobs, source, metrics_, disk_) {}
+
+upstream* registry_proxy::select_upstream(const std::string& ns) {
+  // No ns (Docker's registry-mirrors) → the default upstream; an ns → only an allow-listed one.
+  for (auto& up : upstreams_) {
+    if (up->config().name == ns) return up.get();
+  }
+  return nullptr;
+}
+
+asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
+  ++metrics_.requests;
+  const auto& req = ex.req();
+  ex.always_set("Docker-Distribution-API-Version", "registry/2.0");
+  std::error_code ec;
+  route r = parse_route(req.target(), ec);
+  const bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+
+  switch (r.kind) {
+    case route_kind::metrics:
+    {
+      // Strings are named before co_await throughout: GCC 12 destroys some temporaries in
+      // co_await expressions twice (braced aggregates, ?: and + chains).
+      std::string text = metrics_.prometheus(blobs_.total_bytes(), blobs_.blob_count(), fetcher_.inflight());
+      co_return co_await send_text(ex, std::move(text), "text/plain; version=0.0.4");
+    }
+    case route_kind::healthz:
+      co_return co_await send_text(ex, "ok\n", "text/plain");
+    case route_kind::status:
+    {
+      std::string text = status_json();
+      co_return co_await send_text(ex, std::move(text), "application/json");
+    }
+    case route_kind::unknown:
+      if (req.target().substr(0, 4) == "/v2/" && !read) co_return co_await send_error(ex, errc::unsupported, "this mirror only serves pulls");
+      co_return co_await send_error(ex, errc::not_found);
+    default:
+      break;
+  }
+  if (!read) co_return co_await send_error(ex, errc::unsupported, "this mirror only serves pulls");
+  if (ec) co_return co_await send_error(ex, ec, r.detail);
+  upstream* up = select_upstream(r.ns);
+  if (!up) {
+    std::string detail = r.ns.empty() ? std::string("no default upstream configured")
+                                      : "namespace '" + r.ns.substr(0, 128) + "' is not in this mirror's allow-list";
+    co_return co_await send_error(ex, errc::name_unknown, std::move(detail));
+  }
+  if (!r.ns.empty()) ex.always_set("OCI-Namespace", r.ns);
+  switch (r.kind) {
+    case route_kind::base: co_return co_await handle_base(ex, *up);
+    case route_kind::manifest: co_return co_await handle_manifest(ex, *up, r);
+    case route_kind::blob: co_return co_await handle_blob(ex, *up, r);
+    default: co_return co_await send_error(ex, errc::not_found);
+  }
+}
+
+asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& up) {
+  // Pass the upstream's auth challenge through so clients log in the usual way; when the
+  // upstream is unreachable, still say yes: cached content can be served.
+  std::error_code ec;
+  const upstream_call call{bhttp::verb::get, "/v2/", header_of(ex.req(), bhttp::field::authorization), {}};
+  auto res = co_await up.send(call, ec);
+  if (res && res->status() == 401) {
+    const upstream_refusal refusal = co_await read_refusal(*res);
+    co_return co_await relay(ex, refusal);
+  }
+  co_return co_await send_text(ex, "{}", "application/json");
+}
+
+asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
+    upstream& up, const route& r, const char* kind, const std::string& authorization,
+    upstream_refusal& refusal) {
+  const std::string digest = r.digest->str();
+  const auto key = access_cache::key(up.display_name(), r.name, digest, authorization);
+  const auto verdict = access_.check(key);
+  if (verdict == access_verdict::fresh) co_return access::allowed;
+  ++metrics_.access_checks;
+  std::error_code ec;
+  const upstream_call call{bhttp::verb::head, "/v2/" + r.name + "/" + kind + "/" + digest,
+                           authorization, std::string(layers::media_type::accept_all)};
+  auto res = co_await up.send(call, ec);
+  if (res && res->status() == 200) {
+    access_.allow(key);
+    co_return access::allowed;
+  }
+  if (res && res->status() < 500) {
+    access_.forget(key);
+    refusal = co_await read_refusal(*res);
+    co_return access::refused;
+  }
+  // Upstream down: serve what this client, or anyone anonymously, was allowed before.
+  ++metrics_.upstream_errors;
+  const auto anonymous = access_cache::key(up.display_name(), r.name, digest, "");
+  if (verdict == access_verdict::stale || access_.check(anonymous) != access_verdict::unknown) {
+    co_return access::allowed;
+  }
+  co_return access::unavailable;
+}
+
+asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstream& up, const route& r) {
+  const auto& req = ex.req();
+  const std::string authorization = header_of(req, bhttp::field::authorization);
+  std::string accept = header_of(req, bhttp::field::accept);
+  if (accept.empty()) accept = layers::media_type::accept_all;
+
+  if (r.digest) {
+    if (auto lease = manifests_.open(*r.digest)) {
+      upstream_refusal refusal;
+      switch (co_await confirm_access(up, r, "manifests", authorization, refusal)) {
+        case access::refused: co_return co_await relay(ex, refusal);
+        case access::unavailable: co_return co_await send_error(ex, errc::upstream_unavailable);
+        case access::allowed: break;
+      }
+      std::string body;
+      auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
+      if (parsed) {
+        ++metrics_.manifest_cache_hits;
+        const std::string digest = r.digest->str();
+        co_return co_await serve_manifest(ex, body, parsed->media_type, digest);
+      }
+    }
+  }
+
+  // Tags always ask upstream: they move.
+  ++metrics_.manifest_upstream_requests;
+  const std::string reference = r.digest ? r.digest->str() : r.tag;
+  std::error_code ec;
+  const upstream_call call{req.method(), "/v2/" + r.name + "/manifests/" + reference, authorization, accept};
+  auto res = co_await up.send(call, ec);
+  if (!res) {
+    ++metrics_.upstream_errors;
+    std::string detail = "upstream " + up.display_name() + " did not answer";
+    co_return co_await send_error(ex, ec, std::move(detail));
+  }
+  if (res->status() != 200) {
+    const upstream_refusal refusal = co_await read_refusal(*res);
+    co_return co_await relay(ex, refusal);
+  }
+  const std::string content_type = res->header(bhttp::field::content_type);
+  const std::string upstream_digest = std::string(res->headers()["Docker-Content-Digest"]);
+  if (ex.is_head()) {
+    http::response_header header;
+    header.result(bhttp::status::ok);
+    header.set(bhttp::field::content_type, content_type);
+    if (auto length = res->content_length()) header.set(bhttp::field::content_length, std::to_string(*length));
+    if (!upstream_digest.empty()) header.set("Docker-Content-Digest", upstream_digest);
+    co_await ex.send_header(std::move(header));
+    co_return;
+  }
+  std::string body;
+  if ((ec = co_await res->read_body(body, layers::max_manifest_bytes))) {
+    std::string detail = ec == errc::size_invalid ? "upstream manifest larger than 4 MiB"
+                                                  : "upstream manifest body incomplete";
+    co_return co_await send_error(ex, errc::upstream_bad_response, std::move(detail));
+  }
+  const auto algorithm = r.digest ? r.digest->algorithm() : layers::digest_algorithm::sha256;
+  const layers::digest actual = layers::digest_of(body, algorithm);
+  if ((r.digest && actual != *r.digest) ||
+      (!upstream_digest.empty() && upstream_digest.rfind(actual.algorithm_name(), 0) == 0 &&
+       upstream_digest != actual.str())) {
+    co_return co_await send_error(ex, errc::upstream_bad_response, "upstream manifest does not match its digest");
+  }
+  // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
+  if (layers::parse_manifest(body, content_type) && !manifests_.contains(actual)) {
+    std::error_code store_ec;
+    if (auto writer = manifests_.begin(actual, body.size(), store_ec)) {
+      if (!writer->write(body.data(), body.size())) store_ec = writer->commit();
+    }
+    if (store_ec) spdlog::warn("could not cache manifest {}: {}", actual.str(), store_ec.message());
+  }
+  if (r.digest) access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
+  const std::string served_digest = upstream_digest.empty() ? actual.str() : upstream_digest;
+  co_return co_await serve_manifest(ex, body, content_type, served_digest);
+}
+
+asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const std::string& body,
+                                                     const std::string& content_type,
+                                                     const std::string& digest) {
+  http::string_response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, content_type);
+  res.set("Docker-Content-Digest", digest);
+  res.body() = body;
+  co_await ex.send(std::move(res));
+}
+
+asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& up, const route& r) {
+  const std::string authorization = header_of(ex.req(), bhttp::field::authorization);
+  upstream_refusal refusal;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (auto lease = blobs_.open(*r.digest)) {
+      switch (co_await confirm_access(up, r, "blobs", authorization, refusal)) {
+        case access::refused: co_return co_await relay(ex, refusal);
+        case access::unavailable: co_return co_await send_error(ex, errc::upstream_unavailable);
+        case access::allowed: break;
+      }
+      ++metrics_.blob_cache_hits;
+      co_return co_await serve_cached_blob(ex, *lease);
+    }
+    if (ex.is_head()) co_return co_await head_blob_upstream(ex, up, r);
+
+    ++metrics_.blob_cache_misses;
+    std::error_code ec;
+    bool joined = false;
+    const blob_request request{&up, r.name, *r.digest, authorization};
+    auto f = co_await fetcher_.start(request, refusal, ec, joined);
+    if (!f) {
+      if (refusal.status) co_return co_await relay(ex, refusal);
+      co_return co_await send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
+    }
+    if (joined) {
+      switch (co_await confirm_access(up, r, "blobs", authorization, refusal)) {
+        case access::refused: co_return co_await relay(ex, refusal);
+        case access::unavailable: co_return co_await send_error(ex, errc::upstream_unavailable);
+        case access::allowed: break;
+      }
+    } else {
+      access_.allow(access_cache::key(up.display_name(), r.name, r.digest->str(), authorization));
+    }
+    if (!f->size || *f->size == 0 || f->state == fetch::phase::committed) {
+      // Nothing to stream ahead of verification: wait for the verdict, then serve the store's copy.
+      while (f->state == fetch::phase::running) co_await f->changed();
+      if (f->state == fetch::phase::failed) co_return co_await send_error(ex, f->error ? f->error : make_error_code(errc::blob_unknown));
+      continue;
+    }
+    const std::uint64_t size = *f->size;
+    const auto range = http::resolve_range(ex.req()[bhttp::field::range], size);
+    http::response_header header;
+    header.set(bhttp::field::content_type, octet_stream);
+    header.set("Docker-Content-Digest", r.digest->str());
+    header.set(bhttp::field::accept_ranges, "bytes");
+    if (range.outcome == http::range_outcome::unsatisfiable) {
+      std::string detail = "bytes */" + std::to_string(size);
+      co_return co_await send_error(ex, errc::range_invalid, std::move(detail));
+    }
+    std::uint64_t first = 0, count = size;
+    if (range.outcome == http::range_outcome::partial) {
+      first = range.range.first;
+      count = range.range.length();
+      header.result(bhttp::status::partial_content);
+      header.set(bhttp::field::content_range, "bytes " + std::to_string(range.range.first) + "-" +
+                                                  std::to_string(range.range.last) + "/" + std::to_string(size));
+    } else {
+      header.result(bhttp::status::ok);
+    }
+    header.set(bhttp::field::content_length, std::to_string(count));
+    if (co_await ex.send_header(std::move(header))) co_return;
+    if (auto err = co_await fetcher_.follow(f, ex, first, count)) {
+      spdlog::info("stream of {} to a client ended early: {}", r.digest->str(), err.message());
+    }
+    co_return;
+  }
+  co_return co_await send_error(ex, errc::blob_unknown, "blob vanished while being served");
+}
+
+asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up, const route& r) {
+  std::error_code ec;
+  const upstream_call call{bhttp::verb::head, "/v2/" + r.name + "/blobs/" + r.digest->str(),
+                           header_of(ex.req(), bhttp::field::authorization), {}};
+  auto res = co_await up.send(call, ec);
+  if (!res) {
+    ++metrics_.upstream_errors;
+    co_return co_await send_error(ex, ec);
+  }
+  if (res->status() != 200) {
+    const upstream_refusal refusal = co_await read_refusal(*res);
+    co_return co_await relay(ex, refusal);
+  }
+  http::response_header header;
+  header.result(bhttp::status::ok);
+  header.set(bhttp::field::content_type, octet_stream);
+  header.set("Docker-Content-Digest", r.digest->str());
+  header.set(bhttp::field::accept_ranges, "bytes");
+  if (auto length = res->content_length()) header.set(bhttp::field::content_length, std::to_string(*length));
+  co_await ex.send_header(std::move(header));
+}
+
+asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex, layers::blob_store::lease& blob) {
+  const std::uint64_t size = blob.size();
+  const auto range = http::resolve_range(ex.req()[bhttp::field::range], size);
+  if (range.outcome == http::range_outcome::unsatisfiable) {
+    http::string_response res{bhttp::status::range_not_satisfiable, 11};
+    res.set(bhttp::field::content_range, "bytes */" + std::to_string(size));
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = http::oci_error_body(errc::range_invalid, "bytes */" + std::to_string(size));
+    co_await ex.send(std::move(res));
+    co_return;
+  }
+  http::response_header header;
+  header.set(bhttp::field::content_type, octet_stream);
+  header.set("Docker-Content-Digest", blob.digest().str());
+  header.set(bhttp::field::accept_ranges, "bytes");
+  std::uint64_t first = 0, count = size;
+  if (range.outcome == http::range_outcome::partial) {
+    first = range.range.first;
+    count = range.range.length();
+    header.result(bhttp::status::partial_content);
+    header.set(bhttp::field::content_range, "bytes " + std::to_string(range.range.first) + "-" +
+                                                std::to_string(range.range.last) + "/" + std::to_string(size));
+  } else {
+    header.result(bhttp::status::ok);
+  }
+  header.set(bhttp::field::content_length, std::to_string(count));
+  if (co_await ex.send_header(std::move(header)) || ex.is_head()) co_return;
+  if (!co_await ex.send_file(blob.fd(), first, count)) metrics_.blob_bytes_served += count;
+}
+
+asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_code ec, std::string detail) {
+  http::string_response res{http::status_for(ec), 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = http::oci_error_body(ec, detail);
+  co_await ex.send(std::move(res));
+}
+
+asio::awaitable<void> registry_proxy::relay(http::exchange& ex, const upstream_refusal& refusal) {
+  http::string_response res{static_cast<bhttp::status>(refusal.status), 11};
+  if (!refusal.content_type.empty()) res.set(bhttp::field::content_type, refusal.content_type);
+  if (!refusal.www_authenticate.empty()) res.set(bhttp::field::www_authenticate, refusal.www_authenticate);
+  if (!refusal.retry_after.empty()) res.set(bhttp::field::retry_after, refusal.retry_after);
+  res.body() = refusal.body;
+  co_await ex.send(std::move(res));
+}
+
+asio::awaitable<void> registry_proxy::send_text(http::exchange& ex, std::string body, std::string_view type) {
+  http::string_response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, type);
+  res.body() = std::move(body);
+  co_await ex.send(std::move(res));
+}
+
+std::string registry_proxy::status_json() const {
+  nlohmann::json fetches = nlohmann::json::array();
+  for (const auto& [digest, f] : fetcher_.all()) {
+    fetches.push_back({{"digest", digest.str()},
+                       {"bytes", f->written},
+                       {"size", f->size ? nlohmann::json(*f->size) : nlohmann::json(nullptr)}});
+  }
+  nlohmann::json upstreams = nlohmann::json::array();
+  for (const auto& up : upstreams_) upstreams.push_back({{"name", up->display_name()}, {"url", up->config().base.str()}});
+  return nlohmann::json{{"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
+                        {"fetches", fetches},
+                        {"upstreams", upstreams},
+                        {"bytes", {{"served", metrics_.blob_bytes_served},
+                                   {"from_upstream", metrics_.blob_bytes_from_upstream}}}}
+      .dump();
+}
+
+}  // namespace rookery::proxy

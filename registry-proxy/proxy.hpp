@@ -1,0 +1,64 @@
+// rookery-proxy's request handling: the OCI pull API on top of the blob store, the upstream
+// registries and the blob fetcher.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "http/server.hpp"
+#include "layers/blob_store.hpp"
+#include "registry-proxy/access_cache.hpp"
+#include "registry-proxy/blob_fetcher.hpp"
+#include "registry-proxy/metrics.hpp"
+#include "registry-proxy/routes.hpp"
+#include "registry-proxy/upstream.hpp"
+
+namespace rookery::proxy {
+
+struct proxy_options {
+  std::chrono::seconds access_fresh{60};  ///< how long an upstream "may read" stays trusted
+};
+
+/// Owns the proxy's state; handle() is the http::server handler. io_context thread only.
+class registry_proxy {
+ public:
+  registry_proxy(asio::io_context& io, layers::blob_store& blobs, layers::blob_store& manifests,
+                 std::vector<std::unique_ptr<upstream>> upstreams, blob_source& source,
+                 proxy_options opts);
+
+  asio::awaitable<void> handle(http::exchange& ex);
+
+ private:
+  enum class access { allowed, refused, unavailable };
+
+  asio::awaitable<void> handle_base(http::exchange& ex, upstream& up);
+  asio::awaitable<void> handle_manifest(http::exchange& ex, upstream& up, const route& r);
+  asio::awaitable<void> handle_blob(http::exchange& ex, upstream& up, const route& r);
+  asio::awaitable<void> serve_cached_blob(http::exchange& ex, layers::blob_store::lease& blob);
+  asio::awaitable<void> serve_manifest(http::exchange& ex, const std::string& body,
+                                       const std::string& content_type, const std::string& digest);
+  asio::awaitable<void> head_blob_upstream(http::exchange& ex, upstream& up, const route& r);
+  asio::awaitable<access> confirm_access(upstream& up, const route& r, const char* kind,
+                                         const std::string& authorization,
+                                         upstream_refusal& refusal);
+  asio::awaitable<void> send_error(http::exchange& ex, std::error_code ec, std::string detail = {});
+  asio::awaitable<void> relay(http::exchange& ex, const upstream_refusal& refusal);
+  asio::awaitable<void> send_text(http::exchange& ex, std::string body, std::string_view type);
+  upstream* select_upstream(const std::string& ns);
+  std::string status_json() const;
+
+  asio::io_context& io_;
+  layers::blob_store& blobs_;
+  layers::blob_store& manifests_;
+  std::vector<std::unique_ptr<upstream>> upstreams_;
+  proxy_options opts_;
+  metrics metrics_;
+  access_cache access_;
+  asio::thread_pool disk_{1};
+  blob_fetcher fetcher_;
+};
+
+}  // namespace rookery::proxy

@@ -1,0 +1,121 @@
+#include "registry-proxy/routes.hpp"
+
+#include "layers/error.hpp"
+
+namespace rookery::proxy {
+namespace {
+
+bool alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
+bool valid_component(std::string_view c) {
+  std::size_t i = 0;
+  auto run = [&] {
+    const std::size_t start = i;
+    while (i < c.size() && alnum_lower(c[i])) ++i;
+    return i > start;
+  };
+  if (!run()) return false;
+  while (i < c.size()) {
+    if (c[i] == '.') {
+      ++i;
+    } else if (c[i] == '_') {
+      ++i;
+      if (i < c.size() && c[i] == '_') ++i;
+    } else if (c[i] == '-') {
+      while (i < c.size() && c[i] == '-') ++i;
+    } else {
+      return false;
+    }
+    if (!run()) return false;
+  }
+  return true;
+}
+
+std::string query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key && eq != std::string_view::npos) {
+      return std::string(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+bool valid_repository_name(std::string_view name) {
+  if (name.empty() || name.size() > 255) return false;
+  while (true) {
+    const auto slash = name.find('/');
+    if (!valid_component(name.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    name.remove_prefix(slash + 1);
+  }
+}
+
+bool valid_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 128) return false;
+  for (std::size_t i = 0; i < tag.size(); ++i) {
+    const char c = tag[i];
+    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+route parse_route(std::string_view target, std::error_code& ec) {
+  ec.clear();
+  route out;
+  const auto qmark = target.find('?');
+  const std::string_view path = target.substr(0, qmark);
+  if (qmark != std::string_view::npos) out.ns = query_value(target.substr(qmark + 1), "ns");
+
+  if (path == "/v2/" || path == "/v2") return out.kind = route_kind::base, out;
+  if (path == "/metrics") return out.kind = route_kind::metrics, out;
+  if (path == "/healthz") return out.kind = route_kind::healthz, out;
+  if (path == "/v1/status") return out.kind = route_kind::status, out;
+  if (path.substr(0, 4) != "/v2/") return out;
+
+  const std::string_view rest = path.substr(4);
+  std::string_view name, reference;
+  if (const auto m = rest.rfind("/manifests/"); m != std::string_view::npos) {
+    out.kind = route_kind::manifest;
+    name = rest.substr(0, m);
+    reference = rest.substr(m + 11);
+  } else if (const auto b = rest.rfind("/blobs/"); b != std::string_view::npos) {
+    out.kind = route_kind::blob;
+    name = rest.substr(0, b);
+    reference = rest.substr(b + 7);
+  } else {
+    return out;  // uploads, tags/list, catalog: not offered (unknown → 404 / 405 by caller)
+  }
+  if (!valid_repository_name(name)) {
+    ec = errc::name_invalid;
+    out.detail = "repository name does not match the OCI grammar";
+    return out;
+  }
+  out.name = std::string(name);
+  if (reference.find(':') != std::string_view::npos || out.kind == route_kind::blob) {
+    std::string why;
+    out.digest = layers::digest::parse(reference, &why);
+    if (!out.digest) {
+      ec = errc::digest_invalid;
+      out.detail = why;
+    }
+    return out;
+  }
+  if (!valid_tag(reference)) {
+    ec = errc::manifest_invalid;
+    out.detail = "reference is neither a tag nor a digest";
+    return out;
+  }
+  out.tag = std::string(reference);
+  return out;
+}
+
+}  // namespace rookery::proxy

@@ -1,0 +1,35 @@
+// What a request to the pull API asks for: the target split and validated before anything
+// touches the disk or the network.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+
+#include "layers/digest.hpp"
+
+namespace rookery::proxy {
+
+/// True when `name` follows the OCI repository-name grammar (at most 255 characters).
+bool valid_repository_name(std::string_view name);
+/// True when `tag` follows the OCI tag grammar.
+bool valid_tag(std::string_view tag);
+
+enum class route_kind { base, manifest, blob, metrics, healthz, status, unknown };
+
+struct route {
+  route_kind kind = route_kind::unknown;
+  std::string name;                       ///< repository, for manifest and blob
+  std::string tag;                        ///< manifest by tag
+  std::optional<layers::digest> digest;   ///< manifest by digest, or blob
+  std::string ns;                         ///< containerd's ?ns=, empty when absent
+  std::string detail;                     ///< why it was refused
+};
+
+/// Splits `target`; on a grammar violation returns errc::name_invalid / digest_invalid /
+/// manifest_invalid in `ec` with a reason in route::detail.
+route parse_route(std::string_view target, std::error_code& ec);
+
+}  // namespace rookery::proxy

@@ -1,0 +1,147 @@
+#include "registry-proxy/upstream.hpp"
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/error.hpp"
+
+namespace rookery::proxy {
+namespace {
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// "/v2/<name>/manifests/..." → "<name>", the key under which a token scope is remembered.
+std::string repository_of(const std::string& path) {
+  for (const char* marker : {"/manifests/", "/blobs/"}) {
+    if (auto at = path.rfind(marker); at != std::string::npos && at > 4) return path.substr(4, at - 4);
+  }
+  return path;
+}
+
+}  // namespace
+
+std::string basic_authorization(const std::string& user, const std::string& password) {
+  const std::string plain = user + ":" + password;
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(n));
+  return "Basic " + encoded;
+}
+
+std::string challenge_param(const std::string& challenge, const std::string& key) {
+  // Bearer realm="https://auth",service="registry",scope="repository:x:pull"
+  const std::string needle = key + "=\"";
+  for (std::size_t at = challenge.find(needle); at != std::string::npos;
+       at = challenge.find(needle, at + 1)) {
+    if (at > 0 && challenge[at - 1] != ' ' && challenge[at - 1] != ',') continue;
+    const auto start = at + needle.size();
+    const auto end = challenge.find('"', start);
+    if (end == std::string::npos) return {};
+    return challenge.substr(start, end - start);
+  }
+  return {};
+}
+
+asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(
+    const upstream_call& call, const std::string& auth, std::error_code& ec) {
+  bhttp::fields headers;
+  if (!auth.empty()) headers.set(bhttp::field::authorization, auth);
+  if (!call.accept.empty()) headers.set(bhttp::field::accept, call.accept);
+  http::url where = config_.base;
+  where.target = call.path;
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
+}
+
+asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const upstream_call& call,
+                                                                       std::error_code& ec) {
+  if (!call.authorization.empty() || !has_credentials()) {
+    co_return co_await send_once(call, call.authorization, ec);
+  }
+  // Proxy-side credentials: reuse a token for this repository while it is valid.
+  const std::string repo = repository_of(call.path);
+  std::string auth;
+  if (auto c = last_challenge_.find(repo); c != last_challenge_.end()) {
+    auth = co_await fetch_token(c->second, ec);
+    if (ec) auth.clear();
+  }
+  auto res = co_await send_once(call, auth, ec);
+  if (!res || res->status() != 401) co_return res;
+  const std::string challenge = res->header(bhttp::field::www_authenticate);
+  if (challenge.rfind("Basic", 0) == 0) {
+    auth = basic_authorization(config_.username, config_.password);
+  } else if (challenge.rfind("Bearer", 0) == 0) {
+    last_challenge_[repo] = challenge;
+    auth = co_await fetch_token(challenge, ec);
+    if (ec) co_return res;  // relay the 401: the token service refused us
+  } else {
+    co_return res;
+  }
+  co_return co_await send_once(call, auth, ec);
+}
+
+asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge, std::error_code& ec) {
+  const std::string realm = challenge_param(challenge, "realm");
+  const std::string service = challenge_param(challenge, "service");
+  const std::string scope = challenge_param(challenge, "scope");
+  const std::string key = realm + "|" + service + "|" + scope;
+  const auto now = std::chrono::steady_clock::now();
+  if (auto t = tokens_.find(key); t != tokens_.end() && t->second.expires > now) {
+    co_return "Bearer " + t->second.value;
+  }
+  auto where = http::url::parse(realm);
+  if (!where) {
+    ec = errc::upstream_bad_response;
+    co_return std::string{};
+  }
+  where->target += (where->target.find('?') == std::string::npos ? "?" : "&");
+  where->target += "service=" + percent_encode(service) + "&scope=" + percent_encode(scope);
+  bhttp::fields headers;
+  headers.set(bhttp::field::authorization, basic_authorization(config_.username, config_.password));
+  auto ex = co_await asio::this_coro::executor;
+  auto res = co_await http::send_request(ex, tls_, bhttp::verb::get, *where, headers, opts_, ec);
+  if (!res) co_return std::string{};
+  std::string body;
+  if ((ec = co_await res->read_body(body, 64 * 1024))) co_return std::string{};
+  if (res->status() != 200) {
+    ec = errc::denied;
+    co_return std::string{};
+  }
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  std::string value;
+  if (doc.is_object()) {
+    for (const char* field : {"token", "access_token"}) {
+      if (auto it = doc.find(field); it != doc.end() && it->is_string()) value = it->get<std::string>();
+    }
+  }
+  if (value.empty()) {
+    ec = errc::upstream_bad_response;
+    co_return std::string{};
+  }
+  int lifetime = 60;
+  if (auto it = doc.find("expires_in"); it != doc.end() && it->is_number_integer()) {
+    lifetime = std::max(10, it->get<int>());
+  }
+  // Renew a little early so a token never expires between our check and the registry's.
+  tokens_[key] = {value, now + std::chrono::seconds(lifetime - 5)};
+  ec.clear();
+  co_return "Bearer " + value;
+}
+
+}  // namespace rookery::proxy

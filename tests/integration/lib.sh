@@ -1,0 +1,123 @@
+# Shared helpers for the integration tests: temp dirs, free ports, a real docker-registry,
+# rookery-proxy, generated OCI images. Source it; everything it starts is stopped on exit.
+set -euo pipefail
+
+ROOKERY_BUILD=${ROOKERY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
+RK_TMP=$(mktemp -d /tmp/rookery-it.XXXXXX)
+RK_PIDS=()
+
+rk_cleanup() {
+  local pid
+  for pid in "${RK_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${RK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${RK_KEEP:-0}" = 1 ]; then echo "kept $RK_TMP"; else rm -rf "$RK_TMP"; fi
+}
+trap rk_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
+
+# A TCP port nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [SECONDS]: until URL answers at all (any status), bounded.
+wait_http() {
+  local url=$1 deadline=$((SECONDS + ${2:-20}))
+  until curl -s -o /dev/null "$url"; do
+    [ $SECONDS -lt $deadline ] || fail "nothing answered at $url"
+    sleep 0.1
+  done
+}
+
+# start_registry NAME PORT [HTPASSWD_FILE]: Debian's docker-registry on loopback, data and
+# access log under $RK_TMP/NAME. Sets REGISTRY_PID.
+start_registry() {
+  local name=$1 port=$2 htpasswd=${3:-}
+  local dir=$RK_TMP/$name
+  mkdir -p "$dir/data"
+  {
+    echo "version: 0.1"
+    echo "log: {level: info, accesslog: {disabled: false}}"
+    echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
+    echo "http: {addr: 127.0.0.1:$port, secret: rookery-test}"
+    if [ -n "$htpasswd" ]; then echo "auth: {htpasswd: {realm: rookery-test, path: $htpasswd}}"; fi
+  } > "$dir/config.yml"
+  docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  RK_PIDS+=("$REGISTRY_PID")
+  wait_http "http://127.0.0.1:$port/v2/"
+}
+
+# registry_blob_gets NAME DIGEST: how many GETs of that blob the registry served.
+registry_blob_gets() {
+  grep -c "\"GET /v2/[^ ]*/blobs/$2 HTTP" "$RK_TMP/$1/registry.log" || true
+}
+
+# start_proxy NAME PORT ARGS...: rookery-proxy with its store under $RK_TMP/NAME. Sets PROXY_PID.
+start_proxy() {
+  local name=$1 port=$2
+  shift 2
+  mkdir -p "$RK_TMP/$name"
+  "$ROOKERY_BUILD/registry-proxy/rookery-proxy" --listen "127.0.0.1:$port" \
+    --store "$RK_TMP/$name/store" --connect-timeout-ms 500 --response-timeout-ms 3000 "$@" \
+    > "$RK_TMP/$name/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  RK_PIDS+=("$PROXY_PID")
+  wait_http "http://127.0.0.1:$port/healthz"
+}
+
+# make_image DIR TAG LAYERS BYTES_PER_LAYER: a runnable-shaped OCI image layout with random
+# layers (gzip tarballs with correct diff_ids). Prints nothing; LAYER_DIGESTS lists the layers.
+make_image() {
+  local dir=$1 tag=$2 layers=$3 bytes=$4
+  mkdir -p "$dir/blobs/sha256" "$dir/work"
+  LAYER_DIGESTS=()
+  local diff_ids=() layer_json=() i
+  for ((i = 0; i < layers; i++)); do
+    rm -rf "$dir/work/root" && mkdir -p "$dir/work/root/data"
+    head -c "$bytes" /dev/urandom > "$dir/work/root/data/layer-$i.bin"
+    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir/work/root" -cf "$dir/work/layer.tar" data
+    diff_ids+=("\"sha256:$(sha256sum "$dir/work/layer.tar" | cut -d' ' -f1)\"")
+    gzip -n -1 -c "$dir/work/layer.tar" > "$dir/work/layer.tar.gz"
+    local digest size
+    digest=$(sha256sum "$dir/work/layer.tar.gz" | cut -d' ' -f1)
+    size=$(stat -c %s "$dir/work/layer.tar.gz")
+    mv "$dir/work/layer.tar.gz" "$dir/blobs/sha256/$digest"
+    LAYER_DIGESTS+=("sha256:$digest")
+    layer_json+=("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$digest\",\"size\":$size}")
+  done
+  rm -rf "$dir/work"
+  local IFS=,
+  printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/data"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+    "${diff_ids[*]}" > "$dir/config.json"
+  local config_digest config_size
+  config_digest=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
+  config_size=$(stat -c %s "$dir/config.json")
+  mv "$dir/config.json" "$dir/blobs/sha256/$config_digest"
+  CONFIG_DIGEST=sha256:$config_digest
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+    "$config_digest" "$config_size" "${layer_json[*]}" > "$dir/manifest.json"
+  local manifest_digest manifest_size
+  manifest_digest=$(sha256sum "$dir/manifest.json" | cut -d' ' -f1)
+  manifest_size=$(stat -c %s "$dir/manifest.json")
+  mv "$dir/manifest.json" "$dir/blobs/sha256/$manifest_digest"
+  MANIFEST_DIGEST=sha256:$manifest_digest
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+    "$manifest_digest" "$manifest_size" "$tag" > "$dir/index.json"
+  echo '{"imageLayoutVersion":"1.0.0"}' > "$dir/oci-layout"
+}
+
+# push_image LAYOUT TAG DEST [CREDS]: skopeo copy from an OCI layout to a registry reference.
+push_image() {
+  local creds=()
+  [ -n "${4:-}" ] && creds=(--dest-creds "$4")
+  skopeo copy -q --dest-tls-verify=false "${creds[@]}" "oci:$1:$2" "docker://$3" >/dev/null
+}
+
+# layer digests of an OCI layout or a skopeo dir: copy, sorted.
+digests_in_dir() {
+  (cd "$1" && for f in *; do case $f in manifest.json|version|index.json|oci-layout) ;; *) echo "sha256:$(sha256sum "$f" | cut -d' ' -f1)" ;; esac; done) | sort
+}

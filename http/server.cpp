@@ -37,6 +37,7 @@ asio::awaitable<std::error_code> exchange::send(string_response res) {
   res.keep_alive(req_.keep_alive());
   decorate(res);
   res.prepare_payload();
+  status_ = res.result_int();
   if (is_head()) {
     // Keep the length of the body a GET would get, send no body.
     response_header header = std::move(res.base());
@@ -52,6 +53,7 @@ asio::awaitable<std::error_code> exchange::send(string_response res) {
 
 asio::awaitable<std::error_code> exchange::send_header(response_header header) {
   bhttp::response<bhttp::empty_body> res(std::move(header));
+  status_ = res.result_int();
   res.version(req_.version());
   res.keep_alive(req_.keep_alive());
   decorate(res);
@@ -164,6 +166,8 @@ asio::awaitable<void> server::serve(beast::tcp_stream stream) {
     } catch (const std::exception& e) {
       spdlog::error("handler for {} failed: {}", std::string(req.target()), e.what());
     }
+    spdlog::debug("{} {} -> {}", std::string(req.method_string()), std::string(req.target()),
+                  ex.status());
     if (!ex.header_sent()) {
       string_response res{bhttp::status::internal_server_error, req.version()};
       res.set(bhttp::field::content_type, "application/json");

@@ -62,6 +62,8 @@ class exchange {
   /// True once a full response went out, so the connection may serve the next request.
   bool complete() const noexcept { return header_sent_ && body_left_ == 0; }
   bool header_sent() const noexcept { return header_sent_; }
+  /// The status sent, 0 before.
+  unsigned status() const noexcept { return status_; }
 
  private:
   void decorate(bhttp::fields& fields) const;
@@ -72,6 +74,7 @@ class exchange {
   const server_options& opts_;
   bhttp::fields extra_;
   bool header_sent_ = false;
+  unsigned status_ = 0;
   std::uint64_t body_left_ = 0;
 };
 

@@ -211,7 +211,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
     }
     if (store_ec) spdlog::warn("could not cache manifest {}: {}", actual.str(), store_ec.message());
   }
-  if (r.digest) access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
+  // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by digest.
+  access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
   const std::string served_digest = upstream_digest.empty() ? actual.str() : upstream_digest;
   co_return co_await serve_manifest(ex, body, content_type, served_digest);
 }

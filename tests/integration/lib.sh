@@ -7,6 +7,7 @@ RK_TMP=$(mktemp -d /tmp/rookery-it.XXXXXX)
 RK_PIDS=()
 
 rk_cleanup() {
+  [ "${RK_DEBUG:-0}" = 1 ] && RK_KEEP=1
   local pid
   for pid in "${RK_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${RK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -120,4 +121,33 @@ push_image() {
 # layer digests of an OCI layout or a skopeo dir: copy, sorted.
 digests_in_dir() {
   (cd "$1" && for f in *; do case $f in manifest.json|version|index.json|oci-layout) ;; *) echo "sha256:$(sha256sum "$f" | cut -d' ' -f1)" ;; esac; done) | sort
+}
+
+# start_containerd NAME: a private containerd (own root, state and socket under $RK_TMP/NAME),
+# beside any system one. Sets CTR_ADDRESS.
+start_containerd() {
+  local dir=$RK_TMP/$1
+  mkdir -p "$dir"
+  CTR_ADDRESS=$dir/containerd.sock
+  cat > "$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CTR_ADDRESS"
+[ttrpc]
+  address = "$CTR_ADDRESS.ttrpc"
+[debug]
+  address = "$dir/debug.sock"
+[metrics]
+  address = ""
+TOML
+  containerd --config "$dir/config.toml" > "$dir/containerd.log" 2>&1 &
+  RK_PIDS+=("$!")
+  local deadline=$((SECONDS + 20))
+  until ctr --address "$CTR_ADDRESS" version >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "containerd did not start: $(tail -5 "$dir/containerd.log")"
+    sleep 0.2
+  done
 }

@@ -143,8 +143,10 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
 asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstream& up, const route& r) {
   const auto& req = ex.req();
   const std::string authorization = header_of(req, bhttp::field::authorization);
+  // Forward what the client understands; a client that names no manifest type (curl's */*)
+  // gets all four, or registries refuse OCI manifests to it.
   std::string accept = header_of(req, bhttp::field::accept);
-  if (accept.empty()) accept = layers::media_type::accept_all;
+  if (accept.find("manifest") == std::string::npos) accept = layers::media_type::accept_all;
 
   if (r.digest) {
     if (auto lease = manifests_.open(*r.digest)) {

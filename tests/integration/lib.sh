@@ -151,3 +151,24 @@ TOML
     sleep 0.2
   done
 }
+
+# start_fake_upstream NAME PORT MODE: tests/integration/fake_upstream.py (a misbehaving registry).
+start_fake_upstream() {
+  mkdir -p "$RK_TMP/$1"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.py" "$2" "$3" > "$RK_TMP/$1/fake.log" 2>&1 &
+  RK_PIDS+=("$!")
+  local deadline=$((SECONDS + 10))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || fail "fake upstream did not start"
+    sleep 0.1
+  done
+}
+
+# oci_code URL [CURL ARGS]: "STATUS CODE" of an error response, e.g. "400 NAME_INVALID".
+oci_code() {
+  local url=$1
+  shift
+  local body
+  body=$(curl -s --path-as-is -w '\n%{http_code}' "$@" "$url")
+  echo "$(tail -n1 <<<"$body") $(head -n -1 <<<"$body" | jq -r '.errors[0].code' 2>/dev/null)"
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A client never hangs on the proxy: a dead or silent upstream gives a fast 503, a misbehaving
+# one a 502, and corrupt or truncated blobs are never committed or completed to a client.
+source "$(dirname "$0")/lib.sh"
+
+digest=sha256:$(printf 'x%.0s' {1..64} | tr x a)
+
+# Nothing listens upstream: refused at once.
+dead=$(free_port); p1=$(free_port)
+start_proxy dead "$p1" --upstream "http://127.0.0.1:$dead"
+t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "http://127.0.0.1:$p1/v2/demo/app/manifests/v1")
+read -r code secs <<<"$t"
+expect_eq "$code" 503 "manifest with a dead upstream"
+awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }' || fail "dead upstream took ${secs}s"
+expect_eq "$(oci_code "http://127.0.0.1:$p1/v2/demo/app/blobs/$digest")" "503 UNAVAILABLE" "blob with a dead upstream"
+pass "dead upstream: 503 in ${secs}s"
+
+# Upstream accepts and never answers: 503 after the first-byte timeout (3 s here), no hang.
+hole=$(free_port); p2=$(free_port)
+start_fake_upstream hole "$hole" blackhole
+start_proxy silent "$p2" --upstream "http://127.0.0.1:$hole"
+t=$(curl -s -m 20 -o /dev/null -w '%{http_code} %{time_total}' "http://127.0.0.1:$p2/v2/demo/app/manifests/v1")
+read -r code secs <<<"$t"
+expect_eq "$code" 503 "manifest with a silent upstream"
+awk -v s="$secs" 'BEGIN { exit !(s >= 2.5 && s < 5.0) }' || fail "silent upstream answered after ${secs}s"
+pass "silent upstream: 503 after ${secs}s"
+
+# Oversized manifest: refused with a clear error, proxy keeps serving.
+huge=$(free_port); p3=$(free_port)
+start_fake_upstream huge "$huge" huge-manifest
+start_proxy huge "$p3" --upstream "http://127.0.0.1:$huge"
+expect_eq "$(oci_code "http://127.0.0.1:$p3/v2/demo/app/manifests/v1")" "502 UNAVAILABLE" "5 MiB manifest"
+curl -s "http://127.0.0.1:$p3/v2/demo/app/manifests/v1" | jq -e '.errors[0].detail == "upstream manifest larger than 4 MiB"' >/dev/null \
+  || fail "oversized manifest without its reason"
+pass "oversized upstream manifest: 502 with reason"
+
+# Corrupt and truncated blobs: the client never gets a complete response, nothing is cached.
+for mode in corrupt-blob truncated-blob; do
+  up=$(free_port); px=$(free_port)
+  start_fake_upstream "$mode" "$up" "$mode"
+  start_proxy "px-$mode" "$px" --upstream "http://127.0.0.1:$up"
+  for attempt in 1 2; do
+    if curl -sf -o "$RK_TMP/$mode.out" "http://127.0.0.1:$px/v2/demo/app/blobs/$digest"; then
+      fail "$mode: a client received a complete response"
+    fi
+  done
+  stored=$(curl -s "http://127.0.0.1:$px/v1/status" | jq '.store.blobs')
+  expect_eq "$stored" 0 "$mode: blobs committed"
+  gets=$(grep -c "^GET /v2/demo/app/blobs/$digest" "$RK_TMP/$mode/fake.log")
+  expect_eq "$gets" 2 "$mode: upstream fetches (nothing cached between attempts)"
+  [ -z "$(ls -A "$RK_TMP/px-$mode/store/blobs/tmp")" ] || fail "$mode: temporary files left"
+  curl -sf "http://127.0.0.1:$px/healthz" >/dev/null || fail "$mode: proxy stopped serving"
+  pass "$mode: never completed to a client, never committed"
+done

@@ -11,7 +11,17 @@ rk_cleanup() {
   local pid
   for pid in "${RK_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${RK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Under the sanitizer build, a report in any rookery log fails the test.
+  local reports
+  reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$RK_TMP"/*/proxy.log 2>/dev/null || true)
+  if [ -n "$reports" ]; then
+    echo "FAIL: sanitizer reports in: $reports" >&2
+    cat $reports >&2
+    RK_KEEP=1
+    rk_status=1
+  fi
   if [ "${RK_KEEP:-0}" = 1 ]; then echo "kept $RK_TMP"; else rm -rf "$RK_TMP"; fi
+  if [ "${rk_status:-0}" != 0 ]; then exit "$rk_status"; fi
 }
 trap rk_cleanup EXIT
 

@@ -21,6 +21,8 @@ namespace {
 
 using detail::awaitable_ec;
 
+constexpr std::size_t read_buffer_bytes = 256 * 1024;
+
 bool is_redirect(unsigned status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -170,6 +172,9 @@ asio::awaitable<std::size_t> response_stream::read_some(void* data, std::size_t 
                                                         std::error_code& out) {
   out.clear();
   if (parser_.is_done() || size == 0) co_return 0;
+  // Beast sizes each socket read by the buffer's free capacity (512 bytes after the header):
+  // give it room for large reads, or a blob arrives 512 bytes per system call.
+  if (buffer_.capacity() < read_buffer_bytes) buffer_.reserve(read_buffer_bytes);
   auto& body = parser_.get().body();
   body.data = data;
   body.size = size;

@@ -82,7 +82,7 @@ asio::awaitable<std::error_code> exchange::send_file(int fd, std::uint64_t offse
                                                      std::uint64_t count) {
   stream_.expires_never();  // Beast timeouts do not see raw socket waits; we keep our own
   auto& socket = stream_.socket();
-  socket.native_non_blocking(true);
+  if (!socket.native_non_blocking()) socket.native_non_blocking(true);
   off_t position = static_cast<off_t>(offset);
   std::uint64_t left = count;
   while (left > 0) {

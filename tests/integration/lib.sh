@@ -80,45 +80,12 @@ start_proxy() {
   wait_http "http://127.0.0.1:$port/healthz"
 }
 
-# make_image DIR TAG LAYERS BYTES_PER_LAYER: a runnable-shaped OCI image layout with random
-# layers (gzip tarballs with correct diff_ids). Prints nothing; LAYER_DIGESTS lists the layers.
+# make_image DIR TAG LAYERS BYTES_PER_LAYER: scripts/make-image, then its digests as
+# LAYER_DIGESTS (array), CONFIG_DIGEST and MANIFEST_DIGEST.
 make_image() {
-  local dir=$1 tag=$2 layers=$3 bytes=$4
-  mkdir -p "$dir/blobs/sha256" "$dir/work"
-  LAYER_DIGESTS=()
-  local diff_ids=() layer_json=() i
-  for ((i = 0; i < layers; i++)); do
-    rm -rf "$dir/work/root" && mkdir -p "$dir/work/root/data"
-    head -c "$bytes" /dev/urandom > "$dir/work/root/data/layer-$i.bin"
-    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir/work/root" -cf "$dir/work/layer.tar" data
-    diff_ids+=("\"sha256:$(sha256sum "$dir/work/layer.tar" | cut -d' ' -f1)\"")
-    gzip -n -1 -c "$dir/work/layer.tar" > "$dir/work/layer.tar.gz"
-    local digest size
-    digest=$(sha256sum "$dir/work/layer.tar.gz" | cut -d' ' -f1)
-    size=$(stat -c %s "$dir/work/layer.tar.gz")
-    mv "$dir/work/layer.tar.gz" "$dir/blobs/sha256/$digest"
-    LAYER_DIGESTS+=("sha256:$digest")
-    layer_json+=("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$digest\",\"size\":$size}")
-  done
-  rm -rf "$dir/work"
-  local IFS=,
-  printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/data"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
-    "${diff_ids[*]}" > "$dir/config.json"
-  local config_digest config_size
-  config_digest=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
-  config_size=$(stat -c %s "$dir/config.json")
-  mv "$dir/config.json" "$dir/blobs/sha256/$config_digest"
-  CONFIG_DIGEST=sha256:$config_digest
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
-    "$config_digest" "$config_size" "${layer_json[*]}" > "$dir/manifest.json"
-  local manifest_digest manifest_size
-  manifest_digest=$(sha256sum "$dir/manifest.json" | cut -d' ' -f1)
-  manifest_size=$(stat -c %s "$dir/manifest.json")
-  mv "$dir/manifest.json" "$dir/blobs/sha256/$manifest_digest"
-  MANIFEST_DIGEST=sha256:$manifest_digest
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
-    "$manifest_digest" "$manifest_size" "$tag" > "$dir/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' > "$dir/oci-layout"
+  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/make-image" "$@" >/dev/null
+  # shellcheck disable=SC1091
+  source "$1/digests.env"
 }
 
 # push_image LAYOUT TAG DEST [CREDS]: skopeo copy from an OCI layout to a registry reference.

@@ -1,0 +1,40 @@
+// Deterministic BitTorrent metainfo for one blob: the same blob gives the same info-hash on
+// every machine. The info dictionary holds only the file name (the digest's hex), its length,
+// the piece length (a fixed rule of the size) and the piece hashes: no creation date, no
+// creator. Trackers and web seeds live outside the info dictionary, so they may differ per site.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "layers/digest.hpp"
+
+namespace rookery::layers {
+
+/// The piece length for a blob of `size` bytes: the smallest power of two that keeps the piece
+/// count at or under 512, and within [128 KiB, 4 MiB].
+int piece_length_for(std::uint64_t size);
+
+struct layer_torrent {
+  std::string metainfo;    ///< the bencoded .torrent file
+  std::string info_hash;   ///< v1 info-hash, 40 lowercase hex
+  int piece_length = 0;
+  int piece_count = 0;
+};
+
+/// Reads the blob of `size` bytes in `fd` once, computing the SHA-1 of every piece and the
+/// blob's SHA-256 (or SHA-512) in the same pass. Fails with errc::digest_invalid when the
+/// content is not `d`, errc::size_invalid for an empty blob (no torrent can describe it) and
+/// errc::store_failure on read errors.
+std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, const digest& d,
+                                                const std::vector<std::string>& trackers,
+                                                const std::vector<std::string>& web_seeds,
+                                                std::error_code& ec);
+
+/// The info-hash (40 hex) of a bencoded .torrent, or nullopt when it does not parse.
+std::optional<std::string> info_hash_of(const std::string& metainfo);
+
+}  // namespace rookery::layers

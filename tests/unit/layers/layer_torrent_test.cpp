@@ -1,0 +1,110 @@
+#include "layers/layer_torrent.hpp"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "layers/error.hpp"
+
+using namespace rookery::layers;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_file {
+  fs::path path;
+  int fd = -1;
+  explicit temp_file(const std::string& content) {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("rookery-torrent-" + std::to_string(rd()));
+    std::ofstream(path, std::ios::binary) << content;
+    fd = ::open(path.c_str(), O_RDONLY);
+  }
+  ~temp_file() {
+    ::close(fd);
+    fs::remove(path);
+  }
+};
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("piece length follows the fixed rule", "[layer_torrent]") {
+  CHECK(piece_length_for(1) == 128 * 1024);
+  CHECK(piece_length_for(64 * 1024 * 1024) == 128 * 1024);
+  CHECK(piece_length_for(64 * 1024 * 1024 + 1) == 256 * 1024);
+  CHECK(piece_length_for(1ull << 30) == 2 * 1024 * 1024);
+  CHECK(piece_length_for(100ull << 30) == 4 * 1024 * 1024);
+}
+
+TEST_CASE("two independent creations give one info-hash", "[layer_torrent]") {
+  const std::string content = random_bytes(300 * 1024 + 17, 1);
+  const digest d = digest_of(content);
+  temp_file a(content), b(content);
+  std::error_code ec;
+  auto first = make_layer_torrent(a.fd, content.size(), d, {"http://seeder-a/announce"}, {}, ec);
+  REQUIRE(first);
+  auto second = make_layer_torrent(b.fd, content.size(), d, {"http://seeder-b/announce"},
+                                   {"http://seeder-b/v1/blobs/" + d.str()}, ec);
+  REQUIRE(second);
+  CHECK(first->info_hash.size() == 40);
+  CHECK(first->info_hash == second->info_hash);
+  CHECK(first->metainfo != second->metainfo);  // trackers and web seeds differ, outside info
+  CHECK(first->piece_count == 3);
+}
+
+TEST_CASE("the metainfo names the file by the digest's hex and has no date", "[layer_torrent]") {
+  const std::string content = random_bytes(1000, 2);
+  const digest d = digest_of(content);
+  temp_file f(content);
+  std::error_code ec;
+  auto t = make_layer_torrent(f.fd, content.size(), d, {}, {}, ec);
+  REQUIRE(t);
+  CHECK(t->metainfo.find("4:name64:" + d.hex()) != std::string::npos);
+  CHECK(t->metainfo.find("creation date") == std::string::npos);
+  CHECK(t->metainfo.find("created by") == std::string::npos);
+}
+
+TEST_CASE("different content gives a different info-hash", "[layer_torrent]") {
+  const std::string one = random_bytes(5000, 3), two = random_bytes(5000, 4);
+  temp_file a(one), b(two);
+  std::error_code ec;
+  auto ta = make_layer_torrent(a.fd, one.size(), digest_of(one), {}, {}, ec);
+  auto tb = make_layer_torrent(b.fd, two.size(), digest_of(two), {}, {}, ec);
+  REQUIRE(ta);
+  REQUIRE(tb);
+  CHECK(ta->info_hash != tb->info_hash);
+}
+
+TEST_CASE("content that does not match the digest gives no torrent", "[layer_torrent]") {
+  const std::string content = random_bytes(4096, 5);
+  temp_file f(content);
+  std::error_code ec;
+  CHECK_FALSE(make_layer_torrent(f.fd, content.size(), digest_of("something else"), {}, {}, ec));
+  CHECK(ec == rookery::errc::digest_invalid);
+}
+
+TEST_CASE("a short file gives no torrent", "[layer_torrent]") {
+  const std::string content = random_bytes(4096, 6);
+  temp_file f(content);
+  std::error_code ec;
+  CHECK_FALSE(make_layer_torrent(f.fd, content.size() + 10, digest_of(content), {}, {}, ec));
+  CHECK(ec == rookery::errc::store_failure);
+}
+
+TEST_CASE("the empty blob has no torrent", "[layer_torrent]") {
+  temp_file f("");
+  std::error_code ec;
+  CHECK_FALSE(make_layer_torrent(f.fd, 0, digest_of(""), {}, {}, ec));
+  CHECK(ec == rookery::errc::size_invalid);
+}

@@ -6,7 +6,7 @@
 
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
-#include "registry-proxy/blob_source.hpp"
+#include "http/blob_source.hpp"
 #include "registry-proxy/proxy.hpp"
 
 namespace {
@@ -15,8 +15,8 @@ using namespace rookery;
 namespace asio = boost::asio;
 
 // "[NAME=]URL" → upstream config; NAME empty for the default.
-proxy::upstream_config parse_upstream(const std::string& spec) {
-  proxy::upstream_config config;
+http::upstream_config parse_upstream(const std::string& spec) {
+  http::upstream_config config;
   std::string url_text = spec;
   if (auto eq = spec.find('='); eq != std::string::npos && spec.find("://") > eq) {
     config.name = spec.substr(0, eq);
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
-  std::vector<proxy::upstream_config> configs;
+  std::vector<http::upstream_config> configs;
   boost::asio::ip::tcp::endpoint endpoint;
   try {
     app.parse(argc, argv);
@@ -106,14 +106,14 @@ int main(int argc, char** argv) {
     client_opts.connect_timeout = std::chrono::milliseconds(connect_ms);
     client_opts.response_timeout = std::chrono::milliseconds(response_ms);
     client_opts.idle_timeout = std::chrono::milliseconds(idle_ms);
-    std::vector<std::unique_ptr<proxy::upstream>> upstreams;
+    std::vector<std::unique_ptr<http::upstream>> upstreams;
     for (auto& c : configs) {
       spdlog::info("upstream {} → {}", c.name.empty() ? "default" : c.name, c.base.str());
-      upstreams.push_back(std::make_unique<proxy::upstream>(c, tls, client_opts));
+      upstreams.push_back(std::make_unique<http::upstream>(c, tls, client_opts));
     }
     layers::blob_store blobs({std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024});
     layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0});
-    proxy::upstream_blob_source source;
+    http::upstream_blob_source source;
     proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), source,
                                   {std::chrono::seconds(access_seconds)});
     http::server server(io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); });

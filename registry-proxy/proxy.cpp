@@ -41,7 +41,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       upstreams_(std::move(upstreams)),
       opts_(opts),
       access_(opts.access_fresh),
-      fetcher_(io, blobs, source, metrics_, disk_) {}
+      source_(source),
+      fetcher_(io, blobs, source, disk_) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
   // No ns (Docker's registry-mirrors) → the default upstream; an ns → only an allow-listed one.
@@ -64,7 +65,8 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     {
       // Strings are named before co_await throughout: GCC 12 destroys some temporaries in
       // co_await expressions twice (braced aggregates, ?: and + chains).
-      std::string text = metrics_.prometheus(blobs_.total_bytes(), blobs_.blob_count(), fetcher_.inflight());
+      std::string text = metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
+                                             blobs_.blob_count(), fetcher_.inflight());
       co_return co_await send_text(ex, std::move(text), "text/plain; version=0.0.4");
     }
     case route_kind::healthz:
@@ -101,10 +103,10 @@ asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& 
   // Pass the upstream's auth challenge through so clients log in the usual way; when the
   // upstream is unreachable, still say yes: cached content can be served.
   std::error_code ec;
-  const upstream_call call{bhttp::verb::get, "/v2/", header_of(ex.req(), bhttp::field::authorization), {}};
+  const upstream_call call{bhttp::verb::get, "/v2/", header_of(ex.req(), bhttp::field::authorization), {}, {}};
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 401) {
-    const upstream_refusal refusal = co_await read_refusal(*res);
+    const upstream_refusal refusal = co_await http::read_refusal(*res);
     co_return co_await relay(ex, refusal);
   }
   co_return co_await send_text(ex, "{}", "application/json");
@@ -120,7 +122,7 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   ++metrics_.access_checks;
   std::error_code ec;
   const upstream_call call{bhttp::verb::head, "/v2/" + r.name + "/" + kind + "/" + digest,
-                           authorization, std::string(layers::media_type::accept_all)};
+                           authorization, std::string(layers::media_type::accept_all), {}};
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 200) {
     access_.allow(key);
@@ -128,7 +130,7 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   }
   if (res && res->status() < 500) {
     access_.forget(key);
-    refusal = co_await read_refusal(*res);
+    refusal = co_await http::read_refusal(*res);
     co_return access::refused;
   }
   // Upstream down: serve what this client, or anyone anonymously, was allowed before.
@@ -170,7 +172,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   ++metrics_.manifest_upstream_requests;
   const std::string reference = r.digest ? r.digest->str() : r.tag;
   std::error_code ec;
-  const upstream_call call{req.method(), "/v2/" + r.name + "/manifests/" + reference, authorization, accept};
+  const upstream_call call{req.method(), "/v2/" + r.name + "/manifests/" + reference, authorization, accept, {}};
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
@@ -178,7 +180,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
     co_return co_await send_error(ex, ec, std::move(detail));
   }
   if (res->status() != 200) {
-    const upstream_refusal refusal = co_await read_refusal(*res);
+    const upstream_refusal refusal = co_await http::read_refusal(*res);
     co_return co_await relay(ex, refusal);
   }
   const std::string content_type = res->header(bhttp::field::content_type);
@@ -262,10 +264,10 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     } else {
       access_.allow(access_cache::key(up.display_name(), r.name, r.digest->str(), authorization));
     }
-    if (!f->size || *f->size == 0 || f->state == fetch::phase::committed) {
+    if (!f->size || *f->size == 0 || f->state == http::fetch::phase::committed) {
       // Nothing to stream ahead of verification: wait for the verdict, then serve the store's copy.
-      while (f->state == fetch::phase::running) co_await f->changed();
-      if (f->state == fetch::phase::failed) co_return co_await send_error(ex, f->error ? f->error : make_error_code(errc::blob_unknown));
+      while (f->state == http::fetch::phase::running) co_await f->changed();
+      if (f->state == http::fetch::phase::failed) co_return co_await send_error(ex, f->error ? f->error : make_error_code(errc::blob_unknown));
       continue;
     }
     const std::uint64_t size = *f->size;
@@ -301,14 +303,14 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up, const route& r) {
   std::error_code ec;
   const upstream_call call{bhttp::verb::head, "/v2/" + r.name + "/blobs/" + r.digest->str(),
-                           header_of(ex.req(), bhttp::field::authorization), {}};
+                           header_of(ex.req(), bhttp::field::authorization), {}, {}};
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
     co_return co_await send_error(ex, ec);
   }
   if (res->status() != 200) {
-    const upstream_refusal refusal = co_await read_refusal(*res);
+    const upstream_refusal refusal = co_await http::read_refusal(*res);
     co_return co_await relay(ex, refusal);
   }
   http::response_header header;
@@ -347,7 +349,7 @@ asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex, laye
   }
   header.set(bhttp::field::content_length, std::to_string(count));
   if (co_await ex.send_header(std::move(header)) || ex.is_head()) co_return;
-  if (!co_await ex.send_file(blob.fd(), first, count)) metrics_.blob_bytes_served += count;
+  if (!co_await ex.send_file(blob.fd(), first, count)) metrics_.blob_bytes_from_cache += count;
 }
 
 asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_code ec, std::string detail) {
@@ -385,8 +387,10 @@ std::string registry_proxy::status_json() const {
   return nlohmann::json{{"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
                         {"fetches", fetches},
                         {"upstreams", upstreams},
-                        {"bytes", {{"served", metrics_.blob_bytes_served},
-                                   {"from_upstream", metrics_.blob_bytes_from_upstream}}}}
+                        {"bytes", {{"served_from_cache", metrics_.blob_bytes_from_cache},
+                                   {"streamed_while_fetching", fetcher_.counters().bytes_streamed},
+                                   {"from_peers", source_.bytes().peers},
+                                   {"from_upstream", source_.bytes().upstream}}}}
       .dump();
 }
 

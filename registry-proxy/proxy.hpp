@@ -10,13 +10,23 @@
 
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
+#include "http/blob_fetcher.hpp"
+#include "http/upstream.hpp"
 #include "registry-proxy/access_cache.hpp"
-#include "registry-proxy/blob_fetcher.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/routes.hpp"
-#include "registry-proxy/upstream.hpp"
 
 namespace rookery::proxy {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using http::blob_fetcher;
+using http::blob_request;
+using http::blob_source;
+using http::fetch;
+using http::upstream;
+using http::upstream_call;
+using http::upstream_refusal;
 
 struct proxy_options {
   std::chrono::seconds access_fresh{60};  ///< how long an upstream "may read" stays trusted
@@ -58,6 +68,7 @@ class registry_proxy {
   metrics metrics_;
   access_cache access_;
   asio::thread_pool disk_{1};
+  blob_source& source_;
   blob_fetcher fetcher_;
 };
 

@@ -20,7 +20,7 @@ expect_eq "$(digests_in_dir "$RK_TMP/pull2")" "$expected" "layers of the second 
 for d in "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST"; do
   expect_eq "$(registry_blob_gets reg "$d")" 1 "registry GETs of $d after two pulls"
 done
-fetches=$(curl -s "http://127.0.0.1:$pp/metrics" | awk '/^rookery_proxy_blob_fetches_from_upstream_total/ {print $2}')
+fetches=$(curl -s "http://127.0.0.1:$pp/metrics" | awk '/^rookery_proxy_blob_fetches_total/ {print $2}')
 expect_eq "$fetches" 4 "upstream blob fetches after two pulls"
 pass "second pull took no blob from upstream"
 

@@ -10,9 +10,9 @@
 
 #include "http/client.hpp"
 #include "layers/digest.hpp"
-#include "registry-proxy/upstream.hpp"
+#include "http/upstream.hpp"
 
-namespace rookery::proxy {
+namespace rookery::http {
 
 /// An upstream answer the client must see as is (401 with its challenge, 403, 404, 429...).
 struct upstream_refusal {
@@ -24,7 +24,7 @@ struct upstream_refusal {
 };
 
 /// Reads `source`'s error response into a refusal to relay (body capped at 64 KiB).
-asio::awaitable<upstream_refusal> read_refusal(http::response_stream& source);
+asio::awaitable<upstream_refusal> read_refusal(response_stream& source);
 
 struct blob_request {
   upstream* from = nullptr;
@@ -44,6 +44,12 @@ class blob_reader {
                                                  std::error_code& ec) = 0;
 };
 
+/// Blob bytes a source delivered, by where they came from.
+struct source_bytes {
+  std::uint64_t peers = 0;     ///< BitTorrent peers (other hosts, the seeder)
+  std::uint64_t upstream = 0;  ///< the upstream registry over HTTP
+};
+
 /// Opens blobs. `open` returns a reader, or null with either `refusal.status` set (relay it)
 /// or `ec` set (unreachable, bad response).
 class blob_source {
@@ -52,6 +58,9 @@ class blob_source {
   virtual asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
                                                              upstream_refusal& refusal,
                                                              std::error_code& ec) = 0;
+  /// Called once the blob the source delivered is verified and committed to the store.
+  virtual void committed(const layers::digest&) {}
+  virtual source_bytes bytes() const = 0;
 };
 
 /// Pulls blobs with GET from the request's upstream registry (following redirects).
@@ -60,6 +69,18 @@ class upstream_blob_source final : public blob_source {
   asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
                                                      upstream_refusal& refusal,
                                                      std::error_code& ec) override;
+  source_bytes bytes() const override { return {0, bytes_}; }
+
+  /// A GET of the blob from `offset` on (Range when offset > 0), as a reader. Shared with
+  /// other sources that fall back to upstream. `counter` (may be null) counts bytes read.
+  static asio::awaitable<std::unique_ptr<blob_reader>> open_range(const blob_request& request,
+                                                                  std::uint64_t offset,
+                                                                  std::uint64_t* counter,
+                                                                  upstream_refusal& refusal,
+                                                                  std::error_code& ec);
+
+ private:
+  std::uint64_t bytes_ = 0;
 };
 
-}  // namespace rookery::proxy
+}  // namespace rookery::http

@@ -1,26 +1,29 @@
-#include "registry-proxy/blob_source.hpp"
+#include "http/blob_source.hpp"
 
 #include "layers/error.hpp"
 
-namespace rookery::proxy {
+namespace rookery::http {
 namespace {
 
 class http_blob_reader final : public blob_reader {
  public:
-  explicit http_blob_reader(std::unique_ptr<http::response_stream> response)
-      : response_(std::move(response)) {}
+  http_blob_reader(std::unique_ptr<response_stream> response, std::uint64_t* counter)
+      : response_(std::move(response)), counter_(counter) {}
   std::optional<std::uint64_t> size() const override { return response_->content_length(); }
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec) override {
-    co_return co_await response_->read_some(data, size, ec);
+    const std::size_t n = co_await response_->read_some(data, size, ec);
+    if (counter_) *counter_ += n;
+    co_return n;
   }
 
  private:
-  std::unique_ptr<http::response_stream> response_;
+  std::unique_ptr<response_stream> response_;
+  std::uint64_t* counter_;
 };
 
 }  // namespace
 
-asio::awaitable<upstream_refusal> read_refusal(http::response_stream& source) {
+asio::awaitable<upstream_refusal> read_refusal(response_stream& source) {
   upstream_refusal out;
   out.status = source.status();
   out.content_type = source.header(bhttp::field::content_type);
@@ -32,15 +35,23 @@ asio::awaitable<upstream_refusal> read_refusal(http::response_stream& source) {
 
 asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
     const blob_request& request, upstream_refusal& refusal, std::error_code& ec) {
+  co_return co_await open_range(request, 0, &bytes_, refusal, ec);
+}
+
+asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
+    const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
+    upstream_refusal& refusal, std::error_code& ec) {
   upstream_call call{bhttp::verb::get, "/v2/" + request.repository + "/blobs/" + request.digest.str(),
-                     request.authorization, {}};
+                     request.authorization, {}, {}};
+  if (offset > 0) call.range = "bytes=" + std::to_string(offset) + "-";
   auto response = co_await request.from->send(call, ec);
   if (!response) co_return nullptr;
-  if (response->status() != 200) {
+  const unsigned expected = offset > 0 ? 206 : 200;
+  if (response->status() != expected) {
     refusal = co_await read_refusal(*response);
     co_return nullptr;
   }
-  co_return std::make_unique<http_blob_reader>(std::move(response));
+  co_return std::make_unique<http_blob_reader>(std::move(response), counter);
 }
 
-}  // namespace rookery::proxy
+}  // namespace rookery::http

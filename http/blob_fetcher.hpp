@@ -13,10 +13,19 @@
 
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
-#include "registry-proxy/blob_source.hpp"
-#include "registry-proxy/metrics.hpp"
+#include "http/blob_source.hpp"
 
-namespace rookery::proxy {
+namespace rookery::http {
+
+/// What the fetcher counts. Plain integers: the io_context thread only.
+struct fetch_counters {
+  std::uint64_t bytes_fetched = 0;   ///< from the source
+  std::uint64_t bytes_streamed = 0;  ///< to clients following a fetch
+  std::uint64_t fetches = 0;         ///< started against the source
+  std::uint64_t joined = 0;          ///< requests that shared an in-flight fetch
+  std::uint64_t failures = 0;        ///< fetches that failed or did not verify
+  std::uint64_t source_errors = 0;   ///< source unreachable or unusable
+};
 
 /// Shared state of one in-flight fetch. Lives on the io_context thread.
 struct fetch {
@@ -43,8 +52,8 @@ struct fetch {
 class blob_fetcher {
  public:
   blob_fetcher(asio::io_context& io, layers::blob_store& store, blob_source& source,
-               metrics& counters, asio::thread_pool& disk)
-      : io_(io), store_(store), source_(source), metrics_(counters), disk_(disk) {}
+               asio::thread_pool& disk)
+      : io_(io), store_(store), source_(source), disk_(disk) {}
 
   /// The in-flight fetch of `d`, if any.
   std::shared_ptr<fetch> find(const layers::digest& d) const;
@@ -58,10 +67,11 @@ class blob_fetcher {
 
   /// Streams bytes [first, first + count) of a running fetch to `ex` (header already sent),
   /// waiting for bytes as they arrive. An error means the response must be abandoned.
-  asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, http::exchange& ex,
+  asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, exchange& ex,
                                           std::uint64_t first, std::uint64_t count);
 
   std::size_t inflight() const noexcept { return inflight_.size(); }
+  const fetch_counters& counters() const noexcept { return counters_; }
   /// Digest, bytes written and size of each fetch in progress, for /v1/status.
   const std::unordered_map<layers::digest, std::shared_ptr<fetch>>& all() const { return inflight_; }
 
@@ -73,9 +83,9 @@ class blob_fetcher {
   asio::io_context& io_;
   layers::blob_store& store_;
   blob_source& source_;
-  metrics& metrics_;
   asio::thread_pool& disk_;
+  fetch_counters counters_;
   std::unordered_map<layers::digest, std::shared_ptr<fetch>> inflight_;
 };
 
-}  // namespace rookery::proxy
+}  // namespace rookery::http

@@ -1,4 +1,4 @@
-#include "registry-proxy/blob_fetcher.hpp"
+#include "http/blob_fetcher.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 
 #include "layers/error.hpp"
 
-namespace rookery::proxy {
+namespace rookery::http {
 namespace {
 
 constexpr std::size_t chunk_bytes = 256 * 1024;  // the only buffer a fetch holds
@@ -48,7 +48,7 @@ asio::awaitable<std::shared_ptr<fetch>> blob_fetcher::start(const blob_request& 
     inflight_.emplace(request.digest, f);
     asio::co_spawn(io_, run(f, request), asio::detached);
   } else {
-    ++metrics_.blob_fetches_joined;
+    ++counters_.joined;
   }
   while (f->state == fetch::phase::starting) co_await f->changed();
   if (f->state == fetch::phase::failed && f->written == 0) {
@@ -62,7 +62,7 @@ asio::awaitable<std::shared_ptr<fetch>> blob_fetcher::start(const blob_request& 
 void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec) {
   f->state = state;
   f->error = ec;
-  if (state == fetch::phase::failed) ++metrics_.blob_fetch_failures;
+  if (state == fetch::phase::failed) ++counters_.failures;
   inflight_.erase(f->digest);
   f->notify();
 }
@@ -84,11 +84,11 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   std::error_code ec;
   auto reader = co_await source_.open(request, f->refusal, ec);
   if (!reader) {
-    if (ec) ++metrics_.upstream_errors;
+    if (ec) ++counters_.source_errors;
     finish(f, fetch::phase::failed, ec);
     co_return;
   }
-  ++metrics_.blob_fetches_from_upstream;
+  ++counters_.fetches;
   f->size = reader->size();
   auto writer = store_.begin(f->digest, f->size, ec);
   if (writer) {
@@ -109,7 +109,7 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
     if (n == 0) break;
     if ((ec = writer->write(buffer.data(), n))) break;
     f->written += n;
-    metrics_.blob_bytes_from_upstream += n;
+    counters_.bytes_fetched += n;
     f->notify();
   }
   if (!ec) ec = co_await commit(*writer);
@@ -122,7 +122,7 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   finish(f, fetch::phase::committed, {});
 }
 
-asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, http::exchange& ex,
+asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, exchange& ex,
                                                       std::uint64_t first, std::uint64_t count) {
   const std::uint64_t end = first + count;
   std::uint64_t sent = first;
@@ -135,7 +135,7 @@ asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, 
     if (available > end) available = end;
     if (available > sent) {
       if (auto ec = co_await ex.send_file(f->read_fd, sent, available - sent)) co_return ec;
-      metrics_.blob_bytes_served += available - sent;
+      counters_.bytes_streamed += available - sent;
       sent = available;
       continue;
     }
@@ -144,4 +144,4 @@ asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, 
   co_return std::error_code{};
 }
 
-}  // namespace rookery::proxy
+}  // namespace rookery::http

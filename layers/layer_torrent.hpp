@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -24,6 +25,33 @@ struct layer_torrent {
   int piece_length = 0;
   int piece_count = 0;
 };
+
+/// SHA-1 of each piece of a blob of known size, fed in order as the bytes stream past (e.g.
+/// while a blob is fetched), so a torrent is made without reading the blob again.
+class piece_hasher {
+ public:
+  explicit piece_hasher(std::uint64_t size);
+  ~piece_hasher();
+  piece_hasher(piece_hasher&&) noexcept;
+  void update(const void* data, std::size_t size);
+  /// True once exactly `size` bytes were fed.
+  bool complete() const noexcept;
+
+ private:
+  friend std::optional<layer_torrent> build_layer_torrent(const digest&, piece_hasher&&,
+                                                          const std::vector<std::string>&,
+                                                          const std::vector<std::string>&,
+                                                          std::error_code&);
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+/// The torrent for blob `d` from a complete piece_hasher (size_invalid otherwise). The caller
+/// has verified the content digest.
+std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&& pieces,
+                                                 const std::vector<std::string>& trackers,
+                                                 const std::vector<std::string>& web_seeds,
+                                                 std::error_code& ec);
 
 /// Reads the blob of `size` bytes in `fd` once, computing the SHA-1 of every piece and the
 /// blob's SHA-256 (or SHA-512) in the same pass. Fails with errc::digest_invalid when the

@@ -108,3 +108,28 @@ TEST_CASE("the empty blob has no torrent", "[layer_torrent]") {
   CHECK_FALSE(make_layer_torrent(f.fd, 0, digest_of(""), {}, {}, ec));
   CHECK(ec == rookery::errc::size_invalid);
 }
+
+TEST_CASE("a torrent hashed while streaming equals one hashed from the file", "[layer_torrent]") {
+  const std::string content = random_bytes(700 * 1024 + 3, 7);
+  const digest d = digest_of(content);
+  temp_file f(content);
+  std::error_code ec;
+  auto from_file = make_layer_torrent(f.fd, content.size(), d, {}, {}, ec);
+  REQUIRE(from_file);
+  piece_hasher pieces(content.size());
+  for (std::size_t off = 0; off < content.size(); off += 1000) {
+    pieces.update(content.data() + off, std::min<std::size_t>(1000, content.size() - off));
+  }
+  REQUIRE(pieces.complete());
+  auto streamed = build_layer_torrent(d, std::move(pieces), {}, {}, ec);
+  REQUIRE(streamed);
+  CHECK(streamed->info_hash == from_file->info_hash);
+}
+
+TEST_CASE("an incomplete piece_hasher gives no torrent", "[layer_torrent]") {
+  piece_hasher pieces(1000);
+  pieces.update(std::string(999, 'x').data(), 999);
+  std::error_code ec;
+  CHECK_FALSE(build_layer_torrent(digest_of("x"), std::move(pieces), {}, {}, ec));
+  CHECK(ec == rookery::errc::size_invalid);
+}

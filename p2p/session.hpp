@@ -1,0 +1,140 @@
+// The libtorrent session both binaries use: one torrent per blob, datacenter settings, alerts
+// pumped onto our io_context, and readers that follow a download in order.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "layers/digest.hpp"
+
+namespace rookery::p2p {
+
+namespace asio = boost::asio;
+
+struct session_options {
+  std::string listen = "0.0.0.0:6881";  ///< BitTorrent listen interface(s), libtorrent syntax
+  int upload_rate_limit = 0;            ///< bytes/s, 0 = unlimited
+  int download_rate_limit = 0;          ///< bytes/s, 0 = unlimited
+  int connections_limit = 1000;         ///< room for hundreds of peers
+  int unchoke_slots = 64;               ///< peers uploaded to at once
+  bool seeder = false;                  ///< the origin: rotates unchokes among downloaders
+};
+
+/// One blob's torrent. Owned by the session; shared with readers. io_context thread only.
+class torrent {
+ public:
+  torrent(asio::io_context& io, layers::digest d, lt::torrent_handle h, std::uint64_t size,
+          int piece_length, std::filesystem::path file);
+
+  const layers::digest& digest() const noexcept { return digest_; }
+  const lt::torrent_handle& handle() const noexcept { return handle_; }
+  std::uint64_t size() const noexcept { return size_; }
+  int piece_length() const noexcept { return piece_length_; }
+  int piece_count() const noexcept { return static_cast<int>(have_.size()); }
+  /// Where libtorrent keeps the file.
+  const std::filesystem::path& file() const noexcept { return file_; }
+  /// Bytes [0, n) are all in verified pieces.
+  std::uint64_t contiguous() const noexcept;
+  bool complete() const noexcept { return have_count_ == piece_count(); }
+  bool failed() const noexcept { return static_cast<bool>(error_); }
+  std::error_code error() const noexcept { return error_; }
+  std::chrono::steady_clock::time_point last_progress() const noexcept { return last_progress_; }
+
+  /// Resumes on the next event: a piece arrived, an error, or the session's periodic tick.
+  asio::awaitable<void> changed();
+  /// Asks for the pieces from byte `offset` on first (piece deadlines over a short window), so
+  /// a reader at `offset` gets its bytes soon while the rest still comes rarest-first.
+  void want_from(std::uint64_t offset);
+
+ private:
+  friend class session;
+  void on_piece(int piece);
+  void on_error(std::error_code ec);
+  void notify() { signal_.cancel(); }
+
+  layers::digest digest_;
+  lt::torrent_handle handle_;
+  std::uint64_t size_;
+  int piece_length_;
+  std::filesystem::path file_;
+  std::vector<bool> have_;
+  int have_count_ = 0;
+  int next_missing_ = 0;
+  int deadlines_upto_ = 0;
+  std::error_code error_;
+  std::chrono::steady_clock::time_point last_progress_;
+  asio::steady_timer signal_;
+};
+
+/// Bytes a session moved, summed over its torrents (live and removed).
+struct transfer_totals {
+  std::uint64_t downloaded = 0;  ///< payload from peers
+  std::uint64_t uploaded = 0;    ///< payload to peers
+};
+
+/// Wraps lt::session. Construct and use on the io_context thread; libtorrent's own threads only
+/// post to it.
+class session {
+ public:
+  session(asio::io_context& io, session_options opts);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  /// Adds the torrent for blob `d` from its metainfo, with its file in `save_dir` (the file is
+  /// named by the digest's hex). `seed` trusts that the file is complete (no hashing pass).
+  /// Web seeds in the metainfo are dropped unless `keep_web_seeds`.
+  std::shared_ptr<torrent> add(const layers::digest& d, const std::string& metainfo,
+                               const std::filesystem::path& save_dir, bool seed,
+                               bool keep_web_seeds, std::error_code& ec);
+  std::shared_ptr<torrent> find(const layers::digest& d) const;
+  /// Moves a torrent's file to `save_dir`, keeping a file already there (a verified copy),
+  /// then rechecks if it was incomplete and deletes the old directory.
+  void adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir);
+  void remove(const layers::digest& d, bool delete_files);
+
+  transfer_totals totals() const;
+  /// Per-blob payload counters, for /v1/status.
+  struct blob_stats {
+    std::uint64_t downloaded = 0, uploaded = 0;
+    int peers = 0, seeds = 0;
+    bool complete = false;
+  };
+  blob_stats stats(const layers::digest& d) const;
+  std::size_t torrent_count() const noexcept { return torrents_.size(); }
+  std::uint64_t hash_failures() const noexcept { return hash_failures_; }
+  std::uint64_t alerts_dropped() const noexcept { return alerts_dropped_; }
+  const std::unordered_map<layers::digest, std::shared_ptr<torrent>>& all() const { return torrents_; }
+  /// The port libtorrent listens on (after binding port 0, the chosen one).
+  int listen_port() const;
+
+ private:
+  void drain_alerts();
+  asio::awaitable<void> tick();
+  std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
+
+  asio::io_context& io_;
+  std::unique_ptr<lt::session> lt_;
+  std::unordered_map<layers::digest, std::shared_ptr<torrent>> torrents_;
+  std::unordered_map<layers::digest, std::filesystem::path> moving_from_;
+  std::shared_ptr<bool> alive_;
+  transfer_totals removed_totals_;
+  std::uint64_t hash_failures_ = 0;
+  std::uint64_t alerts_dropped_ = 0;
+  asio::steady_timer ticker_;
+};
+
+}  // namespace rookery::p2p

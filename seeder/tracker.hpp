@@ -1,0 +1,61 @@
+// A small HTTP BitTorrent tracker (BEP 3, compact peer lists per BEP 23) that answers only for
+// the torrents it is told about, forgets peers that stop announcing, and bounds its memory.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace rookery::seeder {
+
+struct tracker_options {
+  std::chrono::seconds interval{15};      ///< how often peers re-announce
+  std::chrono::seconds min_interval{5};
+  std::size_t max_peers_per_torrent = 5000;
+  std::size_t max_numwant = 200;
+};
+
+/// Single-threaded (the seeder's io_context).
+class tracker {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit tracker(tracker_options opts = {}) : opts_(opts) {}
+
+  /// Starts answering for `info_hash` (20 raw bytes).
+  void allow(const std::string& info_hash) { swarms_.try_emplace(info_hash); }
+  void forget(const std::string& info_hash) { swarms_.erase(info_hash); }
+  bool knows(const std::string& info_hash) const { return swarms_.contains(info_hash); }
+
+  /// Answers the query string of `GET /announce?...` from `from`; the bencoded body (a
+  /// `failure reason` dictionary for bad or unknown requests). `now` is injectable for tests.
+  std::string announce(std::string_view query, const boost::asio::ip::address& from,
+                       clock::time_point now = clock::now());
+
+  std::size_t peer_count() const;
+  std::size_t torrent_count() const noexcept { return swarms_.size(); }
+
+ private:
+  struct peer {
+    boost::asio::ip::address_v4 address;
+    std::uint16_t port = 0;
+    bool seed = false;
+    clock::time_point last_seen;
+  };
+  using swarm = std::unordered_map<std::string, peer>;  // by peer_id
+
+  void expire(swarm& s, clock::time_point now) const;
+
+  tracker_options opts_;
+  std::unordered_map<std::string, swarm> swarms_;
+  std::uint64_t rotation_ = 0;
+};
+
+/// `d14:failure reason<n>:<text>e`
+std::string tracker_failure(std::string_view reason);
+
+}  // namespace rookery::seeder

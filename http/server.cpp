@@ -137,6 +137,8 @@ asio::awaitable<void> server::accept_loop() {
 
 asio::awaitable<void> server::serve(beast::tcp_stream stream) {
   beast::flat_buffer buffer;
+  boost::system::error_code peer_ec;
+  const auto remote = stream.socket().remote_endpoint(peer_ec).address();
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
@@ -160,7 +162,7 @@ asio::awaitable<void> server::serve(beast::tcp_stream stream) {
       break;
     }
     request req = parser.release();
-    exchange ex(stream, req, opts_);
+    exchange ex(stream, req, opts_, remote);
     try {
       co_await handler_(ex);
     } catch (const std::exception& e) {

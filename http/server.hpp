@@ -41,11 +41,14 @@ struct server_options {
 /// that add up to the announced Content-Length. HEAD requests get headers only.
 class exchange {
  public:
-  exchange(beast::tcp_stream& stream, request& req, const server_options& opts)
-      : stream_(stream), req_(req), opts_(opts) {}
+  exchange(beast::tcp_stream& stream, request& req, const server_options& opts,
+           asio::ip::address remote)
+      : stream_(stream), req_(req), opts_(opts), remote_(std::move(remote)) {}
 
   const request& req() const noexcept { return req_; }
   bool is_head() const noexcept { return req_.method() == bhttp::verb::head; }
+  /// The client's address.
+  const asio::ip::address& remote_address() const noexcept { return remote_; }
 
   /// Sends a complete response; Content-Length is set from the body (kept for HEAD).
   asio::awaitable<std::error_code> send(string_response res);
@@ -72,6 +75,7 @@ class exchange {
   beast::tcp_stream& stream_;
   request& req_;
   const server_options& opts_;
+  asio::ip::address remote_;
   bhttp::fields extra_;
   bool header_sent_ = false;
   unsigned status_ = 0;

@@ -131,9 +131,11 @@ blob_store::blob_store(options opts) : root_(std::move(opts.root)), budget_(opts
   rebuild_index();
 }
 
-fs::path blob_store::final_path(const digest& d) const {
-  return root_ / "blobs" / std::string(d.algorithm_name()) / d.hex();
+fs::path blob_store::directory(digest_algorithm algorithm) const {
+  return root_ / "blobs" / (algorithm == digest_algorithm::sha256 ? "sha256" : "sha512");
 }
+
+fs::path blob_store::final_path(const digest& d) const { return directory(d.algorithm()) / d.hex(); }
 
 void blob_store::rebuild_index() {
   // A temporary file left by a crash was never verified: it goes.

@@ -97,6 +97,9 @@ class blob_store {
   std::uint64_t total_bytes() const;
   std::size_t blob_count() const;
   const std::filesystem::path& root() const noexcept { return root_; }
+  /// The directory that holds committed blobs of `algorithm`, each named by its hex (where a
+  /// torrent can seed them from).
+  std::filesystem::path directory(digest_algorithm algorithm) const;
 
   // All public members are thread-safe.
 

@@ -5,15 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/blob_response.hpp"
 #include "http/oci_error.hpp"
-#include "http/range.hpp"
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
 
 namespace rookery::proxy {
 namespace {
-
-constexpr std::string_view octet_stream = "application/octet-stream";
 
 std::string header_of(const http::request& req, bhttp::field f) { return std::string(req[f]); }
 
@@ -270,29 +268,10 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
       if (f->state == http::fetch::phase::failed) co_return co_await send_error(ex, f->error ? f->error : make_error_code(errc::blob_unknown));
       continue;
     }
-    const std::uint64_t size = *f->size;
-    const auto range = http::resolve_range(ex.req()[bhttp::field::range], size);
-    http::response_header header;
-    header.set(bhttp::field::content_type, octet_stream);
-    header.set("Docker-Content-Digest", r.digest->str());
-    header.set(bhttp::field::accept_ranges, "bytes");
-    if (range.outcome == http::range_outcome::unsatisfiable) {
-      std::string detail = "bytes */" + std::to_string(size);
-      co_return co_await send_error(ex, errc::range_invalid, std::move(detail));
-    }
-    std::uint64_t first = 0, count = size;
-    if (range.outcome == http::range_outcome::partial) {
-      first = range.range.first;
-      count = range.range.length();
-      header.result(bhttp::status::partial_content);
-      header.set(bhttp::field::content_range, "bytes " + std::to_string(range.range.first) + "-" +
-                                                  std::to_string(range.range.last) + "/" + std::to_string(size));
-    } else {
-      header.result(bhttp::status::ok);
-    }
-    header.set(bhttp::field::content_length, std::to_string(count));
-    if (co_await ex.send_header(std::move(header))) co_return;
-    if (auto err = co_await fetcher_.follow(f, ex, first, count)) {
+    const std::string digest = r.digest->str();
+    const auto span = co_await http::send_blob_header(ex, *f->size, digest);
+    if (!span) co_return;
+    if (auto err = co_await fetcher_.follow(f, ex, span->first, span->count)) {
       spdlog::info("stream of {} to a client ended early: {}", r.digest->str(), err.message());
     }
     co_return;
@@ -315,7 +294,7 @@ asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, ups
   }
   http::response_header header;
   header.result(bhttp::status::ok);
-  header.set(bhttp::field::content_type, octet_stream);
+  header.set(bhttp::field::content_type, "application/octet-stream");
   header.set("Docker-Content-Digest", r.digest->str());
   header.set(bhttp::field::accept_ranges, "bytes");
   if (auto length = res->content_length()) header.set(bhttp::field::content_length, std::to_string(*length));
@@ -323,33 +302,8 @@ asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, ups
 }
 
 asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex, layers::blob_store::lease& blob) {
-  const std::uint64_t size = blob.size();
-  const auto range = http::resolve_range(ex.req()[bhttp::field::range], size);
-  if (range.outcome == http::range_outcome::unsatisfiable) {
-    http::string_response res{bhttp::status::range_not_satisfiable, 11};
-    res.set(bhttp::field::content_range, "bytes */" + std::to_string(size));
-    res.set(bhttp::field::content_type, "application/json");
-    res.body() = http::oci_error_body(errc::range_invalid, "bytes */" + std::to_string(size));
-    co_await ex.send(std::move(res));
-    co_return;
-  }
-  http::response_header header;
-  header.set(bhttp::field::content_type, octet_stream);
-  header.set("Docker-Content-Digest", blob.digest().str());
-  header.set(bhttp::field::accept_ranges, "bytes");
-  std::uint64_t first = 0, count = size;
-  if (range.outcome == http::range_outcome::partial) {
-    first = range.range.first;
-    count = range.range.length();
-    header.result(bhttp::status::partial_content);
-    header.set(bhttp::field::content_range, "bytes " + std::to_string(range.range.first) + "-" +
-                                                std::to_string(range.range.last) + "/" + std::to_string(size));
-  } else {
-    header.result(bhttp::status::ok);
-  }
-  header.set(bhttp::field::content_length, std::to_string(count));
-  if (co_await ex.send_header(std::move(header)) || ex.is_head()) co_return;
-  if (!co_await ex.send_file(blob.fd(), first, count)) metrics_.blob_bytes_from_cache += count;
+  const std::string digest = blob.digest().str();
+  metrics_.blob_bytes_from_cache += co_await http::send_blob(ex, blob.fd(), blob.size(), digest);
 }
 
 asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_code ec, std::string detail) {

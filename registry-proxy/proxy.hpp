@@ -12,7 +12,7 @@
 #include "layers/blob_store.hpp"
 #include "http/blob_fetcher.hpp"
 #include "http/upstream.hpp"
-#include "registry-proxy/access_cache.hpp"
+#include "http/access_cache.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/routes.hpp"
 
@@ -20,6 +20,8 @@ namespace rookery::proxy {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+using http::access_cache;
+using http::access_verdict;
 using http::blob_fetcher;
 using http::blob_request;
 using http::blob_source;

@@ -1,11 +1,11 @@
-#include "registry-proxy/access_cache.hpp"
+#include "http/access_cache.hpp"
 
 #include <algorithm>
 #include <vector>
 
 #include "layers/digest.hpp"
 
-namespace rookery::proxy {
+namespace rookery::http {
 
 std::string access_cache::key(const std::string& upstream, const std::string& repository,
                               const std::string& digest, const std::string& authorization) {
@@ -34,4 +34,4 @@ void access_cache::allow(const std::string& key) {
   allowed_[key] = std::chrono::steady_clock::now();
 }
 
-}  // namespace rookery::proxy
+}  // namespace rookery::http

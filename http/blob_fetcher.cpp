@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <vector>
 
+#include "http/offload.hpp"
 #include "layers/error.hpp"
 
 namespace rookery::http {
@@ -69,15 +70,7 @@ void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, s
 
 asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer& writer) {
   // fsync of a large blob takes long: do it on the disk pool, never on the network thread.
-  std::error_code result;
-  asio::steady_timer done(io_, asio::steady_timer::time_point::max());
-  asio::post(disk_, [&] {
-    result = writer.commit();
-    asio::post(io_, [&] { done.cancel(); });
-  });
-  boost::system::error_code ignored;
-  co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  co_return result;
+  co_return co_await offload(io_, disk_, [&writer] { return writer.commit(); });
 }
 
 asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request request) {

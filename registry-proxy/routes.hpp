@@ -12,11 +12,6 @@
 
 namespace rookery::proxy {
 
-/// True when `name` follows the OCI repository-name grammar (at most 255 characters).
-bool valid_repository_name(std::string_view name);
-/// True when `tag` follows the OCI tag grammar.
-bool valid_tag(std::string_view tag);
-
 enum class route_kind { base, manifest, blob, metrics, healthz, status, unknown };
 
 struct route {

@@ -13,7 +13,7 @@ rk_cleanup() {
   for pid in "${RK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   # Under the sanitizer build, a report in any rookery log fails the test.
   local reports
-  reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$RK_TMP"/*/proxy.log 2>/dev/null || true)
+  reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$RK_TMP"/*/proxy.log "$RK_TMP"/*/seeder.log 2>/dev/null || true)
   if [ -n "$reports" ]; then
     echo "FAIL: sanitizer reports in: $reports" >&2
     cat $reports >&2
@@ -55,6 +55,9 @@ start_registry() {
     echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
     echo "http: {addr: 127.0.0.1:$port, secret: rookery-test}"
     if [ -n "$htpasswd" ]; then echo "auth: {htpasswd: {realm: rookery-test, path: $htpasswd}}"; fi
+    if [ -n "${RK_NOTIFY_URL:-}" ]; then
+      echo "notifications: {endpoints: [{name: rookery, url: \"$RK_NOTIFY_URL\", timeout: 2s, threshold: 10, backoff: 1s}]}"
+    fi
   } > "$dir/config.yml"
   docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
   REGISTRY_PID=$!
@@ -65,6 +68,30 @@ start_registry() {
 # registry_blob_gets NAME DIGEST: how many GETs of that blob the registry served.
 registry_blob_gets() {
   grep -c "\"GET /v2/[^ ]*/blobs/$2 HTTP" "$RK_TMP/$1/registry.log" || true
+}
+
+# start_seeder NAME PORT REGISTRY_PORT ARGS...: rookery-seeder, store under $RK_TMP/NAME, a free
+# BitTorrent port. Sets SEEDER_PID.
+start_seeder() {
+  local name=$1 port=$2 registry_port=$3
+  shift 3
+  mkdir -p "$RK_TMP/$name"
+  "$ROOKERY_BUILD/seeder/rookery-seeder" --listen "127.0.0.1:$port" --registry "http://127.0.0.1:$registry_port" \
+    --store "$RK_TMP/$name/store" --bt-listen "127.0.0.1:$(free_port)" --announce-interval 5 "$@" \
+    > "$RK_TMP/$name/seeder.log" 2>&1 &
+  SEEDER_PID=$!
+  RK_PIDS+=("$SEEDER_PID")
+  wait_http "http://127.0.0.1:$port/healthz"
+}
+
+# wait_until SECONDS COMMAND...: until COMMAND succeeds, bounded.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
 }
 
 # start_proxy NAME PORT ARGS...: rookery-proxy with its store under $RK_TMP/NAME. Sets PROXY_PID.

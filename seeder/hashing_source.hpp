@@ -1,0 +1,29 @@
+// The seeder's blob source: blobs come from the registry, and their torrent piece hashes are
+// computed as the bytes stream in, so seeding needs no second pass over a fresh blob.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+
+#include "http/blob_source.hpp"
+#include "layers/layer_torrent.hpp"
+
+namespace rookery::seeder {
+
+namespace asio = boost::asio;
+
+class hashing_source final : public http::blob_source {
+ public:
+  asio::awaitable<std::unique_ptr<http::blob_reader>> open(const http::blob_request& request,
+                                                           http::upstream_refusal& refusal,
+                                                           std::error_code& ec) override;
+  http::source_bytes bytes() const override { return inner_.bytes(); }
+  /// The piece hashes of a blob this source delivered whole, once; null otherwise.
+  std::unique_ptr<layers::piece_hasher> take(const layers::digest& d);
+
+ private:
+  http::upstream_blob_source inner_;
+  std::unordered_map<layers::digest, std::shared_ptr<layers::piece_hasher>> hashers_;
+};
+
+}  // namespace rookery::seeder

@@ -112,6 +112,7 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
     co_return;
   }
   spdlog::info("fetched {} ({} bytes)", f->digest.str(), f->written);
+  source_.committed(f->digest);
   finish(f, fetch::phase::committed, {});
 }
 

@@ -7,7 +7,9 @@
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
 #include "http/blob_source.hpp"
+#include "p2p/session.hpp"
 #include "registry-proxy/proxy.hpp"
+#include "registry-proxy/swarm_source.hpp"
 
 namespace {
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> credential_specs;
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
   std::string log_level = "info";
+  std::string seeder_url, bt_listen = "0.0.0.0:6881";
+  int stall_ms = 5000, metainfo_timeout_ms = 10000, upload_limit_kib = 0, download_limit_kib = 0;
   app.add_option("--listen", listen, "address:port to serve on")->capture_default_str();
   app.add_option("--store", store_dir, "blob cache directory")->capture_default_str();
   app.add_option("--cache-budget-mib", budget_mib, "evict least-recently-used blobs above this (0: never)");
@@ -69,12 +73,23 @@ int main(int argc, char** argv) {
                  "how long an upstream confirmation that a client may read content is reused")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--seeder", seeder_url, "rookery-seeder URL: pull layers from the swarm (without it: upstream only)");
+  app.add_option("--bt-listen", bt_listen, "BitTorrent listen interface")->capture_default_str();
+  app.add_option("--swarm-stall-ms", stall_ms, "no new piece for this long: take the rest from upstream")->capture_default_str();
+  app.add_option("--metainfo-timeout-ms", metainfo_timeout_ms, "wait this long for the seeder's metainfo")->capture_default_str();
+  app.add_option("--upload-limit-kib", upload_limit_kib, "BitTorrent upload limit in KiB/s (0: none)");
+  app.add_option("--download-limit-kib", download_limit_kib, "BitTorrent download limit in KiB/s (0: none)");
 
   std::vector<http::upstream_config> configs;
   boost::asio::ip::tcp::endpoint endpoint;
+  std::optional<http::url> seeder;
   try {
     app.parse(argc, argv);
     endpoint = parse_listen(listen);
+    if (!seeder_url.empty()) {
+      seeder = http::url::parse(seeder_url);
+      if (!seeder || seeder->target != "/") throw CLI::ValidationError("--seeder", "expected http(s)://host[:port]");
+    }
     for (const auto& spec : upstream_specs) configs.push_back(parse_upstream(spec));
     if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS")) credential_specs.emplace_back(env);
     for (const auto& spec : credential_specs) {
@@ -113,9 +128,28 @@ int main(int argc, char** argv) {
     }
     layers::blob_store blobs({std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024});
     layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0});
-    http::upstream_blob_source source;
-    proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), source,
-                                  {std::chrono::seconds(access_seconds)});
+    // Missing blobs come from the swarm when a seeder is configured, else from upstream.
+    std::unique_ptr<p2p::session> swarm;
+    std::unique_ptr<http::blob_source> source;
+    if (seeder) {
+      p2p::session_options swarm_opts;
+      swarm_opts.listen = bt_listen;
+      swarm_opts.upload_rate_limit = upload_limit_kib * 1024;
+      swarm_opts.download_rate_limit = download_limit_kib * 1024;
+      swarm = std::make_unique<p2p::session>(io, swarm_opts);
+      auto swarm_source = std::make_unique<proxy::swarm_source>(
+          tls, *swarm, blobs,
+          proxy::swarm_options{*seeder, std::filesystem::path(store_dir) / "swarm",
+                               std::chrono::milliseconds(metainfo_timeout_ms),
+                               std::chrono::milliseconds(stall_ms)});
+      spdlog::info("swarm via seeder {}, BitTorrent port {}, {} cached blobs seeded again", seeder->str(),
+                   swarm->listen_port(), swarm_source->restore());
+      source = std::move(swarm_source);
+    } else {
+      source = std::make_unique<http::upstream_blob_source>();
+    }
+    proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
+                                  {std::chrono::seconds(access_seconds)}, swarm.get());
     http::server server(io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); });
     server.start();
     spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",

@@ -32,7 +32,7 @@ bool read_lease(const layers::blob_store::lease& lease, std::string& out) {
 registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
                                layers::blob_store& manifests,
                                std::vector<std::unique_ptr<upstream>> upstreams,
-                               blob_source& source, proxy_options opts)
+                               blob_source& source, proxy_options opts, p2p::session* swarm)
     : io_(io),
       blobs_(blobs),
       manifests_(manifests),
@@ -40,6 +40,7 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       opts_(opts),
       access_(opts.access_fresh),
       source_(source),
+      swarm_(swarm),
       fetcher_(io, blobs, source, disk_) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
@@ -65,6 +66,15 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       // co_await expressions twice (braced aggregates, ?: and + chains).
       std::string text = metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
                                              blobs_.blob_count(), fetcher_.inflight());
+      if (swarm_) {
+        const auto totals = swarm_->totals();
+        text += "# HELP rookery_proxy_swarm_uploaded_bytes_total Payload bytes this host sent to other hosts.\n"
+                "# TYPE rookery_proxy_swarm_uploaded_bytes_total counter\nrookery_proxy_swarm_uploaded_bytes_total " +
+                std::to_string(totals.uploaded) + "\n";
+        text += "# HELP rookery_proxy_swarm_hash_failures_total Pieces from peers that failed their hash check.\n"
+                "# TYPE rookery_proxy_swarm_hash_failures_total counter\nrookery_proxy_swarm_hash_failures_total " +
+                std::to_string(swarm_->hash_failures()) + "\n";
+      }
       co_return co_await send_text(ex, std::move(text), "text/plain; version=0.0.4");
     }
     case route_kind::healthz:
@@ -231,6 +241,14 @@ asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const s
 
 asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& up, const route& r) {
   const std::string authorization = header_of(ex.req(), bhttp::field::authorization);
+  if (*r.digest == layers::digest_of("")) {
+    // Everyone has the empty blob: no fetch, no torrent, no secret.
+    http::string_response res{bhttp::status::ok, 11};
+    res.set(bhttp::field::content_type, "application/octet-stream");
+    res.set("Docker-Content-Digest", r.digest->str());
+    co_await ex.send(std::move(res));
+    co_return;
+  }
   upstream_refusal refusal;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto lease = blobs_.open(*r.digest)) {
@@ -338,8 +356,22 @@ std::string registry_proxy::status_json() const {
   }
   nlohmann::json upstreams = nlohmann::json::array();
   for (const auto& up : upstreams_) upstreams.push_back({{"name", up->display_name()}, {"url", up->config().base.str()}});
+  nlohmann::json swarm = nullptr;
+  if (swarm_) {
+    nlohmann::json torrents = nlohmann::json::array();
+    for (const auto& [d, t] : swarm_->all()) {
+      const auto st = swarm_->stats(d);
+      torrents.push_back({{"digest", d.str()}, {"size", t->size()}, {"complete", t->complete()},
+                          {"available", t->contiguous()}, {"downloaded", st.downloaded},
+                          {"uploaded", st.uploaded}, {"peers", st.peers}});
+    }
+    const auto totals = swarm_->totals();
+    swarm = {{"torrents", torrents}, {"downloaded", totals.downloaded}, {"uploaded", totals.uploaded},
+             {"bt_port", swarm_->listen_port()}, {"hash_failures", swarm_->hash_failures()}};
+  }
   return nlohmann::json{{"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
                         {"fetches", fetches},
+                        {"swarm", swarm},
                         {"upstreams", upstreams},
                         {"bytes", {{"served_from_cache", metrics_.blob_bytes_from_cache},
                                    {"streamed_while_fetching", fetcher_.counters().bytes_streamed},

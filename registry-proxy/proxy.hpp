@@ -10,6 +10,7 @@
 
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
+#include "p2p/session.hpp"
 #include "http/blob_fetcher.hpp"
 #include "http/upstream.hpp"
 #include "http/access_cache.hpp"
@@ -39,7 +40,7 @@ class registry_proxy {
  public:
   registry_proxy(asio::io_context& io, layers::blob_store& blobs, layers::blob_store& manifests,
                  std::vector<std::unique_ptr<upstream>> upstreams, blob_source& source,
-                 proxy_options opts);
+                 proxy_options opts, p2p::session* swarm = nullptr);
 
   asio::awaitable<void> handle(http::exchange& ex);
 
@@ -71,6 +72,7 @@ class registry_proxy {
   access_cache access_;
   asio::thread_pool disk_{1};
   blob_source& source_;
+  p2p::session* swarm_;  ///< null without P2P
   blob_fetcher fetcher_;
 };
 

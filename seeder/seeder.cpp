@@ -336,6 +336,7 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   http::string_response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "application/x-bittorrent");
   res.set("X-Rookery-Info-Hash", s->info_hash);
+  res.set("X-Rookery-BT-Port", std::to_string(swarm_.listen_port()));
   res.body() = s->metainfo;
   co_await ex.send(std::move(res));
 }

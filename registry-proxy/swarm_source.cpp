@@ -1,0 +1,171 @@
+#include "registry-proxy/swarm_source.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <fstream>
+#include <libtorrent/socket.hpp>
+#include <spdlog/spdlog.h>
+
+#include "layers/error.hpp"
+
+namespace rookery::proxy {
+namespace fs = std::filesystem;
+namespace bhttp = boost::beast::http;
+
+/// Follows a torrent in order; switches to upstream for the rest when the swarm stalls.
+class swarm_reader final : public http::blob_reader {
+ public:
+  swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, http::blob_request request)
+      : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
+  ~swarm_reader() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  std::optional<std::uint64_t> size() const override { return torrent_->size(); }
+
+  asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec) override {
+    ec.clear();
+    for (;;) {
+      if (fallback_) co_return co_await fallback_->read_some(data, size, ec);
+      if (offset_ >= torrent_->size()) co_return 0;
+      const std::uint64_t available = torrent_->contiguous();
+      if (available > offset_) {
+        if (fd_ < 0) fd_ = ::open(torrent_->file().c_str(), O_RDONLY | O_CLOEXEC);
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, available - offset_));
+        const ssize_t n = fd_ < 0 ? -1 : ::pread(fd_, data, want, static_cast<off_t>(offset_));
+        if (n > 0) {
+          offset_ += static_cast<std::uint64_t>(n);
+          owner_.bytes_.peers += static_cast<std::uint64_t>(n);
+          torrent_->want_from(offset_);
+          co_return static_cast<std::size_t>(n);
+        }
+        spdlog::warn("reading {} from the swarm's file failed", request_.digest.str());
+      } else if (!torrent_->failed() &&
+                 std::chrono::steady_clock::now() - torrent_->last_progress() < owner_.opts_.stall) {
+        torrent_->want_from(offset_);
+        co_await torrent_->changed();
+        continue;
+      }
+      // Stalled, failed or unreadable: the registry sends the rest.
+      spdlog::warn("swarm stalled on {} at byte {}; taking the rest from upstream",
+                   request_.digest.str(), offset_);
+      ++owner_.fallbacks_;
+      http::upstream_refusal refusal;
+      fallback_ = co_await http::upstream_blob_source::open_range(request_, offset_, &owner_.bytes_.upstream,
+                                                                  refusal, ec);
+      if (!fallback_) {
+        if (!ec) ec = errc::upstream_bad_response;
+        co_return 0;
+      }
+    }
+  }
+
+ private:
+  swarm_source& owner_;
+  std::shared_ptr<p2p::torrent> torrent_;
+  http::blob_request request_;
+  std::uint64_t offset_ = 0;
+  int fd_ = -1;
+  std::unique_ptr<http::blob_reader> fallback_;
+};
+
+swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
+                           swarm_options opts)
+    : tls_(tls), swarm_(swarm), store_(store), opts_(std::move(opts)) {
+  fs::create_directories(opts_.work_dir / "torrents");
+  fs::remove_all(opts_.work_dir / "downloads");  // partial downloads of a previous run
+  fs::create_directories(opts_.work_dir / "downloads");
+}
+
+fs::path swarm_source::metainfo_path(const layers::digest& d) const {
+  return opts_.work_dir / "torrents" / (d.hex() + ".torrent");
+}
+
+asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_request& request,
+                                                          http::upstream_refusal& refusal,
+                                                          int& seeder_port) {
+  http::url where = opts_.seeder;
+  where.target = "/v1/blobs/" + request.digest.str() + "/torrent?repo=" + request.repository;
+  bhttp::fields headers;
+  if (!request.authorization.empty()) headers.set(bhttp::field::authorization, request.authorization);
+  http::client_options copts;
+  copts.connect_timeout = std::chrono::milliseconds(1000);
+  copts.response_timeout = opts_.metainfo_timeout;
+  copts.idle_timeout = opts_.metainfo_timeout;
+  std::error_code ec;
+  auto ex = co_await asio::this_coro::executor;
+  auto res = co_await http::send_request(ex, tls_, bhttp::verb::get, where, headers, copts, ec);
+  if (!res) {
+    spdlog::warn("seeder unreachable for {}: {}", request.digest.str(), ec.message());
+    co_return std::string{};
+  }
+  if (res->status() != 200) {
+    refusal = co_await http::read_refusal(*res);
+    co_return std::string{};
+  }
+  std::string metainfo;
+  if (co_await res->read_body(metainfo, 16 * 1024 * 1024)) co_return std::string{};
+  const std::string bt_port(res->headers()["X-Rookery-BT-Port"]);
+  seeder_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
+  co_return metainfo;
+}
+
+asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
+    const http::blob_request& request, http::upstream_refusal& refusal, std::error_code& ec) {
+  auto t = swarm_.find(request.digest);
+  if (!t) {
+    int seeder_port = 0;
+    std::string metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
+    if (refusal.status == 401 || refusal.status == 403) {
+      co_return nullptr;  // the registry says this client may not read it: so do we
+    }
+    refusal = {};
+    if (!metainfo.empty()) {
+      const fs::path dir = opts_.work_dir / "downloads" / request.digest.hex();
+      t = swarm_.add(request.digest, metainfo, dir, /*seed=*/false, /*keep_web_seeds=*/false, ec);
+      if (t) {
+        metainfo_[request.digest] = std::move(metainfo);
+        // Meet the seeder at once instead of waiting for the tracker round trip.
+        boost::system::error_code aec;
+        auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
+        if (!aec && seeder_port > 0) t->handle().connect_peer(lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
+      }
+    }
+  }
+  if (!t) {
+    ++fallbacks_;
+    ec.clear();
+    co_return co_await http::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal, ec);
+  }
+  t->want_from(0);
+  co_return std::make_unique<swarm_reader>(*this, t, request);
+}
+
+void swarm_source::committed(const layers::digest& d) {
+  // The verified copy in the store becomes what we seed from.
+  swarm_.adopt_storage(d, store_.directory(d.algorithm()));
+  if (auto it = metainfo_.find(d); it != metainfo_.end()) {
+    std::ofstream(metainfo_path(d), std::ios::binary) << it->second;
+    metainfo_.erase(it);
+  }
+}
+
+std::size_t swarm_source::restore() {
+  std::size_t seeded = 0;
+  for (const auto& item : fs::directory_iterator(opts_.work_dir / "torrents")) {
+    const auto name = item.path().stem().string();
+    auto d = layers::digest::parse((name.size() == 128 ? "sha512:" : "sha256:") + name);
+    if (!d || !store_.contains(*d)) {
+      fs::remove(item.path());
+      continue;
+    }
+    std::ifstream in(item.path(), std::ios::binary);
+    const std::string metainfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code ec;
+    if (swarm_.add(*d, metainfo, store_.directory(d->algorithm()), /*seed=*/true, false, ec)) ++seeded;
+  }
+  return seeded;
+}
+
+}  // namespace rookery::proxy

@@ -1,0 +1,58 @@
+// The proxy's swarm path: a missing blob's metainfo comes from the seeder (which checks the
+// client's access with the registry), its pieces from the swarm of hosts, streamed in order
+// as they verify. When the seeder refuses or is unreachable, or the swarm makes no progress
+// for a while, the remaining bytes come from the upstream registry: a pull never fails
+// because P2P did.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+
+#include "http/blob_source.hpp"
+#include "layers/blob_store.hpp"
+#include "p2p/session.hpp"
+
+namespace rookery::proxy {
+
+namespace asio = boost::asio;
+
+struct swarm_options {
+  http::url seeder;                                   ///< rookery-seeder's base URL
+  std::filesystem::path work_dir;                     ///< downloads in progress, saved metainfo
+  std::chrono::milliseconds metainfo_timeout{10000};  ///< the seeder may fetch a cold blob first
+  std::chrono::milliseconds stall{5000};              ///< no new piece for this long: fall back
+};
+
+class swarm_source final : public http::blob_source {
+ public:
+  swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
+               swarm_options opts);
+
+  asio::awaitable<std::unique_ptr<http::blob_reader>> open(const http::blob_request& request,
+                                                           http::upstream_refusal& refusal,
+                                                           std::error_code& ec) override;
+  void committed(const layers::digest& d) override;
+  http::source_bytes bytes() const override { return bytes_; }
+
+  /// Seeds again every cached blob whose metainfo was kept. Returns how many.
+  std::size_t restore();
+  std::uint64_t fallbacks() const noexcept { return fallbacks_; }
+
+ private:
+  friend class swarm_reader;
+  asio::awaitable<std::string> fetch_metainfo(const http::blob_request& request,
+                                              http::upstream_refusal& refusal, int& seeder_port);
+  std::filesystem::path metainfo_path(const layers::digest& d) const;
+
+  asio::ssl::context& tls_;
+  p2p::session& swarm_;
+  layers::blob_store& store_;
+  swarm_options opts_;
+  http::source_bytes bytes_;
+  std::uint64_t fallbacks_ = 0;
+  std::unordered_map<layers::digest, std::string> metainfo_;  ///< of downloads in progress
+};
+
+}  // namespace rookery::proxy

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/shared_array.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -30,7 +31,7 @@ struct session_options {
   int download_rate_limit = 0;          ///< bytes/s, 0 = unlimited
   int connections_limit = 1000;         ///< room for hundreds of peers
   int unchoke_slots = 64;               ///< peers uploaded to at once
-  bool seeder = false;                  ///< the origin: rotates unchokes among downloaders
+  bool seeder = false;                  ///< the origin: few upload slots, rotated
 };
 
 /// One blob's torrent. Owned by the session; shared with readers. io_context thread only.
@@ -55,14 +56,26 @@ class torrent {
 
   /// Resumes on the next event: a piece arrived, an error, or the session's periodic tick.
   asio::awaitable<void> changed();
-  /// Asks for the pieces from byte `offset` on first (piece deadlines over a short window), so
-  /// a reader at `offset` gets its bytes soon while the rest still comes rarest-first.
-  void want_from(std::uint64_t offset);
+  /// A verified piece's bytes, read through libtorrent (its disk cache may hold bytes the file
+  /// does not have yet). Asks for it and returns null until it arrives; piece() reports it.
+  struct piece_data {
+    boost::shared_array<char> bytes;
+    int size = 0;
+  };
+  const piece_data* piece(int index);
+  /// Forgets a piece read earlier (the reader is done with it).
+  void release(int index) { pieces_read_.erase(index); }
+
+  /// Makes the piece holding byte `offset` urgent (a piece deadline), for a reader blocked
+  /// there. Everything else comes rarest-first: hosts that all asked for the same next piece
+  /// would all fetch it from the seeder and have nothing to trade.
+  void want(std::uint64_t offset);
 
  private:
   friend class session;
   void on_piece(int piece);
   void on_error(std::error_code ec);
+  void on_read(int index, boost::shared_array<char> bytes, int size);
   void notify() { signal_.cancel(); }
 
   layers::digest digest_;
@@ -73,8 +86,10 @@ class torrent {
   std::vector<bool> have_;
   int have_count_ = 0;
   int next_missing_ = 0;
-  int deadlines_upto_ = 0;
+  std::unordered_map<int, bool> urgent_;
   std::error_code error_;
+  std::unordered_map<int, piece_data> pieces_read_;  ///< bounded by the readers: one each
+  std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
   asio::steady_timer signal_;
 };

@@ -1,9 +1,7 @@
 #include "registry-proxy/swarm_source.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/asio/ip/address.hpp>
+#include <cstring>
 #include <fstream>
 #include <libtorrent/socket.hpp>
 #include <spdlog/spdlog.h>
@@ -14,14 +12,13 @@ namespace rookery::proxy {
 namespace fs = std::filesystem;
 namespace bhttp = boost::beast::http;
 
+constexpr std::chrono::milliseconds urgent_after{1000};
+
 /// Follows a torrent in order; switches to upstream for the rest when the swarm stalls.
 class swarm_reader final : public http::blob_reader {
  public:
   swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, http::blob_request request)
       : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
-  ~swarm_reader() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
 
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec) override {
@@ -29,21 +26,31 @@ class swarm_reader final : public http::blob_reader {
     for (;;) {
       if (fallback_) co_return co_await fallback_->read_some(data, size, ec);
       if (offset_ >= torrent_->size()) co_return 0;
-      const std::uint64_t available = torrent_->contiguous();
-      if (available > offset_) {
-        if (fd_ < 0) fd_ = ::open(torrent_->file().c_str(), O_RDONLY | O_CLOEXEC);
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, available - offset_));
-        const ssize_t n = fd_ < 0 ? -1 : ::pread(fd_, data, want, static_cast<off_t>(offset_));
-        if (n > 0) {
-          offset_ += static_cast<std::uint64_t>(n);
-          owner_.bytes_.peers += static_cast<std::uint64_t>(n);
-          torrent_->want_from(offset_);
-          co_return static_cast<std::size_t>(n);
+      if (torrent_->contiguous() > offset_) {
+        // Read through libtorrent: a verified piece may still sit in its write cache.
+        const int index = static_cast<int>(offset_ / static_cast<std::uint64_t>(torrent_->piece_length()));
+        if (const auto* piece = torrent_->piece(index)) {
+          const std::uint64_t start = static_cast<std::uint64_t>(index) * static_cast<std::uint64_t>(torrent_->piece_length());
+          const std::size_t in_piece = static_cast<std::size_t>(offset_ - start);
+          const std::size_t n = std::min<std::size_t>(size, static_cast<std::size_t>(piece->size) - in_piece);
+          std::memcpy(data, piece->bytes.get() + in_piece, n);
+          offset_ += n;
+          owner_.bytes_.peers += n;
+          if (in_piece + n == static_cast<std::size_t>(piece->size)) torrent_->release(index);
+          waiting_since_.reset();
+          co_return n;
         }
-        spdlog::warn("reading {} from the swarm's file failed", request_.digest.str());
+        if (!torrent_->failed()) {
+          co_await torrent_->changed();
+          continue;
+        }
       } else if (!torrent_->failed() &&
                  std::chrono::steady_clock::now() - torrent_->last_progress() < owner_.opts_.stall) {
-        torrent_->want_from(offset_);
+        // The first piece is urgent (time to first byte); later ones only once the client has
+        // waited a while: until then rarest-first keeps the hosts trading.
+        const auto now = std::chrono::steady_clock::now();
+        if (!waiting_since_) waiting_since_ = now;
+        if (offset_ == 0 || now - *waiting_since_ >= urgent_after) torrent_->want(offset_);
         co_await torrent_->changed();
         continue;
       }
@@ -66,7 +73,7 @@ class swarm_reader final : public http::blob_reader {
   std::shared_ptr<p2p::torrent> torrent_;
   http::blob_request request_;
   std::uint64_t offset_ = 0;
-  int fd_ = -1;
+  std::optional<std::chrono::steady_clock::time_point> waiting_since_;
   std::unique_ptr<http::blob_reader> fallback_;
 };
 
@@ -138,7 +145,7 @@ asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
     ec.clear();
     co_return co_await http::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal, ec);
   }
-  t->want_from(0);
+  t->want(0);
   co_return std::make_unique<swarm_reader>(*this, t, request);
 }
 

@@ -176,3 +176,19 @@ oci_code() {
   body=$(curl -s --path-as-is -w '\n%{http_code}' "$@" "$url")
   echo "$(tail -n1 <<<"$body") $(head -n -1 <<<"$body" | jq -r '.errors[0].code' 2>/dev/null)"
 }
+
+# metric URL NAME: the value of one Prometheus sample (0 when absent).
+metric() {
+  curl -s "$1/metrics" | awk -v n="$2" '$1 == n {print $2; found=1} END {if (!found) print 0}'
+}
+
+# start_swarm_proxy NAME PORT REGISTRY_PORT SEEDER_PORT ARGS...: a proxy in the swarm.
+start_swarm_proxy() {
+  local name=$1 port=$2 rport=$3 sport=$4
+  shift 4
+  start_proxy "$name" "$port" --upstream "http://127.0.0.1:$rport" --seeder "http://127.0.0.1:$sport" \
+    --bt-listen "127.0.0.1:$(free_port)" --swarm-stall-ms 3000 "$@"
+}
+
+# seeded_count SEEDER_PORT: how many blobs the seeder seeds.
+seeded_count() { curl -s "http://127.0.0.1:$1/v1/status" | jq '.seeding | length'; }

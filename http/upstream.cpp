@@ -72,7 +72,7 @@ asio::awaitable<std::unique_ptr<response_stream>> upstream::send_once(
 
 asio::awaitable<std::unique_ptr<response_stream>> upstream::send(const upstream_call& call,
                                                                        std::error_code& ec) {
-  if (!call.authorization.empty() || !has_credentials()) {
+  if (!call.authorization.empty() || !has_credentials() || !call.own_credentials) {
     co_return co_await send_once(call, call.authorization, ec);
   }
   // Proxy-side credentials: reuse a token for this repository while it is valid.

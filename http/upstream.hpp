@@ -30,6 +30,9 @@ struct upstream_call {
   std::string authorization;  ///< the client's header, may be empty
   std::string accept;         ///< forwarded Accept, may be empty
   std::string range;          ///< Range header, may be empty
+  /// When the client sent no Authorization: log in with our own credentials (true), or ask
+  /// as the anonymous client did (false: access checks on someone else's behalf).
+  bool own_credentials = true;
 };
 
 /// One upstream registry. Lives on the proxy's io_context; not thread-safe.

@@ -310,7 +310,7 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   if (access_.check(key) != http::access_verdict::fresh) {
     std::error_code ec;
     const http::upstream_call call{bhttp::verb::head, "/v2/" + repository + "/blobs/" + d->str(),
-                                   authorization, {}, {}};
+                                   authorization, {}, {}, /*own_credentials=*/false};
     auto res = co_await registry_.send(call, ec);
     if (!res) co_return co_await send_error(ex, ec);
     if (res->status() != 200) {

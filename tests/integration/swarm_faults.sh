@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Faults in the swarm: the seeder killed mid-transfer, a proxy killed mid-transfer, restarts of
+# both (state survives, nothing downloaded again), and a corrupted piece on a peer's disk. Pulls
+# always complete with correct layers; no bad blob is ever committed.
+source "$(dirname "$0")/lib.sh"
+
+rp=$(free_port); sp=$(free_port)
+RK_NOTIFY_URL=http://127.0.0.1:$sp/v1/notifications start_registry reg "$rp"
+start_seeder seed "$sp" "$rp" --upload-limit-kib 2048
+seeder_pid=$SEEDER_PID
+
+# pull PORT IMAGE DIR &: skopeo through a proxy
+pull() { skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$1/demo/$2:v1" "dir:$3"; }
+# store_ok NAME: every blob in a proxy's store matches its name
+store_ok() {
+  local f
+  for f in "$RK_TMP/$1"/store/blobs/blobs/sha256/*; do
+    [ -e "$f" ] || continue
+    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || fail "$1 committed a bad blob $(basename "$f")"
+  done
+}
+
+make_image "$RK_TMP/img1" v1 2 $((8 * 1024 * 1024))
+expected1=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
+push_image "$RK_TMP/img1" v1 "127.0.0.1:$rp/demo/one:v1"
+wait_until 30 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 3 ]" || fail "image one not seeded"
+
+# --- the seeder dies mid-transfer -----------------------------------------------------------
+p1=$(free_port); p2=$(free_port)
+start_swarm_proxy px1 "$p1" "$rp" "$sp"
+start_swarm_proxy px2 "$p2" "$rp" "$sp"
+pull "$p1" one "$RK_TMP/a1" & a=$!
+pull "$p2" one "$RK_TMP/a2" & b=$!
+sleep 2
+kill "$seeder_pid"; wait "$seeder_pid" 2>/dev/null || true
+wait "$a" || fail "pull 1 failed after the seeder died"
+wait "$b" || fail "pull 2 failed after the seeder died"
+expect_eq "$(digests_in_dir "$RK_TMP/a1")" "$expected1" "layers of pull 1"
+expect_eq "$(digests_in_dir "$RK_TMP/a2")" "$expected1" "layers of pull 2"
+store_ok px1; store_ok px2
+pass "seeder killed mid-transfer: both pulls complete"
+
+# --- the seeder restarts: it seeds again from its store, downloads nothing --------------------
+gets_before=$(grep -c "GET /v2/demo/one/blobs" "$RK_TMP/reg/registry.log")
+start_seeder seed "$sp" "$rp" --upload-limit-kib 2048
+wait_until 20 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 3 ]" || fail "seeder did not re-seed"
+expect_eq "$(metric "http://127.0.0.1:$sp" rookery_seeder_registry_fetches_total)" 0 "registry fetches after the seeder's restart"
+expect_eq "$(grep -c "GET /v2/demo/one/blobs" "$RK_TMP/reg/registry.log")" "$gets_before" "registry blob GETs"
+pass "seeder restarted: seeding again from its store without downloading"
+
+# --- a proxy dies mid-transfer --------------------------------------------------------------
+make_image "$RK_TMP/img2" v1 2 $((8 * 1024 * 1024))
+expected2=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
+layer2=${LAYER_DIGESTS[0]}
+push_image "$RK_TMP/img2" v1 "127.0.0.1:$rp/demo/two:v1"
+wait_until 30 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 6 ]" || fail "image two not seeded"
+p3=$(free_port); p4=$(free_port); p5=$(free_port)
+start_swarm_proxy px3 "$p3" "$rp" "$sp"; px3_pid=$PROXY_PID
+start_swarm_proxy px4 "$p4" "$rp" "$sp"
+start_swarm_proxy px5 "$p5" "$rp" "$sp"; px5_pid=$PROXY_PID
+pull "$p3" two "$RK_TMP/b3" 2>/dev/null & c=$!
+pull "$p4" two "$RK_TMP/b4" & d=$!
+pull "$p5" two "$RK_TMP/b5" & e=$!
+sleep 2
+kill "$px3_pid"
+wait "$c" 2>/dev/null && fail "the pull through the killed proxy cannot have finished" || true
+wait "$d" || fail "pull through px4 failed after px3 died"
+wait "$e" || fail "pull through px5 failed after px3 died"
+expect_eq "$(digests_in_dir "$RK_TMP/b4")" "$expected2" "layers via px4"
+expect_eq "$(digests_in_dir "$RK_TMP/b5")" "$expected2" "layers via px5"
+store_ok px4; store_ok px5
+pass "a proxy killed mid-transfer: the others complete"
+
+# --- a proxy restarts: its cache serves and seeds again -----------------------------------------
+kill "$(pgrep -f -- "--listen 127.0.0.1:$p4 ")"
+sleep 0.5
+start_swarm_proxy px4 "$p4" "$rp" "$sp"
+wait_until 10 bash -c "[ \$(curl -s http://127.0.0.1:$p4/v1/status | jq '.swarm.torrents | length') -ge 3 ]" \
+  || fail "restarted proxy does not seed its cache: $(curl -s "http://127.0.0.1:$p4/v1/status")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p4/v2/demo/two/blobs/$layer2")
+expect_eq "$code" 200 "cached blob after the proxy's restart"
+# A new host pulls image two: the restarted px4 uploads to it.
+kill "$px5_pid"
+p6=$(free_port)
+start_swarm_proxy px6 "$p6" "$rp" "$sp"
+pull "$p6" two "$RK_TMP/b6" || fail "pull beside the restarted proxy failed"
+expect_eq "$(digests_in_dir "$RK_TMP/b6")" "$expected2" "layers via px6"
+uploaded=$(metric "http://127.0.0.1:$p4" rookery_proxy_swarm_uploaded_bytes_total)
+[ "$uploaded" -gt 0 ] || fail "the restarted proxy seeded nothing"
+pass "restarted proxy serves its cache and seeds it again ($uploaded bytes to a new host)"
+
+# --- a corrupted piece on a peer's disk -------------------------------------------------------
+# px4 seeds from its store in seed mode (each piece checked before its first upload); a byte
+# flipped on its disk must not reach anyone.
+kill "$(pgrep -f -- "--listen 127.0.0.1:$p6 ")"
+victim=$RK_TMP/px4/store/blobs/blobs/sha256/${layer2#sha256:}
+printf 'CORRUPT' | dd of="$victim" bs=1 seek=1000 conv=notrunc status=none
+p7=$(free_port)
+start_swarm_proxy px7 "$p7" "$rp" "$sp"
+pull "$p7" two "$RK_TMP/b7" || fail "pull next to a corrupted peer failed"
+expect_eq "$(digests_in_dir "$RK_TMP/b7")" "$expected2" "layers via px7 (a peer's copy was corrupt)"
+store_ok px7
+echo "hash failures seen: px4 $(metric "http://127.0.0.1:$p4" rookery_proxy_swarm_hash_failures_total), px7 $(metric "http://127.0.0.1:$p7" rookery_proxy_swarm_hash_failures_total)"
+pass "corrupted piece on a peer: the client got correct layers, no bad blob committed"

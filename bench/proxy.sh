@@ -9,17 +9,6 @@
 source "$(dirname "$0")/../tests/integration/lib.sh"
 runs=${1:-5}
 
-# push_blob PORT REPO FILE: monolithic upload of one blob; prints its digest.
-push_blob() {
-  local digest location
-  digest=sha256:$(sha256sum "$3" | cut -d' ' -f1)
-  location=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$1/v2/$2/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
-  case $location in http*) ;; *) location=http://127.0.0.1:$1$location ;; esac
-  case $location in *\?*) location="$location&digest=$digest" ;; *) location="$location?digest=$digest" ;; esac
-  curl -sf -H 'Content-Type: application/octet-stream' -T "$3" "$location" >/dev/null \
-    || fail "upload of $3 failed"
-  echo "$digest"
-}
 speed() { curl -s -o /dev/null -w '%{speed_download}' "$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

@@ -56,7 +56,7 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
     pack.set_int(sp::seed_choking_algorithm, sp::round_robin);
     // Each host may have only a few blocks requested from the origin at a time, so it cannot
     // reserve half the layer there; what it lacks it then finds at other hosts.
-    pack.set_int(sp::max_allowed_in_request_queue, 32);
+    pack.set_int(sp::max_allowed_in_request_queue, opts.origin_request_queue);
   }
   pack.set_int(sp::alert_mask, lt::alert_category::error | lt::alert_category::status |
                                    lt::alert_category::storage | lt::alert_category::piece_progress);

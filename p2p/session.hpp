@@ -31,6 +31,7 @@ struct session_options {
   int download_rate_limit = 0;          ///< bytes/s, 0 = unlimited
   int connections_limit = 1000;         ///< room for hundreds of peers
   int unchoke_slots = 64;               ///< peers uploaded to at once
+  int origin_request_queue = 32;        ///< blocks a host may have requested from the origin
   bool seeder = false;                  ///< the origin: few upload slots, rotated
 };
 

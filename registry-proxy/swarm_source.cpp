@@ -13,6 +13,7 @@ namespace fs = std::filesystem;
 namespace bhttp = boost::beast::http;
 
 constexpr std::chrono::milliseconds urgent_after{1000};
+constexpr int read_ahead = 3;  // pieces read from libtorrent ahead of the one being sent
 
 /// Follows a torrent in order; switches to upstream for the rest when the swarm stalls.
 class swarm_reader final : public http::blob_reader {
@@ -29,6 +30,8 @@ class swarm_reader final : public http::blob_reader {
       if (torrent_->contiguous() > offset_) {
         // Read through libtorrent: a verified piece may still sit in its write cache.
         const int index = static_cast<int>(offset_ / static_cast<std::uint64_t>(torrent_->piece_length()));
+        // Keep a few reads in flight so disk reads overlap with sending.
+        for (int ahead = 1; ahead <= read_ahead; ++ahead) torrent_->piece(index + ahead);
         if (const auto* piece = torrent_->piece(index)) {
           const std::uint64_t start = static_cast<std::uint64_t>(index) * static_cast<std::uint64_t>(torrent_->piece_length());
           const std::size_t in_piece = static_cast<std::size_t>(offset_ - start);

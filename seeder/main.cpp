@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   std::string listen = "0.0.0.0:5060", registry_url, credentials, store_dir = "/var/lib/rookery/seeder";
   std::string public_url, bt_listen = "0.0.0.0:6881", log_level = "info";
   std::vector<std::string> trackers;
-  int upload_limit_kib = 0, announce_interval = 15, unchoke_slots = 2;
+  int upload_limit_kib = 0, announce_interval = 15, unchoke_slots = 2, request_queue = 250;
   app.add_option("--listen", listen, "address:port of the HTTP API, tracker and web seed")->capture_default_str();
   app.add_option("--registry", registry_url, "the registry to seed, http(s)://host[:port]")->required();
   app.add_option("--registry-credentials", credentials, "USER:PASSWORD for the registry (or ROOKERY_REGISTRY_CREDENTIALS)");
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen interface")->capture_default_str();
   app.add_option("--upload-limit-kib", upload_limit_kib, "upload rate limit in KiB/s (0: none)")->capture_default_str();
   app.add_option("--unchoke-slots", unchoke_slots, "hosts uploaded to at once (rotated)")->capture_default_str();
+  app.add_option("--request-queue", request_queue, "16 KiB blocks one host may have requested from the seeder at once")->capture_default_str();
   app.add_option("--announce-interval", announce_interval, "seconds between tracker announces")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   http::upstream_config registry;
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     swarm_opts.upload_rate_limit = upload_limit_kib * 1024;
     swarm_opts.seeder = true;
     swarm_opts.unchoke_slots = unchoke_slots;
+    swarm_opts.origin_request_queue = request_queue;
     p2p::session swarm(io, swarm_opts);
     seeder::tracker trk(seeder::tracker_options{std::chrono::seconds(announce_interval),
                                                 std::chrono::seconds(std::max(1, announce_interval / 3)),

@@ -192,3 +192,25 @@ start_swarm_proxy() {
 
 # seeded_count SEEDER_PORT: how many blobs the seeder seeds.
 seeded_count() { curl -s "http://127.0.0.1:$1/v1/status" | jq '.seeding | length'; }
+
+# push_blob PORT REPO FILE: monolithic upload of one blob; prints its digest.
+push_blob() {
+  local digest location
+  digest=sha256:$(sha256sum "$3" | cut -d' ' -f1)
+  location=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$1/v2/$2/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
+  case $location in http*) ;; *) location=http://127.0.0.1:$1$location ;; esac
+  case $location in *\?*) location="$location&digest=$digest" ;; *) location="$location?digest=$digest" ;; esac
+  curl -sf -H 'Content-Type: application/octet-stream' -T "$3" "$location" >/dev/null \
+    || fail "upload of $3 failed"
+  echo "$digest"
+}
+
+# push_manifest PORT REPO TAG CONFIG_DIGEST CONFIG_SIZE LAYER_DIGEST LAYER_SIZE: an OCI manifest
+# naming one layer; prints the manifest digest.
+push_manifest() {
+  local body
+  body=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' "$4" "$5" "$6" "$7")
+  curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$body" \
+    "http://127.0.0.1:$1/v2/$2/manifests/$3" >/dev/null || fail "manifest upload failed"
+  echo "sha256:$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)"
+}

@@ -12,6 +12,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <cerrno>
+#include <charconv>
 #include <spdlog/spdlog.h>
 
 #include "http/oci_error.hpp"
@@ -108,6 +109,21 @@ asio::awaitable<std::error_code> exchange::send_file(int fd, std::uint64_t offse
     if (ec) co_return to_std(ec);
   }
   co_return std::error_code{};
+}
+
+std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string host(text.substr(0, colon));
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const auto digits = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port > 65535) return std::nullopt;
+  boost::system::error_code bad;
+  const auto address = asio::ip::make_address(host, bad);
+  if (bad) return std::nullopt;
+  return asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
 server::server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, handler h,

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -83,6 +84,9 @@ class exchange {
 };
 
 using handler = std::function<asio::awaitable<void>(exchange&)>;
+
+/// "ADDRESS:PORT" ("[v6]:PORT" too) as an endpoint; nullopt when malformed.
+std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text);
 
 /// Accepts connections on an endpoint and runs `handler` for every request. Single
 /// io_context; the handler runs on it.

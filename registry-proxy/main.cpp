@@ -32,15 +32,10 @@ http::upstream_config parse_upstream(const std::string& spec) {
   return config;
 }
 
-asio::ip::tcp::endpoint parse_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected HOST:PORT");
-  std::string host = text.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) throw CLI::ValidationError("--listen", "'" + host + "' is not an IP address");
-  return {address, static_cast<unsigned short>(std::stoul(text.substr(colon + 1)))};
+boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
+  auto endpoint = rookery::http::parse_endpoint(text);
+  if (!endpoint) throw CLI::ValidationError("--listen", "expected ADDRESS:PORT, got '" + text + "'");
+  return *endpoint;
 }
 
 }  // namespace

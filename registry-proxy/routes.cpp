@@ -1,55 +1,20 @@
 #include "registry-proxy/routes.hpp"
 
+#include "http/query.hpp"
 #include "layers/error.hpp"
 #include "layers/reference.hpp"
 
 namespace rookery::proxy {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Query values arrive percent-encoded (containerd sends ns=127.0.0.1%3A5000).
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
-}
-
-std::string query_value(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) == key && eq != std::string_view::npos) {
-      return percent_decode(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
-
-}  // namespace
 
 route parse_route(std::string_view target, std::error_code& ec) {
   ec.clear();
   route out;
   const auto qmark = target.find('?');
   const std::string_view path = target.substr(0, qmark);
-  if (qmark != std::string_view::npos) out.ns = query_value(target.substr(qmark + 1), "ns");
+  if (qmark != std::string_view::npos) {
+    // containerd sends ns=127.0.0.1%3A5000; a malformed one stays as sent and matches nothing.
+    if (auto ns = http::query_value(target.substr(qmark + 1), "ns")) out.ns = http::percent_decode(*ns).value_or(std::string(*ns));
+  }
 
   if (path == "/v2/" || path == "/v2") return out.kind = route_kind::base, out;
   if (path == "/metrics") return out.kind = route_kind::metrics, out;

@@ -19,12 +19,9 @@
 namespace {
 
 boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected HOST:PORT");
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(text.substr(0, colon), ec);
-  if (ec) throw CLI::ValidationError("--listen", "not an IP address: " + text.substr(0, colon));
-  return {address, static_cast<unsigned short>(std::stoul(text.substr(colon + 1)))};
+  auto endpoint = rookery::http::parse_endpoint(text);
+  if (!endpoint) throw CLI::ValidationError("--listen", "expected ADDRESS:PORT, got '" + text + "'");
+  return *endpoint;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "http/blob_response.hpp"
 #include "http/offload.hpp"
 #include "http/oci_error.hpp"
+#include "http/query.hpp"
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
 #include "layers/reference.hpp"
@@ -22,22 +23,6 @@ namespace bhttp = boost::beast::http;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string query_param(std::string_view target, std::string_view key) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    if (pair.substr(0, key.size()) == key && pair.size() > key.size() && pair[key.size()] == '=') {
-      return std::string(pair.substr(key.size() + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
 
 std::string binary_of_hex(const std::string& hex) {
   std::string out;
@@ -299,7 +284,8 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   std::string why;
   auto d = layers::digest::parse(digest_text, &why);
   if (!d) co_return co_await send_error(ex, errc::digest_invalid, std::move(why));
-  const std::string repository = query_param(ex.req().target(), "repo");
+  const auto repo_param = http::query_value(ex.req().target(), "repo");
+  const std::string repository = repo_param ? http::percent_decode(*repo_param).value_or("") : "";
   if (!layers::valid_repository_name(repository)) {
     co_return co_await send_error(ex, errc::name_invalid, "?repo= must name the repository the blob is pulled from");
   }

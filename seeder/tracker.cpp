@@ -3,30 +3,10 @@
 #include <charconv>
 #include <vector>
 
+#include "http/query.hpp"
+
 namespace rookery::seeder {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// info_hash and peer_id are raw bytes, percent-encoded.
-bool url_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size() || hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0) return false;
-      out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i] == '+' ? ' ' : in[i];
-    }
-  }
-  return true;
-}
 
 template <class T>
 bool number(std::string_view s, T& out) {
@@ -74,9 +54,13 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
     if (eq == std::string_view::npos) continue;
     const auto key = pair.substr(0, eq), value = pair.substr(eq + 1);
     if (key == "info_hash") {
-      if (!url_decode(value, info_hash)) return tracker_failure("malformed info_hash");
+      auto decoded = http::percent_decode(value);  // raw bytes
+      if (!decoded) return tracker_failure("malformed info_hash");
+      info_hash = std::move(*decoded);
     } else if (key == "peer_id") {
-      if (!url_decode(value, peer_id)) return tracker_failure("malformed peer_id");
+      auto decoded = http::percent_decode(value);
+      if (!decoded) return tracker_failure("malformed peer_id");
+      peer_id = std::move(*decoded);
     } else if (key == "port") {
       if (!number(value, port)) return tracker_failure("malformed port");
     } else if (key == "left") {

@@ -166,8 +166,22 @@ asio::awaitable<void> session::tick() {
     boost::system::error_code ec;
     co_await ticker_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !alive.lock()) co_return;
-    // Readers re-check for stalls even when no piece arrives.
-    for (auto& [d, t] : torrents_) t->notify();
+    for (auto& [d, t] : torrents_) {
+      // Alone with one peer (the seeder), take pieces in order: nobody to trade with, and the
+      // client's stream then keeps pace with the download. With more peers, rarest-first.
+      if (!t->complete() && !t->failed()) {
+        const bool alone = t->handle().status().num_peers <= 1;
+        if (alone != t->sequential_) {
+          t->sequential_ = alone;
+          if (alone) {
+            t->handle().set_flags(lt::torrent_flags::sequential_download);
+          } else {
+            t->handle().unset_flags(lt::torrent_flags::sequential_download);
+          }
+        }
+      }
+      t->notify();  // readers re-check for stalls even when no piece arrives
+    }
   }
 }
 

@@ -88,6 +88,7 @@ class torrent {
   int have_count_ = 0;
   int next_missing_ = 0;
   std::unordered_map<int, bool> urgent_;
+  bool sequential_ = false;
   std::error_code error_;
   std::unordered_map<int, piece_data> pieces_read_;  ///< bounded by the readers: one each
   std::unordered_map<int, bool> reads_pending_;

@@ -9,8 +9,8 @@ namespace rookery::http {
 
 std::string access_cache::key(const std::string& upstream, const std::string& repository,
                               const std::string& digest, const std::string& authorization) {
-  const auto who = authorization.empty() ? std::string("anonymous")
-                                         : layers::digest_of(authorization).hex();
+  const auto who =
+      authorization.empty() ? std::string("anonymous") : layers::digest_of(authorization).hex();
   return upstream + '\n' + repository + '\n' + digest + '\n' + who;
 }
 
@@ -18,7 +18,7 @@ access_verdict access_cache::check(const std::string& key) const {
   auto it = allowed_.find(key);
   if (it == allowed_.end()) return access_verdict::unknown;
   return std::chrono::steady_clock::now() - it->second < fresh_for_ ? access_verdict::fresh
-                                                                     : access_verdict::stale;
+                                                                    : access_verdict::stale;
 }
 
 void access_cache::allow(const std::string& key) {

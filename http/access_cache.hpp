@@ -10,9 +10,9 @@
 namespace rookery::http {
 
 enum class access_verdict {
-  unknown,      ///< never confirmed: ask upstream
-  fresh,        ///< confirmed within the freshness window: serve
-  stale,        ///< confirmed before: serve only while upstream cannot be asked
+  unknown,  ///< never confirmed: ask upstream
+  fresh,    ///< confirmed within the freshness window: serve
+  stale,    ///< confirmed before: serve only while upstream cannot be asked
 };
 
 /// Single-threaded (the proxy's io_context). Bounded: at most `capacity` entries.

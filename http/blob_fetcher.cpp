@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 #include <vector>
 
 #include "http/offload.hpp"
@@ -107,7 +107,8 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   }
   if (!ec) ec = co_await commit(*writer);
   if (ec) {
-    spdlog::warn("fetch of {} failed after {} bytes: {}", f->digest.str(), f->written, ec.message());
+    spdlog::warn("fetch of {} failed after {} bytes: {}", f->digest.str(), f->written,
+                 ec.message());
     finish(f, fetch::phase::failed, ec);
     co_return;
   }
@@ -121,11 +122,13 @@ asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, 
   const std::uint64_t end = first + count;
   std::uint64_t sent = first;
   while (sent < end) {
-    if (f->state == fetch::phase::failed) co_return f->error ? f->error : make_error_code(errc::blob_unknown);
+    if (f->state == fetch::phase::failed)
+      co_return f->error ? f->error : make_error_code(errc::blob_unknown);
     // Until the blob verified, its final byte stays back: a client that got every byte got
     // a good blob.
     std::uint64_t available = f->written;
-    if (f->state != fetch::phase::committed && f->size && available >= *f->size) available = *f->size - 1;
+    if (f->state != fetch::phase::committed && f->size && available >= *f->size)
+      available = *f->size - 1;
     if (available > end) available = end;
     if (available > sent) {
       if (auto ec = co_await ex.send_file(f->read_fd, sent, available - sent)) co_return ec;

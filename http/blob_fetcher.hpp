@@ -11,9 +11,9 @@
 #include <optional>
 #include <unordered_map>
 
+#include "http/blob_source.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
-#include "http/blob_source.hpp"
 
 namespace rookery::http {
 
@@ -41,9 +41,9 @@ struct fetch {
   phase state = phase::starting;
   std::optional<std::uint64_t> size;  ///< known once running, when the source announced it
   std::uint64_t written = 0;
-  int read_fd = -1;                   ///< the temporary file, for followers (pread/sendfile)
-  upstream_refusal refusal;           ///< when the source refused
-  std::error_code error;              ///< when the fetch failed
+  int read_fd = -1;          ///< the temporary file, for followers (pread/sendfile)
+  upstream_refusal refusal;  ///< when the source refused
+  std::error_code error;     ///< when the fetch failed
 
  private:
   asio::steady_timer signal_;
@@ -73,7 +73,9 @@ class blob_fetcher {
   std::size_t inflight() const noexcept { return inflight_.size(); }
   const fetch_counters& counters() const noexcept { return counters_; }
   /// Digest, bytes written and size of each fetch in progress, for /v1/status.
-  const std::unordered_map<layers::digest, std::shared_ptr<fetch>>& all() const { return inflight_; }
+  const std::unordered_map<layers::digest, std::shared_ptr<fetch>>& all() const {
+    return inflight_;
+  }
 
  private:
   asio::awaitable<void> run(std::shared_ptr<fetch> f, blob_request request);

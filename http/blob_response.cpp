@@ -27,7 +27,8 @@ asio::awaitable<std::optional<blob_span>> send_blob_header(exchange& ex, std::ui
     span = {range.range.first, range.range.length()};
     header.result(bhttp::status::partial_content);
     header.set(bhttp::field::content_range, "bytes " + std::to_string(range.range.first) + "-" +
-                                                std::to_string(range.range.last) + "/" + std::to_string(size));
+                                                std::to_string(range.range.last) + "/" +
+                                                std::to_string(size));
   } else {
     header.result(bhttp::status::ok);
   }
@@ -36,7 +37,8 @@ asio::awaitable<std::optional<blob_span>> send_blob_header(exchange& ex, std::ui
   co_return span;
 }
 
-asio::awaitable<std::uint64_t> send_blob(exchange& ex, int fd, std::uint64_t size, std::string digest) {
+asio::awaitable<std::uint64_t> send_blob(exchange& ex, int fd, std::uint64_t size,
+                                         std::string digest) {
   const auto span = co_await send_blob_header(ex, size, digest);
   if (!span || co_await ex.send_file(fd, span->first, span->count)) co_return 0;
   co_return span->count;

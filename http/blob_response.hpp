@@ -23,6 +23,7 @@ asio::awaitable<std::optional<blob_span>> send_blob_header(exchange& ex, std::ui
 
 /// Sends `size` bytes of `fd` as the blob `digest`, honouring the request's Range header.
 /// Returns the body bytes sent (0 for HEAD, errors, 416).
-asio::awaitable<std::uint64_t> send_blob(exchange& ex, int fd, std::uint64_t size, std::string digest);
+asio::awaitable<std::uint64_t> send_blob(exchange& ex, int fd, std::uint64_t size,
+                                         std::string digest);
 
 }  // namespace rookery::http

@@ -10,7 +10,8 @@ class http_blob_reader final : public blob_reader {
   http_blob_reader(std::unique_ptr<response_stream> response, std::uint64_t* counter)
       : response_(std::move(response)), counter_(counter) {}
   std::optional<std::uint64_t> size() const override { return response_->content_length(); }
-  asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec) override {
+  asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
+                                         std::error_code& ec) override {
     const std::size_t n = co_await response_->read_some(data, size, ec);
     if (counter_) *counter_ += n;
     co_return n;
@@ -41,8 +42,11 @@ asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
 asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
     const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
     upstream_refusal& refusal, std::error_code& ec) {
-  upstream_call call{bhttp::verb::get, "/v2/" + request.repository + "/blobs/" + request.digest.str(),
-                     request.authorization, {}, {}};
+  upstream_call call{bhttp::verb::get,
+                     "/v2/" + request.repository + "/blobs/" + request.digest.str(),
+                     request.authorization,
+                     {},
+                     {}};
   if (offset > 0) call.range = "bytes=" + std::to_string(offset) + "-";
   auto response = co_await request.from->send(call, ec);
   if (!response) co_return nullptr;

@@ -9,8 +9,8 @@
 #include <system_error>
 
 #include "http/client.hpp"
-#include "layers/digest.hpp"
 #include "http/upstream.hpp"
+#include "layers/digest.hpp"
 
 namespace rookery::http {
 

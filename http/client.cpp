@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <limits>
-#include <spdlog/spdlog.h>
 
 #include "http/detail/asio.hpp"
 #include "layers/error.hpp"
@@ -226,7 +226,8 @@ asio::awaitable<std::unique_ptr<response_stream>> send_request(
       co_return nullptr;
     }
     // Presigned object-store URLs carry their own credentials and refuse ours.
-    if (next->host != current.host || next->port != current.port) fields.erase(bhttp::field::authorization);
+    if (next->host != current.host || next->port != current.port)
+      fields.erase(bhttp::field::authorization);
     current = std::move(*next);
   }
 }

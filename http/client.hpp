@@ -45,9 +45,9 @@ struct url {
 };
 
 struct client_options {
-  std::chrono::milliseconds connect_timeout{3000};   ///< DNS + TCP + TLS handshake
-  std::chrono::milliseconds response_timeout{10000}; ///< request sent → response header read
-  std::chrono::milliseconds idle_timeout{30000};     ///< no body byte for this long
+  std::chrono::milliseconds connect_timeout{3000};    ///< DNS + TCP + TLS handshake
+  std::chrono::milliseconds response_timeout{10000};  ///< request sent → response header read
+  std::chrono::milliseconds idle_timeout{30000};      ///< no body byte for this long
   int max_redirects = 5;
 };
 

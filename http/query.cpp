@@ -17,7 +17,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%') {
-      if (i + 2 >= text.size() || hex_value(text[i + 1]) < 0 || hex_value(text[i + 2]) < 0) return std::nullopt;
+      if (i + 2 >= text.size() || hex_value(text[i + 1]) < 0 || hex_value(text[i + 2]) < 0)
+        return std::nullopt;
       out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
     } else {
@@ -27,7 +28,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
-std::optional<std::string_view> query_value(std::string_view target_or_query, std::string_view key) {
+std::optional<std::string_view> query_value(std::string_view target_or_query,
+                                            std::string_view key) {
   std::string_view query = target_or_query;
   if (const auto q = query.find('?'); q != std::string_view::npos) query = query.substr(q + 1);
   while (!query.empty()) {

@@ -2,21 +2,21 @@
 
 #include <sys/sendfile.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
 #include <cerrno>
 #include <charconv>
-#include <spdlog/spdlog.h>
 
-#include "http/oci_error.hpp"
 #include "http/detail/asio.hpp"
+#include "http/oci_error.hpp"
 #include "layers/error.hpp"
 
 namespace rookery::http {
@@ -24,7 +24,9 @@ namespace {
 
 using detail::awaitable_ec;
 
-std::error_code to_std(const boost::system::error_code& ec) { return ec; }
+std::error_code to_std(const boost::system::error_code& ec) {
+  return ec;
+}
 
 }  // namespace
 
@@ -115,11 +117,13 @@ std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;
   std::string host(text.substr(0, colon));
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   const auto digits = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || port > 65535) return std::nullopt;
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port > 65535)
+    return std::nullopt;
   boost::system::error_code bad;
   const auto address = asio::ip::make_address(host, bad);
   if (bad) return std::nullopt;
@@ -135,7 +139,9 @@ server::server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, ha
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+void server::start() {
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+}
 
 asio::awaitable<void> server::accept_loop() {
   for (;;) {

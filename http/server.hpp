@@ -30,10 +30,10 @@ using string_response = bhttp::response<bhttp::string_body>;
 using response_header = bhttp::response_header<>;
 
 struct server_options {
-  std::size_t header_limit = 16 * 1024;          ///< request line + headers
-  std::size_t body_limit = 64 * 1024;            ///< request bodies (JSON control requests)
-  std::chrono::seconds idle_timeout{60};         ///< waiting for the next request
-  std::chrono::seconds write_timeout{60};        ///< a client that reads nothing for this long is dropped
+  std::size_t header_limit = 16 * 1024;    ///< request line + headers
+  std::size_t body_limit = 64 * 1024;      ///< request bodies (JSON control requests)
+  std::chrono::seconds idle_timeout{60};   ///< waiting for the next request
+  std::chrono::seconds write_timeout{60};  ///< a client that reads nothing for this long is dropped
   std::string server_name = "rookery";
 };
 

@@ -27,7 +27,8 @@ std::string percent_encode(std::string_view s) {
 // "/v2/<name>/manifests/..." → "<name>", the key under which a token scope is remembered.
 std::string repository_of(const std::string& path) {
   for (const char* marker : {"/manifests/", "/blobs/"}) {
-    if (auto at = path.rfind(marker); at != std::string::npos && at > 4) return path.substr(4, at - 4);
+    if (auto at = path.rfind(marker); at != std::string::npos && at > 4)
+      return path.substr(4, at - 4);
   }
   return path;
 }
@@ -58,8 +59,9 @@ std::string challenge_param(const std::string& challenge, const std::string& key
   return {};
 }
 
-asio::awaitable<std::unique_ptr<response_stream>> upstream::send_once(
-    const upstream_call& call, const std::string& auth, std::error_code& ec) {
+asio::awaitable<std::unique_ptr<response_stream>> upstream::send_once(const upstream_call& call,
+                                                                      const std::string& auth,
+                                                                      std::error_code& ec) {
   bhttp::fields headers;
   if (!auth.empty()) headers.set(bhttp::field::authorization, auth);
   if (!call.accept.empty()) headers.set(bhttp::field::accept, call.accept);
@@ -71,7 +73,7 @@ asio::awaitable<std::unique_ptr<response_stream>> upstream::send_once(
 }
 
 asio::awaitable<std::unique_ptr<response_stream>> upstream::send(const upstream_call& call,
-                                                                       std::error_code& ec) {
+                                                                 std::error_code& ec) {
   if (!call.authorization.empty() || !has_credentials() || !call.own_credentials) {
     co_return co_await send_once(call, call.authorization, ec);
   }
@@ -97,7 +99,8 @@ asio::awaitable<std::unique_ptr<response_stream>> upstream::send(const upstream_
   co_return co_await send_once(call, auth, ec);
 }
 
-asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge, std::error_code& ec) {
+asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
+                                                   std::error_code& ec) {
   const std::string realm = challenge_param(challenge, "realm");
   const std::string service = challenge_param(challenge, "service");
   const std::string scope = challenge_param(challenge, "scope");
@@ -128,7 +131,8 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
   std::string value;
   if (doc.is_object()) {
     for (const char* field : {"token", "access_token"}) {
-      if (auto it = doc.find(field); it != doc.end() && it->is_string()) value = it->get<std::string>();
+      if (auto it = doc.find(field); it != doc.end() && it->is_string())
+        value = it->get<std::string>();
     }
   }
   if (value.empty()) {

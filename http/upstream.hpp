@@ -18,7 +18,7 @@ namespace bhttp = boost::beast::http;
 
 struct upstream_config {
   std::string name;  ///< the ?ns= value that selects it; empty for the default upstream
-  url base;    ///< e.g. http://127.0.0.1:5000
+  url base;          ///< e.g. http://127.0.0.1:5000
   std::string username;
   std::string password;  ///< proxy-side credentials; both empty when none
 };
@@ -47,12 +47,12 @@ class upstream {
 
   /// Sends the call and returns the response with its header read (body not yet read).
   asio::awaitable<std::unique_ptr<response_stream>> send(const upstream_call& call,
-                                                               std::error_code& ec);
+                                                         std::error_code& ec);
 
  private:
   asio::awaitable<std::unique_ptr<response_stream>> send_once(const upstream_call& call,
-                                                                    const std::string& auth,
-                                                                    std::error_code& ec);
+                                                              const std::string& auth,
+                                                              std::error_code& ec);
   asio::awaitable<std::string> fetch_token(const std::string& challenge, std::error_code& ec);
   bool has_credentials() const { return !config_.username.empty(); }
 
@@ -64,7 +64,7 @@ class upstream {
   upstream_config config_;
   asio::ssl::context& tls_;
   client_options opts_;
-  std::map<std::string, token> tokens_;  ///< by realm|service|scope
+  std::map<std::string, token> tokens_;                ///< by realm|service|scope
   std::map<std::string, std::string> last_challenge_;  ///< by path prefix (repository)
 };
 

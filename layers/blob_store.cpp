@@ -46,7 +46,9 @@ blob_store::lease& blob_store::lease::operator=(lease&& other) noexcept {
   return *this;
 }
 
-blob_store::lease::~lease() { release(); }
+blob_store::lease::~lease() {
+  release();
+}
 
 void blob_store::lease::release() noexcept {
   if (fd_ >= 0) ::close(fd_);
@@ -135,7 +137,9 @@ fs::path blob_store::directory(digest_algorithm algorithm) const {
   return root_ / "blobs" / (algorithm == digest_algorithm::sha256 ? "sha256" : "sha512");
 }
 
-fs::path blob_store::final_path(const digest& d) const { return directory(d.algorithm()) / d.hex(); }
+fs::path blob_store::final_path(const digest& d) const {
+  return directory(d.algorithm()) / d.hex();
+}
 
 void blob_store::rebuild_index() {
   // A temporary file left by a crash was never verified: it goes.
@@ -158,7 +162,8 @@ void blob_store::rebuild_index() {
     }
   }
   // Oldest first, so that recency order survives a restart (open() touches mtime).
-  std::sort(blobs.begin(), blobs.end(), [](const found& a, const found& b) { return a.mtime < b.mtime; });
+  std::sort(blobs.begin(), blobs.end(),
+            [](const found& a, const found& b) { return a.mtime < b.mtime; });
   std::lock_guard lock(mutex_);
   for (auto& b : blobs) {
     index_[b.d] = entry{b.size, ++clock_, 0};
@@ -236,7 +241,8 @@ void blob_store::evict_locked() {
   while (total_ > budget_) {
     auto victim = index_.end();
     for (auto it = index_.begin(); it != index_.end(); ++it) {
-      if (it->second.pins == 0 && (victim == index_.end() || it->second.last_use < victim->second.last_use)) {
+      if (it->second.pins == 0 &&
+          (victim == index_.end() || it->second.last_use < victim->second.last_use)) {
         victim = it;
       }
     }

@@ -56,7 +56,8 @@ class blob_store {
     writer& operator=(writer&&) = delete;
     ~writer();
 
-    /// Appends bytes; fails with errc::size_invalid past the expected size, store_failure on disk trouble.
+    /// Appends bytes; fails with errc::size_invalid past the expected size, store_failure on disk
+    /// trouble.
     std::error_code write(const void* data, std::size_t size);
     std::uint64_t written() const noexcept { return written_; }
     /// The temporary file, readable by others while it grows.

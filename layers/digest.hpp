@@ -31,7 +31,8 @@ class digest {
   friend bool operator==(const digest&, const digest&) = default;
 
  private:
-  digest(digest_algorithm algorithm, std::string hex) : algorithm_(algorithm), hex_(std::move(hex)) {}
+  digest(digest_algorithm algorithm, std::string hex)
+      : algorithm_(algorithm), hex_(std::move(hex)) {}
   friend class hasher;
 
   digest_algorithm algorithm_;

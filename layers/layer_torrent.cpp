@@ -30,7 +30,8 @@ struct piece_hasher::state {
 
 piece_hasher::piece_hasher(std::uint64_t size)
     : state_(std::make_unique<state>(state{size, piece_length_for(size), 0, {}, 0, {}})) {
-  state_->hashes.reserve(static_cast<std::size_t>(size / static_cast<std::uint64_t>(state_->piece_length) + 1));
+  state_->hashes.reserve(
+      static_cast<std::size_t>(size / static_cast<std::uint64_t>(state_->piece_length) + 1));
 }
 piece_hasher::~piece_hasher() = default;
 piece_hasher::piece_hasher(piece_hasher&&) noexcept = default;
@@ -54,7 +55,9 @@ void piece_hasher::update(const void* data, std::size_t size) {
   }
 }
 
-bool piece_hasher::complete() const noexcept { return state_->fed == state_->size; }
+bool piece_hasher::complete() const noexcept {
+  return state_->fed == state_->size;
+}
 
 std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&& pieces,
                                                  const std::vector<std::string>& trackers,
@@ -77,7 +80,8 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
     ec = errc::size_invalid;
     return std::nullopt;
   }
-  for (int i = 0; i < ct.num_pieces(); ++i) ct.set_hash(lt::piece_index_t(i), st.hashes[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < ct.num_pieces(); ++i)
+    ct.set_hash(lt::piece_index_t(i), st.hashes[static_cast<std::size_t>(i)]);
   for (const auto& t : trackers) ct.add_tracker(t);
   for (const auto& w : web_seeds) ct.add_url_seed(w);
   layer_torrent out;
@@ -102,7 +106,8 @@ std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, cons
   hasher content(d.algorithm());
   std::vector<char> buffer(1024 * 1024);
   for (std::uint64_t offset = 0; offset < size;) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
     const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
     if (n <= 0) {
       ec = errc::store_failure;

@@ -20,8 +20,8 @@ namespace rookery::layers {
 int piece_length_for(std::uint64_t size);
 
 struct layer_torrent {
-  std::string metainfo;    ///< the bencoded .torrent file
-  std::string info_hash;   ///< v1 info-hash, 40 lowercase hex
+  std::string metainfo;   ///< the bencoded .torrent file
+  std::string info_hash;  ///< v1 info-hash, 40 lowercase hex
   int piece_length = 0;
   int piece_count = 0;
 };

@@ -35,7 +35,8 @@ descriptor parse_descriptor(const json& value) {
   descriptor out{string_field(value, "mediaType"), *d, size.get<std::uint64_t>(), std::nullopt};
   if (auto p = value.find("platform"); p != value.end() && p->is_object()) {
     platform plat{string_field(*p, "os"), string_field(*p, "architecture"), {}};
-    if (auto v = p->find("variant"); v != p->end() && v->is_string()) plat.variant = v->get<std::string>();
+    if (auto v = p->find("variant"); v != p->end() && v->is_string())
+      plat.variant = v->get<std::string>();
     out.platform = std::move(plat);
   }
   return out;
@@ -91,7 +92,8 @@ std::optional<manifest> parse_manifest(std::string_view bytes, std::string_view 
     if (auto v = doc.find("schemaVersion"); v == doc.end() || *v != 2) {
       return reject("schemaVersion must be 2");
     }
-    if (out.media_type == media_type::oci_index || out.media_type == media_type::docker_manifest_list) {
+    if (out.media_type == media_type::oci_index ||
+        out.media_type == media_type::docker_manifest_list) {
       out.kind = manifest_kind::index;
       out.manifests = parse_descriptors(doc, "manifests");
     } else {

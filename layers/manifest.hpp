@@ -49,9 +49,9 @@ enum class manifest_kind { image, index };
 struct manifest {
   manifest_kind kind = manifest_kind::image;
   std::string media_type;
-  std::optional<descriptor> config;        ///< images only
-  std::vector<descriptor> layers;          ///< images only
-  std::vector<descriptor> manifests;       ///< indexes only
+  std::optional<descriptor> config;   ///< images only
+  std::vector<descriptor> layers;     ///< images only
+  std::vector<descriptor> manifests;  ///< indexes only
 
   /// The blobs an image pulls: its config, then its layers. Empty for an index.
   std::vector<descriptor> blobs() const;

@@ -3,7 +3,9 @@
 namespace rookery::layers {
 namespace {
 
-bool alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 bool valid_component(std::string_view c) {
@@ -46,7 +48,8 @@ bool valid_tag(std::string_view tag) {
   if (tag.empty() || tag.size() > 128) return false;
   for (std::size_t i = 0; i < tag.size(); ++i) {
     const char c = tag[i];
-    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    const bool word =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
   }
   return true;

@@ -1,5 +1,6 @@
 #include "p2p/session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -11,7 +12,6 @@
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
-#include <spdlog/spdlog.h>
 
 #include "layers/error.hpp"
 
@@ -59,11 +59,14 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
     pack.set_int(sp::max_allowed_in_request_queue, opts.origin_request_queue);
   }
   pack.set_int(sp::alert_mask, lt::alert_category::error | lt::alert_category::status |
-                                   lt::alert_category::storage | lt::alert_category::piece_progress);
+                                   lt::alert_category::storage |
+                                   lt::alert_category::piece_progress);
   return pack;
 }
 
-std::error_code as_std(const lt::error_code&) { return make_error_code(errc::store_failure); }
+std::error_code as_std(const lt::error_code&) {
+  return make_error_code(errc::store_failure);
+}
 
 }  // namespace
 
@@ -82,7 +85,8 @@ torrent::torrent(asio::io_context& io, layers::digest d, lt::torrent_handle h, s
       signal_(io, asio::steady_timer::time_point::max()) {}
 
 std::uint64_t torrent::contiguous() const noexcept {
-  const std::uint64_t bytes = static_cast<std::uint64_t>(next_missing_) * static_cast<std::uint64_t>(piece_length_);
+  const std::uint64_t bytes =
+      static_cast<std::uint64_t>(next_missing_) * static_cast<std::uint64_t>(piece_length_);
   return bytes < size_ ? bytes : size_;
 }
 
@@ -95,7 +99,8 @@ void torrent::on_piece(int piece) {
   if (piece < 0 || piece >= piece_count() || have_[static_cast<std::size_t>(piece)]) return;
   have_[static_cast<std::size_t>(piece)] = true;
   ++have_count_;
-  while (next_missing_ < piece_count() && have_[static_cast<std::size_t>(next_missing_)]) ++next_missing_;
+  while (next_missing_ < piece_count() && have_[static_cast<std::size_t>(next_missing_)])
+    ++next_missing_;
   last_progress_ = std::chrono::steady_clock::now();
   notify();
 }
@@ -107,7 +112,8 @@ void torrent::on_error(std::error_code ec) {
 
 const torrent::piece_data* torrent::piece(int index) {
   if (auto it = pieces_read_.find(index); it != pieces_read_.end()) return &it->second;
-  if (index < 0 || index >= piece_count() || !have_[static_cast<std::size_t>(index)]) return nullptr;
+  if (index < 0 || index >= piece_count() || !have_[static_cast<std::size_t>(index)])
+    return nullptr;
   if (!reads_pending_[index]) {
     reads_pending_[index] = true;
     handle_.read_piece(lt::piece_index_t(index));
@@ -138,8 +144,11 @@ session::session(asio::io_context& io, session_options opts)
     // libtorrent exempts LAN peers from rate limits by default; a datacenter is all LAN, so
     // put every address in the global class that the limits apply to.
     lt::ip_filter all;
-    all.add_rule(lt::address_v4::any(), lt::address_v4::broadcast(), 1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
-    all.add_rule(lt::address_v6::any(), lt::address_v6({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}),
+    all.add_rule(lt::address_v4::any(), lt::address_v4::broadcast(),
+                 1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+    all.add_rule(lt::address_v6::any(),
+                 lt::address_v6({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0xff}),
                  1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
     lt_->set_peer_class_filter(all);
   }
@@ -190,7 +199,8 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
                                       bool keep_web_seeds, std::error_code& ec) {
   if (auto existing = find(d)) return existing;
   lt::error_code lec;
-  auto ti = std::make_shared<lt::torrent_info>(metainfo.data(), static_cast<int>(metainfo.size()), lec);
+  auto ti =
+      std::make_shared<lt::torrent_info>(metainfo.data(), static_cast<int>(metainfo.size()), lec);
   // The metainfo must describe exactly this blob: one file named by the digest's hex.
   if (lec || ti->num_files() != 1 || ti->name() != d.hex() || ti->total_size() <= 0) {
     ec = errc::upstream_bad_response;
@@ -275,7 +285,9 @@ session::blob_stats session::stats(const layers::digest& d) const {
   return out;
 }
 
-int session::listen_port() const { return lt_->listen_port(); }
+int session::listen_port() const {
+  return lt_->listen_port();
+}
 
 void session::drain_alerts() {
   std::vector<lt::alert*> alerts;
@@ -285,7 +297,9 @@ void session::drain_alerts() {
       if (auto t = by_handle(p->handle)) t->on_piece(static_cast<int>(p->piece_index));
     } else if (auto* r = lt::alert_cast<lt::read_piece_alert>(a)) {
       if (auto t = by_handle(r->handle)) {
-        if (r->error) spdlog::warn("reading piece {} of {}: {}", static_cast<int>(r->piece), t->digest().str(), r->error.message());
+        if (r->error)
+          spdlog::warn("reading piece {} of {}: {}", static_cast<int>(r->piece), t->digest().str(),
+                       r->error.message());
         t->on_read(static_cast<int>(r->piece), r->error ? nullptr : r->buffer, r->size);
       }
     } else if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {

@@ -134,7 +134,9 @@ class session {
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
   std::uint64_t hash_failures() const noexcept { return hash_failures_; }
   std::uint64_t alerts_dropped() const noexcept { return alerts_dropped_; }
-  const std::unordered_map<layers::digest, std::shared_ptr<torrent>>& all() const { return torrents_; }
+  const std::unordered_map<layers::digest, std::shared_ptr<torrent>>& all() const {
+    return torrents_;
+  }
   /// The port libtorrent listens on (after binding port 0, the chosen one).
   int listen_port() const;
 

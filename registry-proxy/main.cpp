@@ -1,12 +1,12 @@
 // rookery-proxy: a pull-through OCI registry mirror for one host.
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
+#include "http/blob_source.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
-#include "http/blob_source.hpp"
 #include "p2p/session.hpp"
 #include "registry-proxy/proxy.hpp"
 #include "registry-proxy/swarm_source.hpp"
@@ -34,7 +34,8 @@ http::upstream_config parse_upstream(const std::string& spec) {
 
 boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
   auto endpoint = rookery::http::parse_endpoint(text);
-  if (!endpoint) throw CLI::ValidationError("--listen", "expected ADDRESS:PORT, got '" + text + "'");
+  if (!endpoint)
+    throw CLI::ValidationError("--listen", "expected ADDRESS:PORT, got '" + text + "'");
   return *endpoint;
 }
 
@@ -53,7 +54,8 @@ int main(int argc, char** argv) {
   int stall_ms = 5000, metainfo_timeout_ms = 10000, upload_limit_kib = 0, download_limit_kib = 0;
   app.add_option("--listen", listen, "address:port to serve on")->capture_default_str();
   app.add_option("--store", store_dir, "blob cache directory")->capture_default_str();
-  app.add_option("--cache-budget-mib", budget_mib, "evict least-recently-used blobs above this (0: never)");
+  app.add_option("--cache-budget-mib", budget_mib,
+                 "evict least-recently-used blobs above this (0: never)");
   app.add_option("--upstream", upstream_specs,
                  "upstream registry, [NAME=]URL; NAME is the ?ns= value that selects it, no NAME "
                  "makes it the default (for clients that send no ns)")
@@ -61,19 +63,30 @@ int main(int argc, char** argv) {
   app.add_option("--upstream-credentials", credential_specs,
                  "NAME=USER:PASSWORD for an upstream (NAME 'default' for the default); or set "
                  "ROOKERY_UPSTREAM_CREDENTIALS");
-  app.add_option("--connect-timeout-ms", connect_ms, "upstream connect timeout")->capture_default_str();
-  app.add_option("--response-timeout-ms", response_ms, "upstream first-byte timeout")->capture_default_str();
-  app.add_option("--idle-timeout-ms", idle_ms, "upstream body stall timeout")->capture_default_str();
+  app.add_option("--connect-timeout-ms", connect_ms, "upstream connect timeout")
+      ->capture_default_str();
+  app.add_option("--response-timeout-ms", response_ms, "upstream first-byte timeout")
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_ms, "upstream body stall timeout")
+      ->capture_default_str();
   app.add_option("--access-cache-seconds", access_seconds,
                  "how long an upstream confirmation that a client may read content is reused")
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
-  app.add_option("--seeder", seeder_url, "rookery-seeder URL: pull layers from the swarm (without it: upstream only)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  app.add_option("--seeder", seeder_url,
+                 "rookery-seeder URL: pull layers from the swarm (without it: upstream only)");
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen interface")->capture_default_str();
-  app.add_option("--swarm-stall-ms", stall_ms, "no new piece for this long: take the rest from upstream")->capture_default_str();
-  app.add_option("--metainfo-timeout-ms", metainfo_timeout_ms, "wait this long for the seeder's metainfo")->capture_default_str();
-  app.add_option("--upload-limit-kib", upload_limit_kib, "BitTorrent upload limit in KiB/s (0: none)");
-  app.add_option("--download-limit-kib", download_limit_kib, "BitTorrent download limit in KiB/s (0: none)");
+  app.add_option("--swarm-stall-ms", stall_ms,
+                 "no new piece for this long: take the rest from upstream")
+      ->capture_default_str();
+  app.add_option("--metainfo-timeout-ms", metainfo_timeout_ms,
+                 "wait this long for the seeder's metainfo")
+      ->capture_default_str();
+  app.add_option("--upload-limit-kib", upload_limit_kib,
+                 "BitTorrent upload limit in KiB/s (0: none)");
+  app.add_option("--download-limit-kib", download_limit_kib,
+                 "BitTorrent download limit in KiB/s (0: none)");
 
   std::vector<http::upstream_config> configs;
   boost::asio::ip::tcp::endpoint endpoint;
@@ -83,10 +96,12 @@ int main(int argc, char** argv) {
     endpoint = parse_listen(listen);
     if (!seeder_url.empty()) {
       seeder = http::url::parse(seeder_url);
-      if (!seeder || seeder->target != "/") throw CLI::ValidationError("--seeder", "expected http(s)://host[:port]");
+      if (!seeder || seeder->target != "/")
+        throw CLI::ValidationError("--seeder", "expected http(s)://host[:port]");
     }
     for (const auto& spec : upstream_specs) configs.push_back(parse_upstream(spec));
-    if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS")) credential_specs.emplace_back(env);
+    if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS"))
+      credential_specs.emplace_back(env);
     for (const auto& spec : credential_specs) {
       const auto eq = spec.find('='), colon = spec.find(':', eq == std::string::npos ? 0 : eq);
       if (eq == std::string::npos || colon == std::string::npos) {
@@ -102,7 +117,8 @@ int main(int argc, char** argv) {
           found = true;
         }
       }
-      if (!found) throw CLI::ValidationError("--upstream-credentials", "no upstream named '" + name + "'");
+      if (!found)
+        throw CLI::ValidationError("--upstream-credentials", "no upstream named '" + name + "'");
     }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
@@ -121,7 +137,8 @@ int main(int argc, char** argv) {
       spdlog::info("upstream {} → {}", c.name.empty() ? "default" : c.name, c.base.str());
       upstreams.push_back(std::make_unique<http::upstream>(c, tls, client_opts));
     }
-    layers::blob_store blobs({std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024});
+    layers::blob_store blobs(
+        {std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024});
     layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0});
     // Missing blobs come from the swarm when a seeder is configured, else from upstream.
     std::unique_ptr<p2p::session> swarm;
@@ -137,8 +154,8 @@ int main(int argc, char** argv) {
           proxy::swarm_options{*seeder, std::filesystem::path(store_dir) / "swarm",
                                std::chrono::milliseconds(metainfo_timeout_ms),
                                std::chrono::milliseconds(stall_ms)});
-      spdlog::info("swarm via seeder {}, BitTorrent port {}, {} cached blobs seeded again", seeder->str(),
-                   swarm->listen_port(), swarm_source->restore());
+      spdlog::info("swarm via seeder {}, BitTorrent port {}, {} cached blobs seeded again",
+                   seeder->str(), swarm->listen_port(), swarm_source->restore());
       source = std::move(swarm_source);
     } else {
       source = std::make_unique<http::upstream_blob_source>();

@@ -13,11 +13,11 @@ struct metrics {
   std::uint64_t requests = 0;
   std::uint64_t blob_cache_hits = 0;
   std::uint64_t blob_cache_misses = 0;
-  std::uint64_t blob_bytes_from_cache = 0;     ///< cached blobs sent to clients
+  std::uint64_t blob_bytes_from_cache = 0;  ///< cached blobs sent to clients
   std::uint64_t manifest_upstream_requests = 0;
   std::uint64_t manifest_cache_hits = 0;
   std::uint64_t upstream_errors = 0;
-  std::uint64_t access_checks = 0;             ///< upstream confirmations asked for cached content
+  std::uint64_t access_checks = 0;  ///< upstream confirmations asked for cached content
 
   /// Prometheus text exposition format, with the fetcher's and blob source's counters and
   /// the store's gauges.

@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
 #include "http/oci_error.hpp"
@@ -13,14 +13,17 @@
 namespace rookery::proxy {
 namespace {
 
-std::string header_of(const http::request& req, bhttp::field f) { return std::string(req[f]); }
+std::string header_of(const http::request& req, bhttp::field f) {
+  return std::string(req[f]);
+}
 
 // Reads a whole small file (a cached manifest) from a lease.
 bool read_lease(const layers::blob_store::lease& lease, std::string& out) {
   out.resize(lease.size());
   std::size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::pread(lease.fd(), out.data() + done, out.size() - done, static_cast<off_t>(done));
+    const ssize_t n =
+        ::pread(lease.fd(), out.data() + done, out.size() - done, static_cast<off_t>(done));
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
@@ -60,32 +63,38 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
   const bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
 
   switch (r.kind) {
-    case route_kind::metrics:
-    {
+    case route_kind::metrics: {
       // Strings are named before co_await throughout: GCC 12 destroys some temporaries in
       // co_await expressions twice (braced aggregates, ?: and + chains).
-      std::string text = metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
-                                             blobs_.blob_count(), fetcher_.inflight());
+      std::string text =
+          metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
+                              blobs_.blob_count(), fetcher_.inflight());
       if (swarm_) {
         const auto totals = swarm_->totals();
-        text += "# HELP rookery_proxy_swarm_uploaded_bytes_total Payload bytes this host sent to other hosts.\n"
-                "# TYPE rookery_proxy_swarm_uploaded_bytes_total counter\nrookery_proxy_swarm_uploaded_bytes_total " +
-                std::to_string(totals.uploaded) + "\n";
-        text += "# HELP rookery_proxy_swarm_hash_failures_total Pieces from peers that failed their hash check.\n"
-                "# TYPE rookery_proxy_swarm_hash_failures_total counter\nrookery_proxy_swarm_hash_failures_total " +
-                std::to_string(swarm_->hash_failures()) + "\n";
+        text +=
+            "# HELP rookery_proxy_swarm_uploaded_bytes_total Payload bytes this host sent to other "
+            "hosts.\n"
+            "# TYPE rookery_proxy_swarm_uploaded_bytes_total "
+            "counter\nrookery_proxy_swarm_uploaded_bytes_total " +
+            std::to_string(totals.uploaded) + "\n";
+        text +=
+            "# HELP rookery_proxy_swarm_hash_failures_total Pieces from peers that failed their "
+            "hash check.\n"
+            "# TYPE rookery_proxy_swarm_hash_failures_total "
+            "counter\nrookery_proxy_swarm_hash_failures_total " +
+            std::to_string(swarm_->hash_failures()) + "\n";
       }
       co_return co_await send_text(ex, std::move(text), "text/plain; version=0.0.4");
     }
     case route_kind::healthz:
       co_return co_await send_text(ex, "ok\n", "text/plain");
-    case route_kind::status:
-    {
+    case route_kind::status: {
       std::string text = status_json();
       co_return co_await send_text(ex, std::move(text), "application/json");
     }
     case route_kind::unknown:
-      if (req.target().substr(0, 4) == "/v2/" && !read) co_return co_await send_error(ex, errc::unsupported, "this mirror only serves pulls");
+      if (req.target().substr(0, 4) == "/v2/" && !read)
+        co_return co_await send_error(ex, errc::unsupported, "this mirror only serves pulls");
       co_return co_await send_error(ex, errc::not_found);
     default:
       break;
@@ -94,16 +103,21 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
   if (ec) co_return co_await send_error(ex, ec, r.detail);
   upstream* up = select_upstream(r.ns);
   if (!up) {
-    std::string detail = r.ns.empty() ? std::string("no default upstream configured")
-                                      : "namespace '" + r.ns.substr(0, 128) + "' is not in this mirror's allow-list";
+    std::string detail =
+        r.ns.empty() ? std::string("no default upstream configured")
+                     : "namespace '" + r.ns.substr(0, 128) + "' is not in this mirror's allow-list";
     co_return co_await send_error(ex, errc::name_unknown, std::move(detail));
   }
   if (!r.ns.empty()) ex.always_set("OCI-Namespace", r.ns);
   switch (r.kind) {
-    case route_kind::base: co_return co_await handle_base(ex, *up);
-    case route_kind::manifest: co_return co_await handle_manifest(ex, *up, r);
-    case route_kind::blob: co_return co_await handle_blob(ex, *up, r);
-    default: co_return co_await send_error(ex, errc::not_found);
+    case route_kind::base:
+      co_return co_await handle_base(ex, *up);
+    case route_kind::manifest:
+      co_return co_await handle_manifest(ex, *up, r);
+    case route_kind::blob:
+      co_return co_await handle_blob(ex, *up, r);
+    default:
+      co_return co_await send_error(ex, errc::not_found);
   }
 }
 
@@ -111,7 +125,8 @@ asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& 
   // Pass the upstream's auth challenge through so clients log in the usual way; when the
   // upstream is unreachable, still say yes: cached content can be served.
   std::error_code ec;
-  const upstream_call call{bhttp::verb::get, "/v2/", header_of(ex.req(), bhttp::field::authorization), {}, {}};
+  const upstream_call call{
+      bhttp::verb::get, "/v2/", header_of(ex.req(), bhttp::field::authorization), {}, {}};
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 401) {
     const upstream_refusal refusal = co_await http::read_refusal(*res);
@@ -129,8 +144,11 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   if (verdict == access_verdict::fresh) co_return access::allowed;
   ++metrics_.access_checks;
   std::error_code ec;
-  const upstream_call call{bhttp::verb::head, "/v2/" + r.name + "/" + kind + "/" + digest,
-                           authorization, std::string(layers::media_type::accept_all), {}};
+  const upstream_call call{bhttp::verb::head,
+                           "/v2/" + r.name + "/" + kind + "/" + digest,
+                           authorization,
+                           std::string(layers::media_type::accept_all),
+                           {}};
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 200) {
     access_.allow(key);
@@ -150,7 +168,8 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   co_return access::unavailable;
 }
 
-asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstream& up, const route& r) {
+asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstream& up,
+                                                      const route& r) {
   const auto& req = ex.req();
   const std::string authorization = header_of(req, bhttp::field::authorization);
   // Forward what the client understands; a client that names no manifest type (curl's */*)
@@ -162,9 +181,12 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
     if (auto lease = manifests_.open(*r.digest)) {
       upstream_refusal refusal;
       switch (co_await confirm_access(up, r, "manifests", authorization, refusal)) {
-        case access::refused: co_return co_await relay(ex, refusal);
-        case access::unavailable: co_return co_await send_error(ex, errc::upstream_unavailable);
-        case access::allowed: break;
+        case access::refused:
+          co_return co_await relay(ex, refusal);
+        case access::unavailable:
+          co_return co_await send_error(ex, errc::upstream_unavailable);
+        case access::allowed:
+          break;
       }
       std::string body;
       auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
@@ -180,7 +202,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   ++metrics_.manifest_upstream_requests;
   const std::string reference = r.digest ? r.digest->str() : r.tag;
   std::error_code ec;
-  const upstream_call call{req.method(), "/v2/" + r.name + "/manifests/" + reference, authorization, accept, {}};
+  const upstream_call call{
+      req.method(), "/v2/" + r.name + "/manifests/" + reference, authorization, accept, {}};
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
@@ -197,7 +220,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
     http::response_header header;
     header.result(bhttp::status::ok);
     header.set(bhttp::field::content_type, content_type);
-    if (auto length = res->content_length()) header.set(bhttp::field::content_length, std::to_string(*length));
+    if (auto length = res->content_length())
+      header.set(bhttp::field::content_length, std::to_string(*length));
     if (!upstream_digest.empty()) header.set("Docker-Content-Digest", upstream_digest);
     co_await ex.send_header(std::move(header));
     co_return;
@@ -213,7 +237,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   if ((r.digest && actual != *r.digest) ||
       (!upstream_digest.empty() && upstream_digest.rfind(actual.algorithm_name(), 0) == 0 &&
        upstream_digest != actual.str())) {
-    co_return co_await send_error(ex, errc::upstream_bad_response, "upstream manifest does not match its digest");
+    co_return co_await send_error(ex, errc::upstream_bad_response,
+                                  "upstream manifest does not match its digest");
   }
   // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
   if (layers::parse_manifest(body, content_type) && !manifests_.contains(actual)) {
@@ -223,7 +248,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
     }
     if (store_ec) spdlog::warn("could not cache manifest {}: {}", actual.str(), store_ec.message());
   }
-  // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by digest.
+  // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by
+  // digest.
   access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
   const std::string served_digest = upstream_digest.empty() ? actual.str() : upstream_digest;
   co_return co_await serve_manifest(ex, body, content_type, served_digest);
@@ -239,7 +265,8 @@ asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const s
   co_await ex.send(std::move(res));
 }
 
-asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& up, const route& r) {
+asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& up,
+                                                  const route& r) {
   const std::string authorization = header_of(ex.req(), bhttp::field::authorization);
   if (*r.digest == layers::digest_of("")) {
     // Everyone has the empty blob: no fetch, no torrent, no secret.
@@ -253,9 +280,12 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto lease = blobs_.open(*r.digest)) {
       switch (co_await confirm_access(up, r, "blobs", authorization, refusal)) {
-        case access::refused: co_return co_await relay(ex, refusal);
-        case access::unavailable: co_return co_await send_error(ex, errc::upstream_unavailable);
-        case access::allowed: break;
+        case access::refused:
+          co_return co_await relay(ex, refusal);
+        case access::unavailable:
+          co_return co_await send_error(ex, errc::upstream_unavailable);
+        case access::allowed:
+          break;
       }
       ++metrics_.blob_cache_hits;
       co_return co_await serve_cached_blob(ex, *lease);
@@ -273,9 +303,12 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     }
     if (joined) {
       switch (co_await confirm_access(up, r, "blobs", authorization, refusal)) {
-        case access::refused: co_return co_await relay(ex, refusal);
-        case access::unavailable: co_return co_await send_error(ex, errc::upstream_unavailable);
-        case access::allowed: break;
+        case access::refused:
+          co_return co_await relay(ex, refusal);
+        case access::unavailable:
+          co_return co_await send_error(ex, errc::upstream_unavailable);
+        case access::allowed:
+          break;
       }
     } else {
       access_.allow(access_cache::key(up.display_name(), r.name, r.digest->str(), authorization));
@@ -283,7 +316,9 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     if (!f->size || *f->size == 0 || f->state == http::fetch::phase::committed) {
       // Nothing to stream ahead of verification: wait for the verdict, then serve the store's copy.
       while (f->state == http::fetch::phase::running) co_await f->changed();
-      if (f->state == http::fetch::phase::failed) co_return co_await send_error(ex, f->error ? f->error : make_error_code(errc::blob_unknown));
+      if (f->state == http::fetch::phase::failed)
+        co_return co_await send_error(ex,
+                                      f->error ? f->error : make_error_code(errc::blob_unknown));
       continue;
     }
     const std::string digest = r.digest->str();
@@ -297,10 +332,14 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
   co_return co_await send_error(ex, errc::blob_unknown, "blob vanished while being served");
 }
 
-asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up, const route& r) {
+asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,
+                                                         const route& r) {
   std::error_code ec;
-  const upstream_call call{bhttp::verb::head, "/v2/" + r.name + "/blobs/" + r.digest->str(),
-                           header_of(ex.req(), bhttp::field::authorization), {}, {}};
+  const upstream_call call{bhttp::verb::head,
+                           "/v2/" + r.name + "/blobs/" + r.digest->str(),
+                           header_of(ex.req(), bhttp::field::authorization),
+                           {},
+                           {}};
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
@@ -315,16 +354,19 @@ asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, ups
   header.set(bhttp::field::content_type, "application/octet-stream");
   header.set("Docker-Content-Digest", r.digest->str());
   header.set(bhttp::field::accept_ranges, "bytes");
-  if (auto length = res->content_length()) header.set(bhttp::field::content_length, std::to_string(*length));
+  if (auto length = res->content_length())
+    header.set(bhttp::field::content_length, std::to_string(*length));
   co_await ex.send_header(std::move(header));
 }
 
-asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex, layers::blob_store::lease& blob) {
+asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex,
+                                                        layers::blob_store::lease& blob) {
   const std::string digest = blob.digest().str();
   metrics_.blob_bytes_from_cache += co_await http::send_blob(ex, blob.fd(), blob.size(), digest);
 }
 
-asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_code ec, std::string detail) {
+asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_code ec,
+                                                 std::string detail) {
   http::string_response res{http::status_for(ec), 11};
   res.set(bhttp::field::content_type, "application/json");
   res.body() = http::oci_error_body(ec, detail);
@@ -334,13 +376,15 @@ asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_
 asio::awaitable<void> registry_proxy::relay(http::exchange& ex, const upstream_refusal& refusal) {
   http::string_response res{static_cast<bhttp::status>(refusal.status), 11};
   if (!refusal.content_type.empty()) res.set(bhttp::field::content_type, refusal.content_type);
-  if (!refusal.www_authenticate.empty()) res.set(bhttp::field::www_authenticate, refusal.www_authenticate);
+  if (!refusal.www_authenticate.empty())
+    res.set(bhttp::field::www_authenticate, refusal.www_authenticate);
   if (!refusal.retry_after.empty()) res.set(bhttp::field::retry_after, refusal.retry_after);
   res.body() = refusal.body;
   co_await ex.send(std::move(res));
 }
 
-asio::awaitable<void> registry_proxy::send_text(http::exchange& ex, std::string body, std::string_view type) {
+asio::awaitable<void> registry_proxy::send_text(http::exchange& ex, std::string body,
+                                                std::string_view type) {
   http::string_response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, type);
   res.body() = std::move(body);
@@ -355,28 +399,38 @@ std::string registry_proxy::status_json() const {
                        {"size", f->size ? nlohmann::json(*f->size) : nlohmann::json(nullptr)}});
   }
   nlohmann::json upstreams = nlohmann::json::array();
-  for (const auto& up : upstreams_) upstreams.push_back({{"name", up->display_name()}, {"url", up->config().base.str()}});
+  for (const auto& up : upstreams_)
+    upstreams.push_back({{"name", up->display_name()}, {"url", up->config().base.str()}});
   nlohmann::json swarm = nullptr;
   if (swarm_) {
     nlohmann::json torrents = nlohmann::json::array();
     for (const auto& [d, t] : swarm_->all()) {
       const auto st = swarm_->stats(d);
-      torrents.push_back({{"digest", d.str()}, {"size", t->size()}, {"complete", t->complete()},
-                          {"available", t->contiguous()}, {"downloaded", st.downloaded},
-                          {"uploaded", st.uploaded}, {"peers", st.peers}});
+      torrents.push_back({{"digest", d.str()},
+                          {"size", t->size()},
+                          {"complete", t->complete()},
+                          {"available", t->contiguous()},
+                          {"downloaded", st.downloaded},
+                          {"uploaded", st.uploaded},
+                          {"peers", st.peers}});
     }
     const auto totals = swarm_->totals();
-    swarm = {{"torrents", torrents}, {"downloaded", totals.downloaded}, {"uploaded", totals.uploaded},
-             {"bt_port", swarm_->listen_port()}, {"hash_failures", swarm_->hash_failures()}};
+    swarm = {{"torrents", torrents},
+             {"downloaded", totals.downloaded},
+             {"uploaded", totals.uploaded},
+             {"bt_port", swarm_->listen_port()},
+             {"hash_failures", swarm_->hash_failures()}};
   }
-  return nlohmann::json{{"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
-                        {"fetches", fetches},
-                        {"swarm", swarm},
-                        {"upstreams", upstreams},
-                        {"bytes", {{"served_from_cache", metrics_.blob_bytes_from_cache},
-                                   {"streamed_while_fetching", fetcher_.counters().bytes_streamed},
-                                   {"from_peers", source_.bytes().peers},
-                                   {"from_upstream", source_.bytes().upstream}}}}
+  return nlohmann::json{
+      {"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
+      {"fetches", fetches},
+      {"swarm", swarm},
+      {"upstreams", upstreams},
+      {"bytes",
+       {{"served_from_cache", metrics_.blob_bytes_from_cache},
+        {"streamed_while_fetching", fetcher_.counters().bytes_streamed},
+        {"from_peers", source_.bytes().peers},
+        {"from_upstream", source_.bytes().upstream}}}}
       .dump();
 }
 

@@ -8,12 +8,12 @@
 #include <memory>
 #include <vector>
 
+#include "http/access_cache.hpp"
+#include "http/blob_fetcher.hpp"
 #include "http/server.hpp"
+#include "http/upstream.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/session.hpp"
-#include "http/blob_fetcher.hpp"
-#include "http/upstream.hpp"
-#include "http/access_cache.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/routes.hpp"
 

@@ -13,7 +13,8 @@ route parse_route(std::string_view target, std::error_code& ec) {
   const std::string_view path = target.substr(0, qmark);
   if (qmark != std::string_view::npos) {
     // containerd sends ns=127.0.0.1%3A5000; a malformed one stays as sent and matches nothing.
-    if (auto ns = http::query_value(target.substr(qmark + 1), "ns")) out.ns = http::percent_decode(*ns).value_or(std::string(*ns));
+    if (auto ns = http::query_value(target.substr(qmark + 1), "ns"))
+      out.ns = http::percent_decode(*ns).value_or(std::string(*ns));
   }
 
   if (path == "/v2/" || path == "/v2") return out.kind = route_kind::base, out;

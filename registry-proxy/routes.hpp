@@ -16,11 +16,11 @@ enum class route_kind { base, manifest, blob, metrics, healthz, status, unknown 
 
 struct route {
   route_kind kind = route_kind::unknown;
-  std::string name;                       ///< repository, for manifest and blob
-  std::string tag;                        ///< manifest by tag
-  std::optional<layers::digest> digest;   ///< manifest by digest, or blob
-  std::string ns;                         ///< containerd's ?ns=, empty when absent
-  std::string detail;                     ///< why it was refused
+  std::string name;                      ///< repository, for manifest and blob
+  std::string tag;                       ///< manifest by tag
+  std::optional<layers::digest> digest;  ///< manifest by digest, or blob
+  std::string ns;                        ///< containerd's ?ns=, empty when absent
+  std::string detail;                    ///< why it was refused
 };
 
 /// Splits `target`; on a grammar violation returns errc::name_invalid / digest_invalid /

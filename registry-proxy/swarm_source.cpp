@@ -1,10 +1,10 @@
 #include "registry-proxy/swarm_source.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <cstring>
 #include <fstream>
 #include <libtorrent/socket.hpp>
-#include <spdlog/spdlog.h>
 
 #include "layers/error.hpp"
 
@@ -22,20 +22,24 @@ class swarm_reader final : public http::blob_reader {
       : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
 
-  asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec) override {
+  asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
+                                         std::error_code& ec) override {
     ec.clear();
     for (;;) {
       if (fallback_) co_return co_await fallback_->read_some(data, size, ec);
       if (offset_ >= torrent_->size()) co_return 0;
       if (torrent_->contiguous() > offset_) {
         // Read through libtorrent: a verified piece may still sit in its write cache.
-        const int index = static_cast<int>(offset_ / static_cast<std::uint64_t>(torrent_->piece_length()));
+        const int index =
+            static_cast<int>(offset_ / static_cast<std::uint64_t>(torrent_->piece_length()));
         // Keep a few reads in flight so disk reads overlap with sending.
         for (int ahead = 1; ahead <= read_ahead; ++ahead) torrent_->piece(index + ahead);
         if (const auto* piece = torrent_->piece(index)) {
-          const std::uint64_t start = static_cast<std::uint64_t>(index) * static_cast<std::uint64_t>(torrent_->piece_length());
+          const std::uint64_t start = static_cast<std::uint64_t>(index) *
+                                      static_cast<std::uint64_t>(torrent_->piece_length());
           const std::size_t in_piece = static_cast<std::size_t>(offset_ - start);
-          const std::size_t n = std::min<std::size_t>(size, static_cast<std::size_t>(piece->size) - in_piece);
+          const std::size_t n =
+              std::min<std::size_t>(size, static_cast<std::size_t>(piece->size) - in_piece);
           std::memcpy(data, piece->bytes.get() + in_piece, n);
           offset_ += n;
           owner_.bytes_.peers += n;
@@ -48,7 +52,8 @@ class swarm_reader final : public http::blob_reader {
           continue;
         }
       } else if (!torrent_->failed() &&
-                 std::chrono::steady_clock::now() - torrent_->last_progress() < owner_.opts_.stall) {
+                 std::chrono::steady_clock::now() - torrent_->last_progress() <
+                     owner_.opts_.stall) {
         // The first piece is urgent (time to first byte); later ones only once the client has
         // waited a while: until then rarest-first keeps the hosts trading.
         const auto now = std::chrono::steady_clock::now();
@@ -62,8 +67,8 @@ class swarm_reader final : public http::blob_reader {
                    request_.digest.str(), offset_);
       ++owner_.fallbacks_;
       http::upstream_refusal refusal;
-      fallback_ = co_await http::upstream_blob_source::open_range(request_, offset_, &owner_.bytes_.upstream,
-                                                                  refusal, ec);
+      fallback_ = co_await http::upstream_blob_source::open_range(
+          request_, offset_, &owner_.bytes_.upstream, refusal, ec);
       if (!fallback_) {
         if (!ec) ec = errc::upstream_bad_response;
         co_return 0;
@@ -98,7 +103,8 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_reque
   http::url where = opts_.seeder;
   where.target = "/v1/blobs/" + request.digest.str() + "/torrent?repo=" + request.repository;
   bhttp::fields headers;
-  if (!request.authorization.empty()) headers.set(bhttp::field::authorization, request.authorization);
+  if (!request.authorization.empty())
+    headers.set(bhttp::field::authorization, request.authorization);
   http::client_options copts;
   copts.connect_timeout = std::chrono::milliseconds(1000);
   copts.response_timeout = opts_.metainfo_timeout;
@@ -139,14 +145,17 @@ asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
         // Meet the seeder at once instead of waiting for the tracker round trip.
         boost::system::error_code aec;
         auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
-        if (!aec && seeder_port > 0) t->handle().connect_peer(lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
+        if (!aec && seeder_port > 0)
+          t->handle().connect_peer(
+              lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
       }
     }
   }
   if (!t) {
     ++fallbacks_;
     ec.clear();
-    co_return co_await http::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal, ec);
+    co_return co_await http::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal,
+                                                              ec);
   }
   t->want(0);
   co_return std::make_unique<swarm_reader>(*this, t, request);
@@ -171,9 +180,11 @@ std::size_t swarm_source::restore() {
       continue;
     }
     std::ifstream in(item.path(), std::ios::binary);
-    const std::string metainfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string metainfo((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     std::error_code ec;
-    if (swarm_.add(*d, metainfo, store_.directory(d->algorithm()), /*seed=*/true, false, ec)) ++seeded;
+    if (swarm_.add(*d, metainfo, store_.directory(d->algorithm()), /*seed=*/true, false, ec))
+      ++seeded;
   }
   return seeded;
 }

@@ -5,10 +5,12 @@ namespace {
 
 class hashing_reader final : public http::blob_reader {
  public:
-  hashing_reader(std::unique_ptr<http::blob_reader> inner, std::shared_ptr<layers::piece_hasher> pieces)
+  hashing_reader(std::unique_ptr<http::blob_reader> inner,
+                 std::shared_ptr<layers::piece_hasher> pieces)
       : inner_(std::move(inner)), pieces_(std::move(pieces)) {}
   std::optional<std::uint64_t> size() const override { return inner_->size(); }
-  asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec) override {
+  asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
+                                         std::error_code& ec) override {
     const std::size_t n = co_await inner_->read_some(data, size, ec);
     if (n > 0) pieces_->update(data, n);
     co_return n;

@@ -2,12 +2,12 @@
 // metainfo to hosts that may read a layer.
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange
 
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "http/server.hpp"
 #include "http/upstream.hpp"
@@ -20,7 +20,8 @@ namespace {
 
 boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
   auto endpoint = rookery::http::parse_endpoint(text);
-  if (!endpoint) throw CLI::ValidationError("--listen", "expected ADDRESS:PORT, got '" + text + "'");
+  if (!endpoint)
+    throw CLI::ValidationError("--listen", "expected ADDRESS:PORT, got '" + text + "'");
   return *endpoint;
 }
 
@@ -28,35 +29,51 @@ boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace rookery;
-  CLI::App app{"rookery-seeder: seeds a registry's layers to a BitTorrent swarm of rookery-proxy hosts"};
-  std::string listen = "0.0.0.0:5060", registry_url, credentials, store_dir = "/var/lib/rookery/seeder";
+  CLI::App app{
+      "rookery-seeder: seeds a registry's layers to a BitTorrent swarm of rookery-proxy hosts"};
+  std::string listen = "0.0.0.0:5060", registry_url, credentials,
+              store_dir = "/var/lib/rookery/seeder";
   std::string public_url, bt_listen = "0.0.0.0:6881", log_level = "info";
   std::vector<std::string> trackers;
   int upload_limit_kib = 0, announce_interval = 15, unchoke_slots = 2, request_queue = 250;
-  app.add_option("--listen", listen, "address:port of the HTTP API, tracker and web seed")->capture_default_str();
-  app.add_option("--registry", registry_url, "the registry to seed, http(s)://host[:port]")->required();
-  app.add_option("--registry-credentials", credentials, "USER:PASSWORD for the registry (or ROOKERY_REGISTRY_CREDENTIALS)");
+  app.add_option("--listen", listen, "address:port of the HTTP API, tracker and web seed")
+      ->capture_default_str();
+  app.add_option("--registry", registry_url, "the registry to seed, http(s)://host[:port]")
+      ->required();
+  app.add_option("--registry-credentials", credentials,
+                 "USER:PASSWORD for the registry (or ROOKERY_REGISTRY_CREDENTIALS)");
   app.add_option("--store", store_dir, "where seeded blobs live")->capture_default_str();
-  app.add_option("--public-url", public_url, "how hosts reach this seeder (default: http://LISTEN)");
-  app.add_option("--tracker", trackers, "an external tracker announce URL instead of the built-in one");
+  app.add_option("--public-url", public_url,
+                 "how hosts reach this seeder (default: http://LISTEN)");
+  app.add_option("--tracker", trackers,
+                 "an external tracker announce URL instead of the built-in one");
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen interface")->capture_default_str();
-  app.add_option("--upload-limit-kib", upload_limit_kib, "upload rate limit in KiB/s (0: none)")->capture_default_str();
-  app.add_option("--unchoke-slots", unchoke_slots, "hosts uploaded to at once (rotated)")->capture_default_str();
-  app.add_option("--request-queue", request_queue, "16 KiB blocks one host may have requested from the seeder at once")->capture_default_str();
-  app.add_option("--announce-interval", announce_interval, "seconds between tracker announces")->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--upload-limit-kib", upload_limit_kib, "upload rate limit in KiB/s (0: none)")
+      ->capture_default_str();
+  app.add_option("--unchoke-slots", unchoke_slots, "hosts uploaded to at once (rotated)")
+      ->capture_default_str();
+  app.add_option("--request-queue", request_queue,
+                 "16 KiB blocks one host may have requested from the seeder at once")
+      ->capture_default_str();
+  app.add_option("--announce-interval", announce_interval, "seconds between tracker announces")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
   http::upstream_config registry;
   boost::asio::ip::tcp::endpoint endpoint;
   try {
     app.parse(argc, argv);
     endpoint = parse_listen(listen);
     auto url = http::url::parse(registry_url);
-    if (!url || url->target != "/") throw CLI::ValidationError("--registry", "expected http(s)://host[:port]");
+    if (!url || url->target != "/")
+      throw CLI::ValidationError("--registry", "expected http(s)://host[:port]");
     registry.base = *url;
-    if (const char* env = std::getenv("ROOKERY_REGISTRY_CREDENTIALS"); env && credentials.empty()) credentials = env;
+    if (const char* env = std::getenv("ROOKERY_REGISTRY_CREDENTIALS"); env && credentials.empty())
+      credentials = env;
     if (!credentials.empty()) {
       const auto colon = credentials.find(':');
-      if (colon == std::string::npos) throw CLI::ValidationError("--registry-credentials", "expected USER:PASSWORD");
+      if (colon == std::string::npos)
+        throw CLI::ValidationError("--registry-credentials", "expected USER:PASSWORD");
       registry.username = credentials.substr(0, colon);
       registry.password = credentials.substr(colon + 1);
     }
@@ -78,17 +95,19 @@ int main(int argc, char** argv) {
     swarm_opts.unchoke_slots = unchoke_slots;
     swarm_opts.origin_request_queue = request_queue;
     p2p::session swarm(io, swarm_opts);
-    seeder::tracker trk(seeder::tracker_options{std::chrono::seconds(announce_interval),
-                                                std::chrono::seconds(std::max(1, announce_interval / 3)),
-                                                5000, 200});
-    seeder::seeder handler(io, store, registry_client, swarm, trk, {public_url, trackers, std::chrono::seconds(30)});
+    seeder::tracker trk(seeder::tracker_options{
+        std::chrono::seconds(announce_interval),
+        std::chrono::seconds(std::max(1, announce_interval / 3)), 5000, 200});
+    seeder::seeder handler(io, store, registry_client, swarm, trk,
+                           {public_url, trackers, std::chrono::seconds(30)});
     http::server_options server_opts;
     server_opts.body_limit = 4 * 1024 * 1024;  // notification envelopes can list many events
-    http::server server(io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); }, server_opts);
+    http::server server(
+        io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); }, server_opts);
     server.start();
     boost::asio::co_spawn(io, handler.restore(), boost::asio::detached);
-    spdlog::info("rookery-seeder on {} (public {}), registry {}, BitTorrent port {}", listen, public_url,
-                 registry.base.str(), swarm.listen_port());
+    spdlog::info("rookery-seeder on {} (public {}), registry {}, BitTorrent port {}", listen,
+                 public_url, registry.base.str(), swarm.listen_port());
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int) { io.stop(); });
     io.run();

@@ -3,16 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fstream>
-#include <spdlog/spdlog.h>
 
 #include "http/blob_response.hpp"
-#include "http/offload.hpp"
 #include "http/oci_error.hpp"
+#include "http/offload.hpp"
 #include "http/query.hpp"
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
@@ -26,7 +26,8 @@ namespace {
 
 std::string binary_of_hex(const std::string& hex) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 
@@ -69,7 +70,8 @@ fs::path seeder::metainfo_path(const layers::digest& d) const {
 }
 
 std::shared_ptr<const seeder::seeded> seeder::start_seeding(const layers::digest& d,
-                                                            std::string metainfo, std::error_code& ec) {
+                                                            std::string metainfo,
+                                                            std::error_code& ec) {
   auto t = swarm_.add(d, metainfo, store_.directory(d.algorithm()), /*seed=*/true,
                       /*keep_web_seeds=*/false, ec);
   if (!t) return nullptr;
@@ -87,10 +89,13 @@ std::shared_ptr<const seeder::seeded> seeder::start_seeding(const layers::digest
 
 asio::awaitable<void> seeder::restore() {
   std::vector<layers::digest> stored;
-  for (const auto algorithm : {layers::digest_algorithm::sha256, layers::digest_algorithm::sha512}) {
+  for (const auto algorithm :
+       {layers::digest_algorithm::sha256, layers::digest_algorithm::sha512}) {
     for (const auto& item : fs::directory_iterator(store_.directory(algorithm))) {
-      const std::string prefix = algorithm == layers::digest_algorithm::sha256 ? "sha256:" : "sha512:";
-      if (auto d = layers::digest::parse(prefix + item.path().filename().string())) stored.push_back(*d);
+      const std::string prefix =
+          algorithm == layers::digest_algorithm::sha256 ? "sha256:" : "sha512:";
+      if (auto d = layers::digest::parse(prefix + item.path().filename().string()))
+        stored.push_back(*d);
     }
   }
   for (const auto& d : stored) {
@@ -173,17 +178,20 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
     if (!made) co_return nullptr;
   }
   if (!write_file_atomically(metainfo_path(d), made->metainfo)) {
-    spdlog::warn("could not save the metainfo of {}; it will be hashed again after a restart", d.str());
+    spdlog::warn("could not save the metainfo of {}; it will be hashed again after a restart",
+                 d.str());
   }
   co_return start_seeding(d, std::move(made->metainfo), ec);
 }
 
-asio::awaitable<std::optional<layers::manifest>> seeder::fetch_manifest(const std::string& repository,
-                                                                        const std::string& reference,
-                                                                        std::string& why) {
+asio::awaitable<std::optional<layers::manifest>> seeder::fetch_manifest(
+    const std::string& repository, const std::string& reference, std::string& why) {
   std::error_code ec;
-  const http::upstream_call call{bhttp::verb::get, "/v2/" + repository + "/manifests/" + reference, {},
-                                 std::string(layers::media_type::accept_all), {}};
+  const http::upstream_call call{bhttp::verb::get,
+                                 "/v2/" + repository + "/manifests/" + reference,
+                                 {},
+                                 std::string(layers::media_type::accept_all),
+                                 {}};
   auto res = co_await registry_.send(call, ec);
   if (!res) {
     why = "registry unreachable: " + ec.message();
@@ -228,7 +236,8 @@ asio::awaitable<nlohmann::json> seeder::seed_image(std::string repository, std::
     if (s) {
       entry["info_hash"] = s->info_hash;
     } else {
-      entry["error"] = refusal.status ? "registry answered " + std::to_string(refusal.status) : ec.message();
+      entry["error"] =
+          refusal.status ? "registry answered " + std::to_string(refusal.status) : ec.message();
     }
     seeded.push_back(entry);
   }
@@ -244,8 +253,9 @@ asio::awaitable<void> seeder::handle(http::exchange& ex) {
   const bool read = method == bhttp::verb::get || method == bhttp::verb::head;
 
   if (path == "/announce" && read) {
-    std::string body = tracker_.announce(target.size() > path.size() ? std::string_view(target).substr(path.size() + 1) : "",
-                                         ex.remote_address());
+    std::string body = tracker_.announce(
+        target.size() > path.size() ? std::string_view(target).substr(path.size() + 1) : "",
+        ex.remote_address());
     co_return co_await send_text(ex, std::move(body), "text/plain");
   }
   if (path == "/healthz") co_return co_await send_text(ex, "ok\n", "text/plain");
@@ -257,7 +267,8 @@ asio::awaitable<void> seeder::handle(http::exchange& ex) {
     std::string body = status_json();
     co_return co_await send_text(ex, std::move(body), "application/json");
   }
-  if (path == "/v1/notifications" && method == bhttp::verb::post) co_return co_await handle_notifications(ex);
+  if (path == "/v1/notifications" && method == bhttp::verb::post)
+    co_return co_await handle_notifications(ex);
   if (path == "/v1/seed" && method == bhttp::verb::post) co_return co_await handle_seed(ex);
   constexpr std::string_view blobs_prefix = "/v1/blobs/";
   if (path.rfind(blobs_prefix, 0) == 0 && read) {
@@ -287,7 +298,8 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   const auto repo_param = http::query_value(ex.req().target(), "repo");
   const std::string repository = repo_param ? http::percent_decode(*repo_param).value_or("") : "";
   if (!layers::valid_repository_name(repository)) {
-    co_return co_await send_error(ex, errc::name_invalid, "?repo= must name the repository the blob is pulled from");
+    co_return co_await send_error(ex, errc::name_invalid,
+                                  "?repo= must name the repository the blob is pulled from");
   }
   const std::string authorization(ex.req()[bhttp::field::authorization]);
 
@@ -295,15 +307,17 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   const auto key = http::access_cache::key("registry", repository, d->str(), authorization);
   if (access_.check(key) != http::access_verdict::fresh) {
     std::error_code ec;
-    const http::upstream_call call{bhttp::verb::head, "/v2/" + repository + "/blobs/" + d->str(),
-                                   authorization, {}, {}, /*own_credentials=*/false};
+    const http::upstream_call call{
+        bhttp::verb::head,        "/v2/" + repository + "/blobs/" + d->str(), authorization, {}, {},
+        /*own_credentials=*/false};
     auto res = co_await registry_.send(call, ec);
     if (!res) co_return co_await send_error(ex, ec);
     if (res->status() != 200) {
       access_.forget(key);
       const http::upstream_refusal refusal = co_await http::read_refusal(*res);
       http::string_response out{static_cast<bhttp::status>(refusal.status), 11};
-      if (!refusal.www_authenticate.empty()) out.set(bhttp::field::www_authenticate, refusal.www_authenticate);
+      if (!refusal.www_authenticate.empty())
+        out.set(bhttp::field::www_authenticate, refusal.www_authenticate);
       if (!refusal.content_type.empty()) out.set(bhttp::field::content_type, refusal.content_type);
       out.body() = refusal.body;
       co_await ex.send(std::move(out));
@@ -315,7 +329,8 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   http::upstream_refusal refusal;
   auto s = co_await ensure(repository, *d, authorization, refusal, ec);
   if (!s) {
-    if (ec == errc::size_invalid) co_return co_await send_error(ex, errc::blob_unknown, "the empty blob has no torrent");
+    if (ec == errc::size_invalid)
+      co_return co_await send_error(ex, errc::blob_unknown, "the empty blob has no torrent");
     co_return co_await send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
   }
   ++torrents_served_;
@@ -329,8 +344,10 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
 
 asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
   auto doc = nlohmann::json::parse(ex.req().body(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("events") || !doc["events"].is_array()) {
-    co_return co_await send_error(ex, errc::manifest_invalid, "expected a registry notification envelope");
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("events") ||
+      !doc["events"].is_array()) {
+    co_return co_await send_error(ex, errc::manifest_invalid,
+                                  "expected a registry notification envelope");
   }
   std::size_t accepted = 0;
   for (const auto& event : doc["events"]) {
@@ -340,14 +357,19 @@ asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
     const std::string media_type = target.value("mediaType", "");
     const std::string repository = target.value("repository", "");
     auto d = layers::digest::parse(target.value("digest", ""));
-    if (!layers::is_manifest_media_type(media_type) || !d || !layers::valid_repository_name(repository)) continue;
+    if (!layers::is_manifest_media_type(media_type) || !d ||
+        !layers::valid_repository_name(repository))
+      continue;
     ++notifications_;
     ++accepted;
     // Answer the registry at once; seeding a large image takes a while.
-    asio::co_spawn(io_, [this, repository, ref = d->str()]() -> asio::awaitable<void> {
-      auto summary = co_await seed_image(repository, ref);
-      spdlog::info("push of {}@{}: {}", repository, ref, summary.dump());
-    }, asio::detached);
+    asio::co_spawn(
+        io_,
+        [this, repository, ref = d->str()]() -> asio::awaitable<void> {
+          auto summary = co_await seed_image(repository, ref);
+          spdlog::info("push of {}@{}: {}", repository, ref, summary.dump());
+        },
+        asio::detached);
   }
   std::string body = nlohmann::json{{"accepted", accepted}}.dump();
   co_return co_await send_text(ex, std::move(body), "application/json");
@@ -361,20 +383,23 @@ asio::awaitable<void> seeder::handle_seed(http::exchange& ex) {
   if (const auto at = image.find('@'); at != std::string::npos) {
     repository = image.substr(0, at);
     reference = image.substr(at + 1);
-  } else if (const auto colon = image.rfind(':'); colon != std::string::npos && image.find('/', colon) == std::string::npos) {
+  } else if (const auto colon = image.rfind(':');
+             colon != std::string::npos && image.find('/', colon) == std::string::npos) {
     repository = image.substr(0, colon);
     reference = image.substr(colon + 1);
   }
   if (!layers::valid_repository_name(repository) ||
       !(layers::valid_tag(reference) || layers::digest::parse(reference))) {
-    co_return co_await send_error(ex, errc::name_invalid, "expected {\"image\": \"repository:tag\"} or repository@digest");
+    co_return co_await send_error(ex, errc::name_invalid,
+                                  "expected {\"image\": \"repository:tag\"} or repository@digest");
   }
   auto summary = co_await seed_image(repository, reference);
   std::string body = summary.dump();
   co_return co_await send_text(ex, std::move(body), "application/json");
 }
 
-asio::awaitable<void> seeder::send_error(http::exchange& ex, std::error_code ec, std::string detail) {
+asio::awaitable<void> seeder::send_error(http::exchange& ex, std::error_code ec,
+                                         std::string detail) {
   http::string_response res{http::status_for(ec), 11};
   res.set(bhttp::field::content_type, "application/json");
   res.body() = http::oci_error_body(ec, detail);
@@ -393,18 +418,20 @@ std::string seeder::metrics_text() const {
   const auto& fetches = fetcher_.counters();
   std::string out;
   auto add = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
-    out += std::string("# HELP rookery_seeder_") + name + " " + help + "\n# TYPE rookery_seeder_" + name +
-           " " + type + "\nrookery_seeder_" + name + " " + std::to_string(value) + "\n";
+    out += std::string("# HELP rookery_seeder_") + name + " " + help + "\n# TYPE rookery_seeder_" +
+           name + " " + type + "\nrookery_seeder_" + name + " " + std::to_string(value) + "\n";
   };
   add("seeded_blobs", "gauge", "Blobs being seeded.", seeded_.size());
   add("bytes_uploaded_total", "counter", "Payload bytes sent to peers.", totals.uploaded);
   add("web_seed_bytes_total", "counter", "Bytes served over HTTP as a web seed.", web_seed_bytes_);
-  add("registry_bytes_total", "counter", "Blob bytes fetched from the registry.", fetches.bytes_fetched);
+  add("registry_bytes_total", "counter", "Blob bytes fetched from the registry.",
+      fetches.bytes_fetched);
   add("registry_fetches_total", "counter", "Blob fetches from the registry.", fetches.fetches);
   add("notifications_total", "counter", "Manifest push events received.", notifications_);
   add("torrents_served_total", "counter", "Metainfo answers given.", torrents_served_);
   add("tracker_peers", "gauge", "Peers the built-in tracker knows.", tracker_.peer_count());
-  add("hash_failures_total", "counter", "Pieces from peers that failed their hash check.", swarm_.hash_failures());
+  add("hash_failures_total", "counter", "Pieces from peers that failed their hash check.",
+      swarm_.hash_failures());
   return out;
 }
 
@@ -412,11 +439,15 @@ std::string seeder::status_json() const {
   nlohmann::json blobs = nlohmann::json::array();
   for (const auto& [d, s] : seeded_) {
     const auto st = swarm_.stats(d);
-    blobs.push_back({{"digest", d.str()}, {"size", s->size}, {"info_hash", s->info_hash},
-                     {"uploaded", st.uploaded}, {"peers", st.peers}});
+    blobs.push_back({{"digest", d.str()},
+                     {"size", s->size},
+                     {"info_hash", s->info_hash},
+                     {"uploaded", st.uploaded},
+                     {"peers", st.peers}});
   }
-  return nlohmann::json{{"seeding", blobs}, {"pending", pending_.size()},
-                        {"bt_port", swarm_.listen_port()}}.dump();
+  return nlohmann::json{
+      {"seeding", blobs}, {"pending", pending_.size()}, {"bt_port", swarm_.listen_port()}}
+      .dump();
 }
 
 }  // namespace rookery::seeder

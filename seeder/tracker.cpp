@@ -75,7 +75,8 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
   if (peer_id.size() != 20) return tracker_failure("peer_id must be 20 bytes");
   if (port <= 0 || port > 65535) return tracker_failure("port out of range");
   auto it = swarms_.find(info_hash);
-  if (it == swarms_.end()) return tracker_failure("unknown torrent: this tracker serves rookery's layers only");
+  if (it == swarms_.end())
+    return tracker_failure("unknown torrent: this tracker serves rookery's layers only");
   swarm& s = it->second;
   expire(s, now);
 

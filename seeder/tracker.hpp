@@ -14,7 +14,7 @@
 namespace rookery::seeder {
 
 struct tracker_options {
-  std::chrono::seconds interval{15};      ///< how often peers re-announce
+  std::chrono::seconds interval{15};  ///< how often peers re-announce
   std::chrono::seconds min_interval{5};
   std::size_t max_peers_per_torrent = 5000;
   std::size_t max_numwant = 200;

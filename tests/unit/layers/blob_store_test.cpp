@@ -1,7 +1,7 @@
 #include "layers/blob_store.hpp"
 
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -44,7 +44,8 @@ std::error_code put(blob_store& store, std::string_view content, std::optional<d
 }
 
 std::size_t files_in(const fs::path& dir) {
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
 }
 
 }  // namespace

@@ -11,9 +11,12 @@ const std::string d3 = "sha256:" + std::string(64, '3');
 
 std::string oci_image() {
   return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
-    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + d1 + R"(","size":7},
-    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" + d2 + R"(","size":100},
-              {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" + d3 + R"(","size":200}]})";
+    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+         d1 + R"(","size":7},
+    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+         d2 + R"(","size":100},
+              {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+         d3 + R"(","size":200}]})";
 }
 }  // namespace
 
@@ -29,9 +32,12 @@ TEST_CASE("manifest parses an OCI image manifest", "[manifest]") {
 }
 
 TEST_CASE("manifest parses a Docker schema2 manifest", "[manifest]") {
-  std::string doc = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
-    "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" + d1 + R"(","size":7},
-    "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":")" + d2 + R"(","size":5}]})";
+  std::string doc =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+    "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" +
+      d1 + R"(","size":7},
+    "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":")" +
+      d2 + R"(","size":5}]})";
   auto m = parse_manifest(doc);
   REQUIRE(m);
   CHECK(m->media_type == media_type::docker_manifest);
@@ -47,9 +53,12 @@ TEST_CASE("manifest without mediaType takes the content type", "[manifest]") {
 }
 
 TEST_CASE("index selects the host platform", "[manifest]") {
-  std::string doc = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
-    {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + d1 + R"(","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
-    {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + d2 + R"(","size":1,"platform":{"os":"linux","architecture":"amd64"}}]})";
+  std::string doc =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+    {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      d1 + R"(","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+    {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      d2 + R"(","size":1,"platform":{"os":"linux","architecture":"amd64"}}]})";
   auto m = parse_manifest(doc);
   REQUIRE(m);
   REQUIRE(m->manifests.size() == 2);

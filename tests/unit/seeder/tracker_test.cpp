@@ -2,16 +2,18 @@
 
 #include <catch2/catch.hpp>
 
+using boost::asio::ip::make_address;
 using rookery::seeder::tracker;
 using rookery::seeder::tracker_options;
-using boost::asio::ip::make_address;
 
 namespace {
 
 const std::string hash_a(20, 'A');
 const std::string encoded_a = "AAAAAAAAAAAAAAAAAAAA";
 
-std::string peer_id(char c) { return std::string(20, c); }
+std::string peer_id(char c) {
+  return std::string(20, c);
+}
 
 std::string query(const std::string& id, int port, long left = 100, const std::string& extra = "") {
   return "info_hash=" + encoded_a + "&peer_id=" + id + "&port=" + std::to_string(port) +
@@ -75,7 +77,8 @@ TEST_CASE("tracker expires peers that stop announcing", "[tracker]") {
   t.allow(hash_a);
   const auto start = tracker::clock::now();
   t.announce(query(peer_id('a'), 6881), make_address("198.18.0.1"), start);
-  auto answer = t.announce(query(peer_id('b'), 6882), make_address("198.18.0.2"), start + std::chrono::seconds(31));
+  auto answer = t.announce(query(peer_id('b'), 6882), make_address("198.18.0.2"),
+                           start + std::chrono::seconds(31));
   CHECK(peers_of(answer).empty());
   CHECK(t.peer_count() == 1);
 }
@@ -83,18 +86,23 @@ TEST_CASE("tracker expires peers that stop announcing", "[tracker]") {
 TEST_CASE("tracker bounds the peers it keeps per torrent", "[tracker]") {
   tracker t(tracker_options{std::chrono::seconds(15), std::chrono::seconds(5), 3, 50});
   t.allow(hash_a);
-  for (char c = 'a'; c < 'h'; ++c) t.announce(query(peer_id(c), 7000 + c), make_address("198.18.0.1"));
+  for (char c = 'a'; c < 'h'; ++c)
+    t.announce(query(peer_id(c), 7000 + c), make_address("198.18.0.1"));
   CHECK(t.peer_count() == 3);
 }
 
 TEST_CASE("tracker rejects malformed announces", "[tracker]") {
   tracker t;
   t.allow(hash_a);
-  CHECK(t.announce("info_hash=short&peer_id=" + peer_id('a') + "&port=1", make_address("198.18.0.1"))
-            .find("info_hash must be 20 bytes") != std::string::npos);
-  CHECK(t.announce(query(peer_id('a'), 0), make_address("198.18.0.1")).find("port out of range") != std::string::npos);
-  CHECK(t.announce(query(peer_id('a'), 70000), make_address("198.18.0.1")).find("port out of range") != std::string::npos);
-  CHECK(t.announce("info_hash=%zz", make_address("198.18.0.1")).find("malformed info_hash") != std::string::npos);
+  CHECK(
+      t.announce("info_hash=short&peer_id=" + peer_id('a') + "&port=1", make_address("198.18.0.1"))
+          .find("info_hash must be 20 bytes") != std::string::npos);
+  CHECK(t.announce(query(peer_id('a'), 0), make_address("198.18.0.1")).find("port out of range") !=
+        std::string::npos);
+  CHECK(t.announce(query(peer_id('a'), 70000), make_address("198.18.0.1"))
+            .find("port out of range") != std::string::npos);
+  CHECK(t.announce("info_hash=%zz", make_address("198.18.0.1")).find("malformed info_hash") !=
+        std::string::npos);
   CHECK(t.announce("", make_address("198.18.0.1")).find("failure reason") != std::string::npos);
 }
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
-#include "http/oci_error.hpp"
+#include "http/responses.hpp"
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
 
@@ -84,29 +84,30 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
             "counter\nrookery_proxy_swarm_hash_failures_total " +
             std::to_string(swarm_->hash_failures()) + "\n";
       }
-      co_return co_await send_text(ex, std::move(text), "text/plain; version=0.0.4");
+      co_return co_await http::send_text(ex, std::move(text), "text/plain; version=0.0.4");
     }
     case route_kind::healthz:
-      co_return co_await send_text(ex, "ok\n", "text/plain");
+      co_return co_await http::send_text(ex, "ok\n", "text/plain");
     case route_kind::status: {
       std::string text = status_json();
-      co_return co_await send_text(ex, std::move(text), "application/json");
+      co_return co_await http::send_text(ex, std::move(text), "application/json");
     }
     case route_kind::unknown:
       if (req.target().substr(0, 4) == "/v2/" && !read)
-        co_return co_await send_error(ex, errc::unsupported, "this mirror only serves pulls");
-      co_return co_await send_error(ex, errc::not_found);
+        co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
+      co_return co_await http::send_error(ex, errc::not_found);
     default:
       break;
   }
-  if (!read) co_return co_await send_error(ex, errc::unsupported, "this mirror only serves pulls");
-  if (ec) co_return co_await send_error(ex, ec, r.detail);
+  if (!read)
+    co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
+  if (ec) co_return co_await http::send_error(ex, ec, r.detail);
   upstream* up = select_upstream(r.ns);
   if (!up) {
     std::string detail =
         r.ns.empty() ? std::string("no default upstream configured")
                      : "namespace '" + r.ns.substr(0, 128) + "' is not in this mirror's allow-list";
-    co_return co_await send_error(ex, errc::name_unknown, std::move(detail));
+    co_return co_await http::send_error(ex, errc::name_unknown, std::move(detail));
   }
   if (!r.ns.empty()) ex.always_set("OCI-Namespace", r.ns);
   switch (r.kind) {
@@ -117,7 +118,7 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::blob:
       co_return co_await handle_blob(ex, *up, r);
     default:
-      co_return co_await send_error(ex, errc::not_found);
+      co_return co_await http::send_error(ex, errc::not_found);
   }
 }
 
@@ -130,9 +131,9 @@ asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& 
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 401) {
     const upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_return co_await relay(ex, refusal);
+    co_return co_await http::send_refusal(ex, refusal);
   }
-  co_return co_await send_text(ex, "{}", "application/json");
+  co_return co_await http::send_text(ex, "{}", "application/json");
 }
 
 asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
@@ -168,6 +169,23 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   co_return access::unavailable;
 }
 
+asio::awaitable<bool> registry_proxy::check_access(http::exchange& ex, upstream& up, const route& r,
+                                                   const char* kind,
+                                                   const std::string& authorization) {
+  upstream_refusal refusal;
+  switch (co_await confirm_access(up, r, kind, authorization, refusal)) {
+    case access::allowed:
+      co_return true;
+    case access::refused:
+      co_await http::send_refusal(ex, refusal);
+      co_return false;
+    case access::unavailable:
+      co_await http::send_error(ex, errc::upstream_unavailable);
+      co_return false;
+  }
+  co_return false;
+}
+
 asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstream& up,
                                                       const route& r) {
   const auto& req = ex.req();
@@ -179,15 +197,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
 
   if (r.digest) {
     if (auto lease = manifests_.open(*r.digest)) {
-      upstream_refusal refusal;
-      switch (co_await confirm_access(up, r, "manifests", authorization, refusal)) {
-        case access::refused:
-          co_return co_await relay(ex, refusal);
-        case access::unavailable:
-          co_return co_await send_error(ex, errc::upstream_unavailable);
-        case access::allowed:
-          break;
-      }
+      if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return;
       std::string body;
       auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
       if (parsed) {
@@ -208,11 +218,11 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   if (!res) {
     ++metrics_.upstream_errors;
     std::string detail = "upstream " + up.display_name() + " did not answer";
-    co_return co_await send_error(ex, ec, std::move(detail));
+    co_return co_await http::send_error(ex, ec, std::move(detail));
   }
   if (res->status() != 200) {
     const upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_return co_await relay(ex, refusal);
+    co_return co_await http::send_refusal(ex, refusal);
   }
   const std::string content_type = res->header(bhttp::field::content_type);
   const std::string upstream_digest = std::string(res->headers()["Docker-Content-Digest"]);
@@ -230,15 +240,15 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   if ((ec = co_await res->read_body(body, layers::max_manifest_bytes))) {
     std::string detail = ec == errc::size_invalid ? "upstream manifest larger than 4 MiB"
                                                   : "upstream manifest body incomplete";
-    co_return co_await send_error(ex, errc::upstream_bad_response, std::move(detail));
+    co_return co_await http::send_error(ex, errc::upstream_bad_response, std::move(detail));
   }
   const auto algorithm = r.digest ? r.digest->algorithm() : layers::digest_algorithm::sha256;
   const layers::digest actual = layers::digest_of(body, algorithm);
   if ((r.digest && actual != *r.digest) ||
       (!upstream_digest.empty() && upstream_digest.rfind(actual.algorithm_name(), 0) == 0 &&
        upstream_digest != actual.str())) {
-    co_return co_await send_error(ex, errc::upstream_bad_response,
-                                  "upstream manifest does not match its digest");
+    co_return co_await http::send_error(ex, errc::upstream_bad_response,
+                                        "upstream manifest does not match its digest");
   }
   // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
   if (layers::parse_manifest(body, content_type) && !manifests_.contains(actual)) {
@@ -279,14 +289,7 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
   upstream_refusal refusal;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto lease = blobs_.open(*r.digest)) {
-      switch (co_await confirm_access(up, r, "blobs", authorization, refusal)) {
-        case access::refused:
-          co_return co_await relay(ex, refusal);
-        case access::unavailable:
-          co_return co_await send_error(ex, errc::upstream_unavailable);
-        case access::allowed:
-          break;
-      }
+      if (!co_await check_access(ex, up, r, "blobs", authorization)) co_return;
       ++metrics_.blob_cache_hits;
       co_return co_await serve_cached_blob(ex, *lease);
     }
@@ -298,18 +301,11 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     const blob_request request{&up, r.name, *r.digest, authorization};
     auto f = co_await fetcher_.start(request, refusal, ec, joined);
     if (!f) {
-      if (refusal.status) co_return co_await relay(ex, refusal);
-      co_return co_await send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
+      if (refusal.status) co_return co_await http::send_refusal(ex, refusal);
+      co_return co_await http::send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
     }
     if (joined) {
-      switch (co_await confirm_access(up, r, "blobs", authorization, refusal)) {
-        case access::refused:
-          co_return co_await relay(ex, refusal);
-        case access::unavailable:
-          co_return co_await send_error(ex, errc::upstream_unavailable);
-        case access::allowed:
-          break;
-      }
+      if (!co_await check_access(ex, up, r, "blobs", authorization)) co_return;
     } else {
       access_.allow(access_cache::key(up.display_name(), r.name, r.digest->str(), authorization));
     }
@@ -317,8 +313,8 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
       // Nothing to stream ahead of verification: wait for the verdict, then serve the store's copy.
       while (f->state == http::fetch::phase::running) co_await f->changed();
       if (f->state == http::fetch::phase::failed)
-        co_return co_await send_error(ex,
-                                      f->error ? f->error : make_error_code(errc::blob_unknown));
+        co_return co_await http::send_error(
+            ex, f->error ? f->error : make_error_code(errc::blob_unknown));
       continue;
     }
     const std::string digest = r.digest->str();
@@ -329,7 +325,7 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     }
     co_return;
   }
-  co_return co_await send_error(ex, errc::blob_unknown, "blob vanished while being served");
+  co_return co_await http::send_error(ex, errc::blob_unknown, "blob vanished while being served");
 }
 
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,
@@ -343,11 +339,11 @@ asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, ups
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
-    co_return co_await send_error(ex, ec);
+    co_return co_await http::send_error(ex, ec);
   }
   if (res->status() != 200) {
     const upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_return co_await relay(ex, refusal);
+    co_return co_await http::send_refusal(ex, refusal);
   }
   http::response_header header;
   header.result(bhttp::status::ok);
@@ -363,32 +359,6 @@ asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex,
                                                         layers::blob_store::lease& blob) {
   const std::string digest = blob.digest().str();
   metrics_.blob_bytes_from_cache += co_await http::send_blob(ex, blob.fd(), blob.size(), digest);
-}
-
-asio::awaitable<void> registry_proxy::send_error(http::exchange& ex, std::error_code ec,
-                                                 std::string detail) {
-  http::string_response res{http::status_for(ec), 11};
-  res.set(bhttp::field::content_type, "application/json");
-  res.body() = http::oci_error_body(ec, detail);
-  co_await ex.send(std::move(res));
-}
-
-asio::awaitable<void> registry_proxy::relay(http::exchange& ex, const upstream_refusal& refusal) {
-  http::string_response res{static_cast<bhttp::status>(refusal.status), 11};
-  if (!refusal.content_type.empty()) res.set(bhttp::field::content_type, refusal.content_type);
-  if (!refusal.www_authenticate.empty())
-    res.set(bhttp::field::www_authenticate, refusal.www_authenticate);
-  if (!refusal.retry_after.empty()) res.set(bhttp::field::retry_after, refusal.retry_after);
-  res.body() = refusal.body;
-  co_await ex.send(std::move(res));
-}
-
-asio::awaitable<void> registry_proxy::send_text(http::exchange& ex, std::string body,
-                                                std::string_view type) {
-  http::string_response res{bhttp::status::ok, 11};
-  res.set(bhttp::field::content_type, type);
-  res.body() = std::move(body);
-  co_await ex.send(std::move(res));
 }
 
 std::string registry_proxy::status_json() const {

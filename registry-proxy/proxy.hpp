@@ -57,9 +57,9 @@ class registry_proxy {
   asio::awaitable<access> confirm_access(upstream& up, const route& r, const char* kind,
                                          const std::string& authorization,
                                          upstream_refusal& refusal);
-  asio::awaitable<void> send_error(http::exchange& ex, std::error_code ec, std::string detail = {});
-  asio::awaitable<void> relay(http::exchange& ex, const upstream_refusal& refusal);
-  asio::awaitable<void> send_text(http::exchange& ex, std::string body, std::string_view type);
+  /// confirm_access, answering the client itself when access is refused or unknowable.
+  asio::awaitable<bool> check_access(http::exchange& ex, upstream& up, const route& r,
+                                     const char* kind, const std::string& authorization);
   upstream* select_upstream(const std::string& ns);
   std::string status_json() const;
 

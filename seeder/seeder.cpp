@@ -11,9 +11,9 @@
 #include <fstream>
 
 #include "http/blob_response.hpp"
-#include "http/oci_error.hpp"
 #include "http/offload.hpp"
 #include "http/query.hpp"
+#include "http/responses.hpp"
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
 #include "layers/reference.hpp"
@@ -256,16 +256,16 @@ asio::awaitable<void> seeder::handle(http::exchange& ex) {
     std::string body = tracker_.announce(
         target.size() > path.size() ? std::string_view(target).substr(path.size() + 1) : "",
         ex.remote_address());
-    co_return co_await send_text(ex, std::move(body), "text/plain");
+    co_return co_await http::send_text(ex, std::move(body), "text/plain");
   }
-  if (path == "/healthz") co_return co_await send_text(ex, "ok\n", "text/plain");
+  if (path == "/healthz") co_return co_await http::send_text(ex, "ok\n", "text/plain");
   if (path == "/metrics") {
     std::string body = metrics_text();
-    co_return co_await send_text(ex, std::move(body), "text/plain; version=0.0.4");
+    co_return co_await http::send_text(ex, std::move(body), "text/plain; version=0.0.4");
   }
   if (path == "/v1/status") {
     std::string body = status_json();
-    co_return co_await send_text(ex, std::move(body), "application/json");
+    co_return co_await http::send_text(ex, std::move(body), "application/json");
   }
   if (path == "/v1/notifications" && method == bhttp::verb::post)
     co_return co_await handle_notifications(ex);
@@ -280,26 +280,26 @@ asio::awaitable<void> seeder::handle(http::exchange& ex) {
     }
     std::string why;
     auto d = layers::digest::parse(rest, &why);
-    if (!d) co_return co_await send_error(ex, errc::digest_invalid, std::move(why));
+    if (!d) co_return co_await http::send_error(ex, errc::digest_invalid, std::move(why));
     // The web seed serves only what this seeder seeds.
     auto lease = seeded_.contains(*d) ? store_.open(*d) : std::nullopt;
-    if (!lease) co_return co_await send_error(ex, errc::blob_unknown);
+    if (!lease) co_return co_await http::send_error(ex, errc::blob_unknown);
     const std::string digest = d->str();
     web_seed_bytes_ += co_await http::send_blob(ex, lease->fd(), lease->size(), digest);
     co_return;
   }
-  co_return co_await send_error(ex, read ? errc::not_found : errc::unsupported);
+  co_return co_await http::send_error(ex, read ? errc::not_found : errc::unsupported);
 }
 
 asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::string& digest_text) {
   std::string why;
   auto d = layers::digest::parse(digest_text, &why);
-  if (!d) co_return co_await send_error(ex, errc::digest_invalid, std::move(why));
+  if (!d) co_return co_await http::send_error(ex, errc::digest_invalid, std::move(why));
   const auto repo_param = http::query_value(ex.req().target(), "repo");
   const std::string repository = repo_param ? http::percent_decode(*repo_param).value_or("") : "";
   if (!layers::valid_repository_name(repository)) {
-    co_return co_await send_error(ex, errc::name_invalid,
-                                  "?repo= must name the repository the blob is pulled from");
+    co_return co_await http::send_error(ex, errc::name_invalid,
+                                        "?repo= must name the repository the blob is pulled from");
   }
   const std::string authorization(ex.req()[bhttp::field::authorization]);
 
@@ -311,17 +311,11 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
         bhttp::verb::head,        "/v2/" + repository + "/blobs/" + d->str(), authorization, {}, {},
         /*own_credentials=*/false};
     auto res = co_await registry_.send(call, ec);
-    if (!res) co_return co_await send_error(ex, ec);
+    if (!res) co_return co_await http::send_error(ex, ec);
     if (res->status() != 200) {
       access_.forget(key);
       const http::upstream_refusal refusal = co_await http::read_refusal(*res);
-      http::string_response out{static_cast<bhttp::status>(refusal.status), 11};
-      if (!refusal.www_authenticate.empty())
-        out.set(bhttp::field::www_authenticate, refusal.www_authenticate);
-      if (!refusal.content_type.empty()) out.set(bhttp::field::content_type, refusal.content_type);
-      out.body() = refusal.body;
-      co_await ex.send(std::move(out));
-      co_return;
+      co_return co_await http::send_refusal(ex, refusal);
     }
     access_.allow(key);
   }
@@ -330,8 +324,8 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
   auto s = co_await ensure(repository, *d, authorization, refusal, ec);
   if (!s) {
     if (ec == errc::size_invalid)
-      co_return co_await send_error(ex, errc::blob_unknown, "the empty blob has no torrent");
-    co_return co_await send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
+      co_return co_await http::send_error(ex, errc::blob_unknown, "the empty blob has no torrent");
+    co_return co_await http::send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
   }
   ++torrents_served_;
   http::string_response res{bhttp::status::ok, 11};
@@ -346,8 +340,8 @@ asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
   auto doc = nlohmann::json::parse(ex.req().body(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("events") ||
       !doc["events"].is_array()) {
-    co_return co_await send_error(ex, errc::manifest_invalid,
-                                  "expected a registry notification envelope");
+    co_return co_await http::send_error(ex, errc::manifest_invalid,
+                                        "expected a registry notification envelope");
   }
   std::size_t accepted = 0;
   for (const auto& event : doc["events"]) {
@@ -372,7 +366,7 @@ asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
         asio::detached);
   }
   std::string body = nlohmann::json{{"accepted", accepted}}.dump();
-  co_return co_await send_text(ex, std::move(body), "application/json");
+  co_return co_await http::send_text(ex, std::move(body), "application/json");
 }
 
 asio::awaitable<void> seeder::handle_seed(http::exchange& ex) {
@@ -390,27 +384,12 @@ asio::awaitable<void> seeder::handle_seed(http::exchange& ex) {
   }
   if (!layers::valid_repository_name(repository) ||
       !(layers::valid_tag(reference) || layers::digest::parse(reference))) {
-    co_return co_await send_error(ex, errc::name_invalid,
-                                  "expected {\"image\": \"repository:tag\"} or repository@digest");
+    co_return co_await http::send_error(
+        ex, errc::name_invalid, "expected {\"image\": \"repository:tag\"} or repository@digest");
   }
   auto summary = co_await seed_image(repository, reference);
   std::string body = summary.dump();
-  co_return co_await send_text(ex, std::move(body), "application/json");
-}
-
-asio::awaitable<void> seeder::send_error(http::exchange& ex, std::error_code ec,
-                                         std::string detail) {
-  http::string_response res{http::status_for(ec), 11};
-  res.set(bhttp::field::content_type, "application/json");
-  res.body() = http::oci_error_body(ec, detail);
-  co_await ex.send(std::move(res));
-}
-
-asio::awaitable<void> seeder::send_text(http::exchange& ex, std::string body, std::string type) {
-  http::string_response res{bhttp::status::ok, 11};
-  res.set(bhttp::field::content_type, type);
-  res.body() = std::move(body);
-  co_await ex.send(std::move(res));
+  co_return co_await http::send_text(ex, std::move(body), "application/json");
 }
 
 std::string seeder::metrics_text() const {

@@ -82,8 +82,6 @@ class seeder {
   asio::awaitable<void> handle_notifications(http::exchange& ex);
   asio::awaitable<void> handle_torrent(http::exchange& ex, const std::string& digest_text);
   asio::awaitable<void> handle_seed(http::exchange& ex);
-  asio::awaitable<void> send_error(http::exchange& ex, std::error_code ec, std::string detail = {});
-  asio::awaitable<void> send_text(http::exchange& ex, std::string body, std::string type);
   std::string metrics_text() const;
   std::string status_json() const;
   std::filesystem::path metainfo_path(const layers::digest& d) const;

@@ -1,0 +1,32 @@
+#include "http/responses.hpp"
+
+#include "http/oci_error.hpp"
+
+namespace rookery::http {
+
+asio::awaitable<void> send_error(exchange& ex, std::error_code ec, std::string detail) {
+  string_response res{status_for(ec), 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = oci_error_body(ec, detail);
+  co_await ex.send(std::move(res));
+}
+
+asio::awaitable<void> send_text(exchange& ex, std::string body, std::string type) {
+  string_response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, type);
+  res.body() = std::move(body);
+  co_await ex.send(std::move(res));
+}
+
+asio::awaitable<void> send_refusal(exchange& ex, const upstream_refusal& refusal) {
+  string_response res{static_cast<bhttp::status>(refusal.status), 11};
+  if (!refusal.content_type.empty()) res.set(bhttp::field::content_type, refusal.content_type);
+  if (!refusal.www_authenticate.empty()) {
+    res.set(bhttp::field::www_authenticate, refusal.www_authenticate);
+  }
+  if (!refusal.retry_after.empty()) res.set(bhttp::field::retry_after, refusal.retry_after);
+  res.body() = refusal.body;
+  co_await ex.send(std::move(res));
+}
+
+}  // namespace rookery::http

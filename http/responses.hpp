@@ -1,0 +1,19 @@
+// Small complete responses both binaries send: OCI errors, text, relayed upstream refusals.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+#include "http/blob_source.hpp"
+#include "http/server.hpp"
+
+namespace rookery::http {
+
+/// The OCI error JSON for `ec` with its status; `detail` when non-empty.
+asio::awaitable<void> send_error(exchange& ex, std::error_code ec, std::string detail = {});
+/// 200 with `body` as `type`.
+asio::awaitable<void> send_text(exchange& ex, std::string body, std::string type);
+/// The upstream's answer as it came (status, challenge, Retry-After, body).
+asio::awaitable<void> send_refusal(exchange& ex, const upstream_refusal& refusal);
+
+}  // namespace rookery::http

@@ -251,19 +251,8 @@ void session::adopt_storage(const layers::digest& d, const std::filesystem::path
   t->handle_.move_storage(save_dir.string(), lt::move_flags_t::dont_replace);
 }
 
-void session::remove(const layers::digest& d, bool delete_files) {
-  auto t = find(d);
-  if (!t) return;
-  const auto st = t->handle().status();
-  removed_totals_.downloaded += static_cast<std::uint64_t>(st.total_payload_download);
-  removed_totals_.uploaded += static_cast<std::uint64_t>(st.total_payload_upload);
-  lt_->remove_torrent(t->handle(), delete_files ? lt::session::delete_files : lt::remove_flags_t{});
-  t->on_error(make_error_code(errc::blob_unknown));
-  torrents_.erase(d);
-}
-
 transfer_totals session::totals() const {
-  transfer_totals out = removed_totals_;
+  transfer_totals out;
   for (const auto& [d, t] : torrents_) {
     const auto st = t->handle().status();
     out.downloaded += static_cast<std::uint64_t>(st.total_payload_download);

@@ -96,7 +96,7 @@ class torrent {
   asio::steady_timer signal_;
 };
 
-/// Bytes a session moved, summed over its torrents (live and removed).
+/// Bytes a session moved, summed over its torrents.
 struct transfer_totals {
   std::uint64_t downloaded = 0;  ///< payload from peers
   std::uint64_t uploaded = 0;    ///< payload to peers
@@ -121,7 +121,6 @@ class session {
   /// Moves a torrent's file to `save_dir`, keeping a file already there (a verified copy),
   /// then rechecks if it was incomplete and deletes the old directory.
   void adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir);
-  void remove(const layers::digest& d, bool delete_files);
 
   transfer_totals totals() const;
   /// Per-blob payload counters, for /v1/status.
@@ -150,7 +149,6 @@ class session {
   std::unordered_map<layers::digest, std::shared_ptr<torrent>> torrents_;
   std::unordered_map<layers::digest, std::filesystem::path> moving_from_;
   std::shared_ptr<bool> alive_;
-  transfer_totals removed_totals_;
   std::uint64_t hash_failures_ = 0;
   std::uint64_t alerts_dropped_ = 0;
   asio::steady_timer ticker_;

@@ -278,7 +278,8 @@ asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const s
 asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& up,
                                                   const route& r) {
   const std::string authorization = header_of(ex.req(), bhttp::field::authorization);
-  if (*r.digest == layers::digest_of("")) {
+  static const layers::digest empty_blob = layers::digest_of("");
+  if (*r.digest == empty_blob) {
     // Everyone has the empty blob: no fetch, no torrent, no secret.
     http::string_response res{bhttp::status::ok, 11};
     res.set(bhttp::field::content_type, "application/octet-stream");

@@ -7,7 +7,7 @@
 #  3. Seeder: time to seed a 1 GiB layer (POST /v1/seed: fetch from the registry, verify, hash
 #     pieces, start seeding; the code path a push notification runs) vs `sha256sum` of the
 #     same file. Target ratio <= 1.3.
-# Usage: bench/swarm.sh [RUNS]   (default 3; needs ~6 GB in /tmp)
+# Usage: bench/p2p.sh [RUNS]   (default 3; needs ~6 GB in /tmp)
 source "$(dirname "$0")/../tests/integration/lib.sh"
 runs=${1:-3}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

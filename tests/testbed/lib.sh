@@ -1,0 +1,192 @@
+# A cluster on one machine, in network namespaces. Source it (as root).
+#
+#   rk-tb-sw       a bridge, nothing else
+#   rk-tb-origin   198.18.0.1  the registry side (docker-registry + rookery-seeder, or a baseline)
+#   rk-tb-hI       198.18.1.I  host I (a rookery-proxy, or a baseline peer), I = 1..N
+#
+# Each node hangs off the bridge by a veth pair; both directions of every link are shaped with
+# tc (token bucket at TB_RATE, plus netem delay/loss when TB_DELAY/TB_LOSS are set). Addresses
+# come from 198.18.0.0/15 (reserved for benchmarks) and no namespace has a route out.
+#
+# tb_net_up creates it and arms a trap that tears it down on exit, failure or Ctrl-C; it refuses
+# to start over a leftover of itself (tb_clean, or `tests/testbed/testbed clean`, removes one).
+# Every wait here is bounded. Logs go to TB_LOGS, one folder per node.
+set -euo pipefail
+
+TB_PREFIX=rk-tb
+TB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOKERY_BUILD=${ROOKERY_BUILD:-$TB_ROOT/build}
+TB_RATE=${TB_RATE:-10mbit}
+TB_DELAY=${TB_DELAY:-}
+TB_LOSS=${TB_LOSS:-}
+TB_ORIGIN_IP=198.18.0.1
+TB_REGISTRY=$TB_ORIGIN_IP:5000
+TB_SEEDER=$TB_ORIGIN_IP:8000
+TB_HOSTS=0
+TB_CPU_PID=
+
+tb_die() { echo "testbed: $*" >&2; exit 1; }
+tb_ns() { echo "$TB_PREFIX-$1"; }
+tb_host_ip() { echo "198.18.1.$1"; }
+# tb_exec NODE CMD...: run CMD inside NODE's namespace (origin, sw, h1...).
+tb_exec() { local node=$1; shift; ip netns exec "$(tb_ns "$node")" "$@"; }
+
+tb_leftovers() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^$TB_PREFIX-" || true; }
+
+# tb_clean: stop every process in the testbed's namespaces, then delete them.
+tb_clean() {
+  local ns pids deadline
+  [ -n "$TB_CPU_PID" ] && kill "$TB_CPU_PID" 2>/dev/null || true
+  for ns in $(tb_leftovers); do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] && kill $pids 2>/dev/null || true
+  done
+  deadline=$((SECONDS + 10))
+  for ns in $(tb_leftovers); do
+    while [ -n "$(ip netns pids "$ns" 2>/dev/null)" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+# tb_shape NODE DEV: token bucket at TB_RATE on DEV's egress, behind netem when delay or loss is
+# asked for. The burst is one 10 ms worth of bytes (at least 16 KiB, so a full packet always fits).
+tb_shape() {
+  local ns bits burst parent=root
+  ns=$(tb_ns "$1")
+  bits=$(tb_rate_bits "$TB_RATE")
+  burst=$((bits / 800))
+  [ "$burst" -ge 16384 ] || burst=16384
+  if [ -n "$TB_DELAY$TB_LOSS" ]; then
+    tc -n "$ns" qdisc add dev "$2" root handle 1: netem ${TB_DELAY:+delay $TB_DELAY} ${TB_LOSS:+loss $TB_LOSS} limit 10000
+    parent="parent 1:1"
+  fi
+  tc -n "$ns" qdisc add dev "$2" $parent handle 10: tbf rate "$TB_RATE" burst "$burst" latency 50ms
+}
+
+# tb_rate_bits RATE: tc rate (e.g. 10mbit, 500kbit) in bits per second.
+tb_rate_bits() {
+  local r=${1,,}
+  case $r in
+    *gbit) echo $((${r%gbit} * 1000000000)) ;;
+    *mbit) echo $((${r%mbit} * 1000000)) ;;
+    *kbit) echo $((${r%kbit} * 1000)) ;;
+    *bit) echo "${r%bit}" ;;
+    *) tb_die "rate '$1': use NUMBER followed by gbit, mbit or kbit" ;;
+  esac
+}
+
+tb_add_node() {
+  local node=$1 ip=$2 ns
+  ns=$(tb_ns "$node")
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip -n "$(tb_ns sw)" link add "v-$node" type veth peer name eth0 netns "$ns"
+  ip -n "$(tb_ns sw)" link set "v-$node" master br0 up
+  ip -n "$ns" addr add "$ip/16" dev eth0
+  ip -n "$ns" link set eth0 up
+  tb_shape "$node" eth0   # the node's upload
+  tb_shape sw "v-$node"   # the node's download
+  mkdir -p "$TB_LOGS/$node"
+}
+
+# tb_net_up N: the bridge, the origin and N hosts, shaped; logs under TB_LOGS (made if unset).
+tb_net_up() {
+  [ "$(id -u)" = 0 ] || tb_die "needs root (network namespaces, tc)"
+  local left
+  left=$(tb_leftovers)
+  [ -z "$left" ] || tb_die "a previous testbed is still there ($(echo $left)); remove it with tests/testbed/testbed clean"
+  [ "$1" -ge 1 ] && [ "$1" -le 250 ] || tb_die "hosts: 1..250"
+  TB_HOSTS=$1
+  TB_LOGS=${TB_LOGS:-$(mktemp -d /tmp/rookery-testbed.XXXXXX)}
+  trap 'tb_status=$?; tb_clean; exit $tb_status' EXIT
+  trap 'exit 130' INT TERM
+  ip netns add "$(tb_ns sw)"
+  ip -n "$(tb_ns sw)" link set lo up
+  ip -n "$(tb_ns sw)" link add br0 type bridge
+  ip -n "$(tb_ns sw)" link set br0 up
+  tb_add_node origin "$TB_ORIGIN_IP"
+  local i
+  for ((i = 1; i <= TB_HOSTS; i++)); do tb_add_node "h$i" "$(tb_host_ip "$i")"; done
+}
+
+# tb_spawn NODE LOG CMD...: CMD in the background inside NODE, output to TB_LOGS/NODE/LOG.
+tb_spawn() {
+  local node=$1 log=$2
+  shift 2
+  tb_exec "$node" "$@" > "$TB_LOGS/$node/$log" 2>&1 &
+}
+
+# tb_wait_tcp NODE HOST:PORT [SECONDS]: until something listens there (seen from NODE).
+tb_wait_tcp() {
+  local deadline=$((SECONDS + ${3:-20}))
+  until tb_exec "$1" bash -c "exec 3<>/dev/tcp/${2%:*}/${2#*:}" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || tb_die "nothing listens on $2 in $1 (logs: $TB_LOGS/$1)"
+    sleep 0.1
+  done
+}
+
+# tb_start_registry [NOTIFY_URL]: docker-registry in the origin on port 5000.
+tb_start_registry() {
+  local dir=$TB_LOGS/origin
+  {
+    echo "version: 0.1"
+    echo "log: {level: info, accesslog: {disabled: false}}"
+    echo "storage: {filesystem: {rootdirectory: $dir/registry-data}}"
+    echo "http: {addr: 0.0.0.0:5000, secret: rookery-testbed}"
+    if [ -n "${1:-}" ]; then
+      echo "notifications: {endpoints: [{name: rookery, url: \"$1\", timeout: 2s, threshold: 10, backoff: 1s}]}"
+    fi
+  } > "$dir/registry.yml"
+  tb_spawn origin registry.log docker-registry serve "$dir/registry.yml"
+  tb_wait_tcp origin 127.0.0.1:5000
+}
+
+# tb_start_seeder ARGS...: rookery-seeder in the origin (port 8000, BitTorrent on 6881), told
+# about pushes by the registry.
+tb_start_seeder() {
+  tb_spawn origin seeder.log "$ROOKERY_BUILD/seeder/rookery-seeder" --listen 0.0.0.0:8000 \
+    --registry http://127.0.0.1:5000 --store "$TB_LOGS/origin/seeder-store" \
+    --public-url "http://$TB_SEEDER" --bt-listen "$TB_ORIGIN_IP:6881" "$@"
+  tb_wait_tcp origin 127.0.0.1:8000
+}
+
+# tb_start_proxies ARGS...: a rookery-proxy on 127.0.0.1:5000 in every host, the origin's registry
+# upstream and its seeder.
+tb_start_proxies() {
+  local i
+  for ((i = 1; i <= TB_HOSTS; i++)); do
+    tb_spawn "h$i" proxy.log "$ROOKERY_BUILD/registry-proxy/rookery-proxy" --listen 127.0.0.1:5000 \
+      --store "$TB_LOGS/h$i/store" --upstream "http://$TB_REGISTRY" --seeder "http://$TB_SEEDER" \
+      --bt-listen "$(tb_host_ip "$i"):6881" "$@"
+  done
+  for ((i = 1; i <= TB_HOSTS; i++)); do tb_wait_tcp "h$i" 127.0.0.1:5000; done
+}
+
+# tb_tx_bytes NODE: bytes NODE has sent on its link (interface counter, headers included).
+tb_tx_bytes() { tb_exec "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
+
+# tb_cpu_start: sample machine-wide CPU idle once a second into TB_LOGS/cpu-idle (bounded to an
+# hour); tb_cpu_stop prints "AVERAGE MINIMUM" idle percent over the samples.
+tb_cpu_start() {
+  : > "$TB_LOGS/cpu-idle"
+  (
+    read -r _ a b c d e f g h _ < /proc/stat
+    for ((n = 0; n < 3600; n++)); do
+      sleep 1
+      read -r _ a2 b2 c2 d2 e2 f2 g2 h2 _ < /proc/stat
+      total=$(((a2 + b2 + c2 + d2 + e2 + f2 + g2 + h2) - (a + b + c + d + e + f + g + h)))
+      [ "$total" -gt 0 ] && echo $((100 * (d2 + e2 - d - e) / total)) >> "$TB_LOGS/cpu-idle"
+      a=$a2 b=$b2 c=$c2 d=$d2 e=$e2 f=$f2 g=$g2 h=$h2
+    done
+  ) &
+  TB_CPU_PID=$!
+}
+tb_cpu_stop() {
+  kill "$TB_CPU_PID" 2>/dev/null || true
+  wait "$TB_CPU_PID" 2>/dev/null || true
+  TB_CPU_PID=
+  awk '{s += $1; if (NR == 1 || $1 < m) m = $1} END {if (NR) printf "%d %d\n", s / NR, m; else print "100 100"}' "$TB_LOGS/cpu-idle"
+}

@@ -54,6 +54,8 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
   if (opts.seeder) {
     // Few hosts at a time, in turn: each gets different pieces and the hosts trade them.
     pack.set_int(sp::seed_choking_algorithm, sp::round_robin);
+    // Turn quickly: a host waiting for its first piece from the origin waits one interval.
+    pack.set_int(sp::unchoke_interval, 5);
     // Each host may have only a few blocks requested from the origin at a time, so it cannot
     // reserve half the layer there; what it lacks it then finds at other hosts.
     pack.set_int(sp::max_allowed_in_request_queue, opts.origin_request_queue);
@@ -177,9 +179,19 @@ asio::awaitable<void> session::tick() {
     if (ec || !alive.lock()) co_return;
     for (auto& [d, t] : torrents_) {
       // Alone with one peer (the seeder), take pieces in order: nobody to trade with, and the
-      // client's stream then keeps pace with the download. With more peers, rarest-first.
+      // client's stream then keeps pace with the download. With other hosts, rarest-first.
       if (!t->complete() && !t->failed()) {
-        const bool alone = t->handle().status().num_peers <= 1;
+        const auto st = t->handle().status();
+        // Progress is any payload arriving, not only whole pieces: with many hosts sharing
+        // the origin's link a piece can take seconds while blocks keep coming.
+        if (st.total_payload_download > t->payload_seen_) {
+          t->payload_seen_ = st.total_payload_download;
+          t->last_progress_ = std::chrono::steady_clock::now();
+          last_progress_ = t->last_progress_;
+        }
+        // Alone means the tracker knows no other downloader either: hosts that started
+        // together must not all take the same first pieces from the origin.
+        const bool alone = st.num_peers <= 1 && st.num_incomplete >= 0 && st.num_incomplete <= 1;
         if (alone != t->sequential_) {
           t->sequential_ = alone;
           if (alone) {

@@ -93,6 +93,7 @@ class torrent {
   std::unordered_map<int, piece_data> pieces_read_;  ///< bounded by the readers: one each
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
+  std::int64_t payload_seen_ = 0;  ///< payload bytes received when progress was last noted
   asio::steady_timer signal_;
 };
 
@@ -123,6 +124,8 @@ class session {
   void adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir);
 
   transfer_totals totals() const;
+  /// When any torrent last received payload: a busy swarm is not a dead one.
+  std::chrono::steady_clock::time_point last_progress() const noexcept { return last_progress_; }
   /// Per-blob payload counters, for /v1/status.
   struct blob_stats {
     std::uint64_t downloaded = 0, uploaded = 0;
@@ -152,6 +155,7 @@ class session {
   std::uint64_t hash_failures_ = 0;
   std::uint64_t alerts_dropped_ = 0;
   asio::steady_timer ticker_;
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace rookery::p2p

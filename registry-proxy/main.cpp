@@ -49,9 +49,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> upstream_specs;
   std::vector<std::string> credential_specs;
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
+  bool prefetch = true;
   std::string log_level = "info";
   std::string seeder_url, bt_listen = "0.0.0.0:6881";
-  int stall_ms = 5000, metainfo_timeout_ms = 10000, upload_limit_kib = 0, download_limit_kib = 0;
+  int stall_ms = 15000, metainfo_timeout_ms = 10000, upload_limit_kib = 0, download_limit_kib = 0;
   app.add_option("--listen", listen, "address:port to serve on")->capture_default_str();
   app.add_option("--store", store_dir, "blob cache directory")->capture_default_str();
   app.add_option("--cache-budget-mib", budget_mib,
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--access-cache-seconds", access_seconds,
                  "how long an upstream confirmation that a client may read content is reused")
       ->capture_default_str();
+  app.add_flag("!--no-prefetch", prefetch,
+               "fetch only the blobs clients ask for, not every blob of a manifest they read");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_option("--seeder", seeder_url,
@@ -161,7 +164,7 @@ int main(int argc, char** argv) {
       source = std::make_unique<http::upstream_blob_source>();
     }
     proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
-                                  {std::chrono::seconds(access_seconds)}, swarm.get());
+                                  {std::chrono::seconds(access_seconds), prefetch}, swarm.get());
     http::server server(io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); });
     server.start();
     spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",

@@ -31,6 +31,8 @@ std::string metrics::prometheus(const http::fetch_counters& fetches,
       blob_cache_hits);
   add(out, "blob_cache_misses_total", "counter", "Blob requests that needed a fetch.",
       blob_cache_misses);
+  add(out, "blob_prefetches_total", "counter",
+      "Blob fetches started because a client read the image's manifest.", blob_prefetches);
   add(out, "blob_bytes_served_total", "counter", "Blob bytes sent to clients.",
       blob_bytes_from_cache + fetches.bytes_streamed);
   add(out, "blob_bytes_from_peers_total", "counter",

@@ -13,6 +13,7 @@ struct metrics {
   std::uint64_t requests = 0;
   std::uint64_t blob_cache_hits = 0;
   std::uint64_t blob_cache_misses = 0;
+  std::uint64_t blob_prefetches = 0;
   std::uint64_t blob_bytes_from_cache = 0;  ///< cached blobs sent to clients
   std::uint64_t manifest_upstream_requests = 0;
   std::uint64_t manifest_cache_hits = 0;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
@@ -202,6 +204,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
       auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
       if (parsed) {
         ++metrics_.manifest_cache_hits;
+        if (!ex.is_head()) prefetch(up, r.name, body, authorization);
         const std::string digest = r.digest->str();
         co_return co_await serve_manifest(ex, body, parsed->media_type, digest);
       }
@@ -261,8 +264,33 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by
   // digest.
   access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
+  prefetch(up, r.name, body, authorization);
   const std::string served_digest = upstream_digest.empty() ? actual.str() : upstream_digest;
   co_return co_await serve_manifest(ex, body, content_type, served_digest);
+}
+
+void registry_proxy::prefetch(upstream& up, const std::string& repository,
+                              std::string_view manifest, const std::string& authorization) {
+  if (!opts_.prefetch) return;
+  auto parsed = layers::parse_manifest(manifest);
+  if (!parsed) return;
+  for (const auto& blob : parsed->blobs()) {
+    if (blob.size == 0 || blobs_.contains(blob.digest) || fetcher_.find(blob.digest)) continue;
+    // Registries grant pulls per repository: whoever read the manifest may read its blobs.
+    access_.allow(access_cache::key(up.display_name(), repository, blob.digest.str(), authorization));
+    ++metrics_.blob_prefetches;
+    asio::co_spawn(io_, prefetch_blob(blob_request{&up, repository, blob.digest, authorization}),
+                   asio::detached);
+  }
+}
+
+asio::awaitable<void> registry_proxy::prefetch_blob(blob_request request) {
+  upstream_refusal refusal;
+  std::error_code ec;
+  bool joined = false;
+  auto f = co_await fetcher_.start(request, refusal, ec, joined);
+  if (!f && !refusal.status)
+    spdlog::info("prefetch of {} did not start: {}", request.digest.str(), ec.message());
 }
 
 asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const std::string& body,

@@ -33,6 +33,9 @@ using http::upstream_refusal;
 
 struct proxy_options {
   std::chrono::seconds access_fresh{60};  ///< how long an upstream "may read" stays trusted
+  /// Start fetching an image's blobs when its manifest is served: runtimes pull every blob
+  /// of the image they resolved, and the swarm does best with all of them at once.
+  bool prefetch = true;
 };
 
 /// Owns the proxy's state; handle() is the http::server handler. io_context thread only.
@@ -60,6 +63,10 @@ class registry_proxy {
   /// confirm_access, answering the client itself when access is refused or unknowable.
   asio::awaitable<bool> check_access(http::exchange& ex, upstream& up, const route& r,
                                      const char* kind, const std::string& authorization);
+  /// Starts fetches of the config and layers of an image manifest this client just read.
+  void prefetch(upstream& up, const std::string& repository, std::string_view manifest,
+                const std::string& authorization);
+  asio::awaitable<void> prefetch_blob(blob_request request);
   upstream* select_upstream(const std::string& ns);
   std::string status_json() const;
 

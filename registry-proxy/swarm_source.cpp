@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <fstream>
 #include <libtorrent/socket.hpp>
@@ -52,7 +54,8 @@ class swarm_reader final : public http::blob_reader {
           continue;
         }
       } else if (!torrent_->failed() &&
-                 std::chrono::steady_clock::now() - torrent_->last_progress() <
+                 std::chrono::steady_clock::now() -
+                         std::max(torrent_->last_progress(), owner_.swarm_.last_progress()) <
                      owner_.opts_.stall) {
         // The first piece is urgent (time to first byte); later ones only once the client has
         // waited a while: until then rarest-first keeps the hosts trading.
@@ -106,12 +109,23 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_reque
   if (!request.authorization.empty())
     headers.set(bhttp::field::authorization, request.authorization);
   http::client_options copts;
-  copts.connect_timeout = std::chrono::milliseconds(1000);
+  // The seeder shares the origin's link with everything the swarm sends from there: under
+  // load a SYN or a request can be lost, and giving up would send this host to the registry
+  // over that same busy link. So wait out two SYN retransmits, and try again while the budget
+  // lasts; a seeder that is down refuses at once and costs only the short pauses.
+  copts.connect_timeout = std::chrono::milliseconds(3500);
   copts.response_timeout = opts_.metainfo_timeout;
   copts.idle_timeout = opts_.metainfo_timeout;
   std::error_code ec;
   auto ex = co_await asio::this_coro::executor;
-  auto res = co_await http::send_request(ex, tls_, bhttp::verb::get, where, headers, copts, ec);
+  const auto give_up = std::chrono::steady_clock::now() + opts_.metainfo_timeout;
+  std::unique_ptr<http::response_stream> res;
+  for (int attempt = 1;; ++attempt) {
+    res = co_await http::send_request(ex, tls_, bhttp::verb::get, where, headers, copts, ec);
+    if (res || attempt == 3 || std::chrono::steady_clock::now() >= give_up) break;
+    asio::steady_timer pause(ex, std::chrono::milliseconds(200 * attempt));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
   if (!res) {
     spdlog::warn("seeder unreachable for {}: {}", request.digest.str(), ec.message());
     co_return std::string{};

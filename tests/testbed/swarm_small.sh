@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The swarm benchmark in small (bench/swarm, rookery mode): an origin and 3 hosts in network
+# namespaces, 10 Mbit/s links, a 16 MiB image pulled by all hosts at once with skopeo through
+# their proxies. Every host must get every blob intact (bench/swarm checks each digest), the
+# origin must send well under 3 images, and no proxy may have needed the registry.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: network namespaces need root"
+  exit 77
+fi
+out=$(mktemp -d /tmp/rookery-testbed-small.XXXXXX)
+keep=0
+finish() {
+  # Under the sanitizer build, a report in any rookery log fails the test.
+  local reports
+  reports=$(grep -l -r -E "ERROR: (Address|Leak)Sanitizer|runtime error:" --include=proxy.log --include=seeder.log "$out/logs" 2>/dev/null || true)
+  if [ -n "$reports" ]; then
+    echo "FAIL: sanitizer reports in: $reports" >&2
+    cat $reports >&2
+    keep=1 status=1
+  fi
+  if [ "$keep" = 1 ]; then echo "kept $out"; else rm -rf "$out"; fi
+  exit "${status:-0}"
+}
+trap 'status=$?; [ $status = 0 ] || keep=1; finish' EXIT
+
+"$root/bench/swarm" --hosts 3 --modes rookery --image-mib 16 --out "$out"
+
+run=$(jq '.[0]' "$out/results.json")
+hosts=$(jq '.per_host | length' <<<"$run")
+[ "$hosts" = 3 ] || { echo "FAIL: $hosts hosts reported, expected 3" >&2; exit 1; }
+egress=$(jq '.origin_egress_bytes / .image_bytes' <<<"$run")
+upstream=$(jq '[.per_host[].bytes_from_upstream] | add' <<<"$run")
+echo "origin egress ${egress}x the image; bytes from the registry at the hosts: $upstream"
+awk -v e="$egress" 'BEGIN {exit !(e < 2.0)}' || { echo "FAIL: the origin sent ${egress}x the image (limit 2.0 for 3 hosts)" >&2; exit 1; }
+[ "$upstream" = 0 ] || { echo "FAIL: proxies fetched $upstream bytes from the registry instead of the swarm" >&2; exit 1; }
+echo "ok: 3 hosts, every blob intact, origin sent ${egress}x the image, all through the swarm"

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
               store_dir = "/var/lib/rookery/seeder";
   std::string public_url, bt_listen = "0.0.0.0:6881", log_level = "info";
   std::vector<std::string> trackers;
-  int upload_limit_kib = 0, announce_interval = 15, unchoke_slots = 2, request_queue = 250;
+  int upload_limit_kib = 0, announce_interval = 15, unchoke_slots = 4, request_queue = 250;
   app.add_option("--listen", listen, "address:port of the HTTP API, tracker and web seed")
       ->capture_default_str();
   app.add_option("--registry", registry_url, "the registry to seed, http(s)://host[:port]")

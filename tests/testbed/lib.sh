@@ -62,7 +62,7 @@ tb_shape() {
     tc -n "$ns" qdisc add dev "$2" root handle 1: netem ${TB_DELAY:+delay $TB_DELAY} ${TB_LOSS:+loss $TB_LOSS} limit 10000
     parent="parent 1:1"
   fi
-  tc -n "$ns" qdisc add dev "$2" $parent handle 10: tbf rate "$TB_RATE" burst "$burst" latency 50ms
+  tc -n "$ns" qdisc add dev "$2" $parent handle 10: tbf rate "$TB_RATE" burst "$burst" latency "${TB_QUEUE:-50ms}"
 }
 
 # tb_rate_bits RATE: tc rate (e.g. 10mbit, 500kbit) in bits per second.

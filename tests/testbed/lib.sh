@@ -48,6 +48,10 @@ tb_clean() {
     [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
+  if [ -n "${TB_CC_ALLOWED:-}" ]; then
+    sysctl -qw net.ipv4.tcp_allowed_congestion_control="$TB_CC_ALLOWED" || true
+    TB_CC_ALLOWED=
+  fi
 }
 
 # tb_shape NODE DEV: token bucket at TB_RATE on DEV's egress, behind netem when delay or loss is
@@ -83,6 +87,9 @@ tb_add_node() {
   ip netns add "$ns"
   ip -n "$ns" link set lo up
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  # A new namespace inherits the machine's congestion control; BBR (common on build hosts)
+  # ignores the shaper's drops and loses 40 % of its packets there. Hosts run Linux's default.
+  ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control=cubic
   ip -n "$(tb_ns sw)" link add "v-$node" type veth peer name eth0 netns "$ns"
   ip -n "$(tb_ns sw)" link set "v-$node" master br0 up
   ip -n "$ns" addr add "$ip/16" dev eth0
@@ -103,6 +110,13 @@ tb_net_up() {
   TB_LOGS=${TB_LOGS:-$(mktemp -d /tmp/rookery-testbed.XXXXXX)}
   trap 'tb_status=$?; tb_clean; exit $tb_status' EXIT
   trap 'exit 130' INT TERM
+  # Namespaces may only default to congestion controls the machine allows; allow cubic for the
+  # run (tb_clean puts the list back).
+  TB_CC_ALLOWED=$(sysctl -n net.ipv4.tcp_allowed_congestion_control)
+  case " $TB_CC_ALLOWED " in
+    *" cubic "*) TB_CC_ALLOWED= ;;
+    *) sysctl -qw net.ipv4.tcp_allowed_congestion_control="$TB_CC_ALLOWED cubic" ;;
+  esac
   ip netns add "$(tb_ns sw)"
   ip -n "$(tb_ns sw)" link set lo up
   ip -n "$(tb_ns sw)" link add br0 type bridge

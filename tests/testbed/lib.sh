@@ -81,6 +81,16 @@ tb_rate_bits() {
   esac
 }
 
+# tb_has_netem: whether this kernel can add delay and loss (sch_netem); some container hosts
+# lack it.
+tb_has_netem() {
+  local ns=$TB_PREFIX-probe ok=1
+  ip netns add "$ns" || return 1
+  tc -n "$ns" qdisc add dev lo root netem delay 1ms 2>/dev/null || ok=0
+  ip netns del "$ns"
+  [ "$ok" = 1 ]
+}
+
 tb_add_node() {
   local node=$1 ip=$2 ns
   ns=$(tb_ns "$node")
@@ -107,6 +117,9 @@ tb_net_up() {
   [ -z "$left" ] || tb_die "a previous testbed is still there ($(echo $left)); remove it with tests/testbed/testbed clean"
   [ "$1" -ge 1 ] && [ "$1" -le 250 ] || tb_die "hosts: 1..250"
   TB_HOSTS=$1
+  if [ -n "$TB_DELAY$TB_LOSS" ] && ! tb_has_netem; then
+    tb_die "this kernel has no netem qdisc: --delay and --loss cannot be emulated here"
+  fi
   TB_LOGS=${TB_LOGS:-$(mktemp -d /tmp/rookery-testbed.XXXXXX)}
   trap 'tb_status=$?; tb_clean; exit $tb_status' EXIT
   trap 'exit 130' INT TERM

@@ -268,8 +268,8 @@ transfer_totals session::totals() const {
   transfer_totals out;
   for (const auto& [d, t] : torrents_) {
     const auto st = t->handle().status();
-    out.downloaded += static_cast<std::uint64_t>(st.total_payload_download);
-    out.uploaded += static_cast<std::uint64_t>(st.total_payload_upload);
+    out.downloaded += static_cast<std::uint64_t>(st.all_time_download);
+    out.uploaded += static_cast<std::uint64_t>(st.all_time_upload);
   }
   return out;
 }
@@ -278,8 +278,8 @@ session::blob_stats session::stats(const layers::digest& d) const {
   blob_stats out;
   if (auto t = find(d)) {
     const auto st = t->handle().status();
-    out.downloaded = static_cast<std::uint64_t>(st.total_payload_download);
-    out.uploaded = static_cast<std::uint64_t>(st.total_payload_upload);
+    out.downloaded = static_cast<std::uint64_t>(st.all_time_download);
+    out.uploaded = static_cast<std::uint64_t>(st.all_time_upload);
     out.peers = st.num_peers;
     out.seeds = st.num_seeds;
     out.complete = t->complete();

@@ -1,5 +1,6 @@
 #include "p2p/session.hpp"
 
+#include <algorithm>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -264,12 +265,20 @@ void session::adopt_storage(const layers::digest& d, const std::filesystem::path
   t->handle_.move_storage(save_dir.string(), lt::move_flags_t::dont_replace);
 }
 
+namespace {
+// libtorrent's session counters restart (seen when a finished torrent's storage moved), and
+// its all-time counters trail them by up to a second: the larger of the two is right either way.
+std::uint64_t payload(std::int64_t all_time, std::int64_t session) {
+  return static_cast<std::uint64_t>(std::max(all_time, session));
+}
+}  // namespace
+
 transfer_totals session::totals() const {
   transfer_totals out;
   for (const auto& [d, t] : torrents_) {
     const auto st = t->handle().status();
-    out.downloaded += static_cast<std::uint64_t>(st.all_time_download);
-    out.uploaded += static_cast<std::uint64_t>(st.all_time_upload);
+    out.downloaded += payload(st.all_time_download, st.total_payload_download);
+    out.uploaded += payload(st.all_time_upload, st.total_payload_upload);
   }
   return out;
 }
@@ -278,8 +287,8 @@ session::blob_stats session::stats(const layers::digest& d) const {
   blob_stats out;
   if (auto t = find(d)) {
     const auto st = t->handle().status();
-    out.downloaded = static_cast<std::uint64_t>(st.all_time_download);
-    out.uploaded = static_cast<std::uint64_t>(st.all_time_upload);
+    out.downloaded = payload(st.all_time_download, st.total_payload_download);
+    out.uploaded = payload(st.all_time_upload, st.total_payload_upload);
     out.peers = st.num_peers;
     out.seeds = st.num_seeds;
     out.complete = t->complete();

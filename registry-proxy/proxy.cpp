@@ -277,7 +277,8 @@ void registry_proxy::prefetch(upstream& up, const std::string& repository,
   for (const auto& blob : parsed->blobs()) {
     if (blob.size == 0 || blobs_.contains(blob.digest) || fetcher_.find(blob.digest)) continue;
     // Registries grant pulls per repository: whoever read the manifest may read its blobs.
-    access_.allow(access_cache::key(up.display_name(), repository, blob.digest.str(), authorization));
+    access_.allow(
+        access_cache::key(up.display_name(), repository, blob.digest.str(), authorization));
     ++metrics_.blob_prefetches;
     asio::co_spawn(io_, prefetch_blob(blob_request{&up, repository, blob.digest, authorization}),
                    asio::detached);

@@ -22,7 +22,7 @@ struct swarm_options {
   http::url seeder;                                   ///< rookery-seeder's base URL
   std::filesystem::path work_dir;                     ///< downloads in progress, saved metainfo
   std::chrono::milliseconds metainfo_timeout{10000};  ///< the seeder may fetch a cold blob first
-  std::chrono::milliseconds stall{15000};              ///< no new piece for this long: fall back
+  std::chrono::milliseconds stall{15000};             ///< no payload for this long: fall back
 };
 
 class swarm_source final : public http::blob_source {

@@ -204,7 +204,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
       auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
       if (parsed) {
         ++metrics_.manifest_cache_hits;
-        if (!ex.is_head()) prefetch(up, r.name, body, authorization);
+        if (!ex.is_head()) prefetch(up, r.name, *parsed, authorization);
         const std::string digest = r.digest->str();
         co_return co_await serve_manifest(ex, body, parsed->media_type, digest);
       }
@@ -254,7 +254,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
                                         "upstream manifest does not match its digest");
   }
   // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
-  if (layers::parse_manifest(body, content_type) && !manifests_.contains(actual)) {
+  const auto parsed = layers::parse_manifest(body, content_type);
+  if (parsed && !manifests_.contains(actual)) {
     std::error_code store_ec;
     if (auto writer = manifests_.begin(actual, body.size(), store_ec)) {
       if (!writer->write(body.data(), body.size())) store_ec = writer->commit();
@@ -264,17 +265,15 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by
   // digest.
   access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
-  prefetch(up, r.name, body, authorization);
+  if (parsed) prefetch(up, r.name, *parsed, authorization);
   const std::string served_digest = upstream_digest.empty() ? actual.str() : upstream_digest;
   co_return co_await serve_manifest(ex, body, content_type, served_digest);
 }
 
 void registry_proxy::prefetch(upstream& up, const std::string& repository,
-                              std::string_view manifest, const std::string& authorization) {
+                              const layers::manifest& manifest, const std::string& authorization) {
   if (!opts_.prefetch) return;
-  auto parsed = layers::parse_manifest(manifest);
-  if (!parsed) return;
-  for (const auto& blob : parsed->blobs()) {
+  for (const auto& blob : manifest.blobs()) {
     if (blob.size == 0 || blobs_.contains(blob.digest) || fetcher_.find(blob.digest)) continue;
     // Registries grant pulls per repository: whoever read the manifest may read its blobs.
     access_.allow(

@@ -13,6 +13,7 @@
 #include "http/server.hpp"
 #include "http/upstream.hpp"
 #include "layers/blob_store.hpp"
+#include "layers/manifest.hpp"
 #include "p2p/session.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/routes.hpp"
@@ -64,7 +65,7 @@ class registry_proxy {
   asio::awaitable<bool> check_access(http::exchange& ex, upstream& up, const route& r,
                                      const char* kind, const std::string& authorization);
   /// Starts fetches of the config and layers of an image manifest this client just read.
-  void prefetch(upstream& up, const std::string& repository, std::string_view manifest,
+  void prefetch(upstream& up, const std::string& repository, const layers::manifest& manifest,
                 const std::string& authorization);
   asio::awaitable<void> prefetch_blob(blob_request request);
   upstream* select_upstream(const std::string& ns);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # skopeo pulls a generated image through rookery-proxy from a real docker-registry: the layers
-# check out, a second pull takes nothing from upstream, Range works on cached blobs, and the
+# check out (their fetches start when the manifest is served), a second pull takes nothing from upstream, Range works on cached blobs, and the
 # cached image (by digest) still pulls with the registry stopped.
 source "$(dirname "$0")/lib.sh"
 
@@ -14,6 +14,8 @@ expected=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
 skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$pp/demo/app:v1" "dir:$RK_TMP/pull1"
 expect_eq "$(digests_in_dir "$RK_TMP/pull1")" "$expected" "layers of the first pull"
 pass "first pull through the proxy has every layer"
+# Serving the manifest started the fetches of all its blobs; skopeo's requests joined them.
+expect_eq "$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_prefetches_total)" 4 "blob fetches started by the manifest"
 
 skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$pp/demo/app:v1" "dir:$RK_TMP/pull2"
 expect_eq "$(digests_in_dir "$RK_TMP/pull2")" "$expected" "layers of the second pull"

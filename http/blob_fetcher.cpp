@@ -63,7 +63,10 @@ asio::awaitable<std::shared_ptr<fetch>> blob_fetcher::start(const blob_request& 
 void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec) {
   f->state = state;
   f->error = ec;
-  if (state == fetch::phase::failed) ++counters_.failures;
+  if (state == fetch::phase::failed) {
+    ++counters_.failures;
+    source_.failed(f->digest);
+  }
   inflight_.erase(f->digest);
   f->notify();
 }

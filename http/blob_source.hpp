@@ -60,6 +60,8 @@ class blob_source {
                                                              std::error_code& ec) = 0;
   /// Called once the blob the source delivered is verified and committed to the store.
   virtual void committed(const layers::digest&) {}
+  /// Called when a fetch the source served failed (nothing was committed): drop its state.
+  virtual void failed(const layers::digest&) {}
   virtual source_bytes bytes() const = 0;
 };
 

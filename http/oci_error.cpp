@@ -50,6 +50,8 @@ mapping map(std::error_code ec) {
       return {s::internal_server_error, "UNKNOWN"};
     case errc::not_found:
       return {s::not_found, "NOT_FOUND"};
+    case errc::too_large:
+      return {s::payload_too_large, "SIZE_INVALID"};
   }
   return {s::internal_server_error, "UNKNOWN"};
 }

@@ -174,9 +174,12 @@ asio::awaitable<void> server::serve(beast::tcp_stream stream) {
     }
     if (ec) {
       // Malformed or oversized request: answer once, then close.
-      string_response res{bhttp::status::bad_request, 11};
+      const bool too_large = ec == bhttp::error::body_limit;
+      const auto code = make_error_code(too_large ? errc::too_large : errc::unsupported);
+      string_response res{too_large ? bhttp::status::payload_too_large : bhttp::status::bad_request,
+                          11};
       res.set(bhttp::field::content_type, "application/json");
-      res.body() = oci_error_body(errc::unsupported, "malformed request: " + ec.message());
+      res.body() = oci_error_body(code, "malformed request: " + ec.message());
       res.keep_alive(false);
       res.prepare_payload();
       stream.expires_after(std::chrono::seconds(5));

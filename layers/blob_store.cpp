@@ -126,7 +126,10 @@ std::error_code blob_store::writer::commit() {
 
 // ---- store ----------------------------------------------------------------
 
-blob_store::blob_store(options opts) : root_(std::move(opts.root)), budget_(opts.budget_bytes) {
+blob_store::blob_store(options opts)
+    : root_(std::move(opts.root)),
+      budget_(opts.budget_bytes),
+      before_evict_(std::move(opts.before_evict)) {
   fs::create_directories(root_ / "tmp");
   fs::create_directories(root_ / "blobs" / "sha256");
   fs::create_directories(root_ / "blobs" / "sha512");
@@ -179,6 +182,8 @@ std::optional<blob_store::lease> blob_store::open(const digest& d) {
   const auto path = final_path(d);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
+    // Out of descriptors or the like: the blob is still there, just not now.
+    if (errno != ENOENT) return std::nullopt;
     // Removed behind our back: forget it rather than serve an error forever.
     total_ -= it->second.size;
     index_.erase(it);
@@ -247,6 +252,7 @@ void blob_store::evict_locked() {
       }
     }
     if (victim == index_.end()) return;  // everything left is in use
+    if (before_evict_) before_evict_(victim->first);
     std::error_code ignored;
     fs::remove(final_path(victim->first), ignored);
     total_ -= victim->second.size;

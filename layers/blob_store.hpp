@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,10 @@ class blob_store {
   struct options {
     std::filesystem::path root;
     std::uint64_t budget_bytes = 0;  ///< 0: no budget, never evict
+    /// Called with each blob the budget evicts, before its file is removed (to stop seeding
+    /// it first). Runs under the store's lock on whichever thread evicts: it must be
+    /// thread-safe and must not call back into the store.
+    std::function<void(const digest&)> before_evict = {};
   };
 
   /// A committed blob held open for reading. While any lease on a blob lives, the blob is
@@ -120,6 +125,7 @@ class blob_store {
 
   std::filesystem::path root_;
   std::uint64_t budget_;
+  std::function<void(const digest&)> before_evict_;
   mutable std::mutex mutex_;
   std::unordered_map<digest, entry> index_;
   std::uint64_t total_ = 0;

@@ -42,6 +42,8 @@ class category final : public std::error_category {
         return "local blob store failure";
       case errc::not_found:
         return "not found";
+      case errc::too_large:
+        return "request body too large";
     }
     return "unknown rookery error";
   }

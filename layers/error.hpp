@@ -26,6 +26,7 @@ enum class errc {
   upstream_bad_response,  ///< upstream answered with something we cannot use
   store_failure,          ///< local disk trouble (full, permissions)
   not_found,              ///< a non-OCI endpoint that does not exist
+  too_large,              ///< a request body over the endpoint's limit
 };
 
 const std::error_category& rookery_category() noexcept;

@@ -210,7 +210,11 @@ asio::awaitable<void> session::tick() {
 std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string& metainfo,
                                       const std::filesystem::path& save_dir, bool seed,
                                       bool keep_web_seeds, std::error_code& ec) {
-  if (auto existing = find(d)) return existing;
+  if (auto existing = find(d)) {
+    std::lock_guard lock(handles_mutex_);
+    if (handles_.contains(d)) return existing;
+    torrents_.erase(d);  // removed a moment ago; its handle is gone already
+  }
   lt::error_code lec;
   auto ti =
       std::make_shared<lt::torrent_info>(metainfo.data(), static_cast<int>(metainfo.size()), lec);
@@ -241,8 +245,33 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
     for (int p = 0; p < t->piece_count(); ++p) t->on_piece(p);
   }
   torrents_.emplace(d, t);
+  {
+    std::lock_guard lock(handles_mutex_);
+    handles_[d] = h;
+  }
   ec.clear();
   return t;
+}
+
+void session::remove(const layers::digest& d) {
+  lt::torrent_handle removed;
+  {
+    std::lock_guard lock(handles_mutex_);
+    auto it = handles_.find(d);
+    if (it == handles_.end()) return;
+    removed = it->second;
+    lt_->remove_torrent(removed);  // thread-safe; the torrent stops at once, asynchronously
+    handles_.erase(it);
+  }
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive, d, removed] {
+    if (!alive.lock()) return;
+    auto it = torrents_.find(d);
+    if (it == torrents_.end() || it->second->handle() != removed) return;
+    it->second->on_error(make_error_code(errc::blob_unknown));
+    moving_from_.erase(d);
+    torrents_.erase(it);
+  });
 }
 
 std::shared_ptr<torrent> session::find(const layers::digest& d) const {

@@ -14,6 +14,7 @@
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -119,6 +120,10 @@ class session {
                                const std::filesystem::path& save_dir, bool seed,
                                bool keep_web_seeds, std::error_code& ec);
   std::shared_ptr<torrent> find(const layers::digest& d) const;
+  /// Stops the torrent of `d` (no more bytes to or from peers) and forgets it; its file stays.
+  /// Readers following it see an error. Safe from any thread: a store's eviction hook calls it
+  /// before the blob's file goes.
+  void remove(const layers::digest& d);
   /// Moves a torrent's file to `save_dir`, keeping a file already there (a verified copy),
   /// then rechecks if it was incomplete and deletes the old directory.
   void adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir);
@@ -151,6 +156,8 @@ class session {
   std::unique_ptr<lt::session> lt_;
   std::unordered_map<layers::digest, std::shared_ptr<torrent>> torrents_;
   std::unordered_map<layers::digest, std::filesystem::path> moving_from_;
+  mutable std::mutex handles_mutex_;  ///< guards handles_, the one map other threads touch
+  std::unordered_map<layers::digest, lt::torrent_handle> handles_;
   std::shared_ptr<bool> alive_;
   std::uint64_t hash_failures_ = 0;
   std::uint64_t alerts_dropped_ = 0;

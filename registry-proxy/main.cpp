@@ -1,6 +1,8 @@
 // rookery-proxy: a pull-through OCI registry mirror for one host.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -17,7 +19,7 @@ using namespace rookery;
 namespace asio = boost::asio;
 
 // "[NAME=]URL" → upstream config; NAME empty for the default.
-http::upstream_config parse_upstream(const std::string& spec) {
+http::upstream_config parse_upstream(const std::string& spec, const char* flag = "--upstream") {
   http::upstream_config config;
   std::string url_text = spec;
   if (auto eq = spec.find('='); eq != std::string::npos && spec.find("://") > eq) {
@@ -26,7 +28,7 @@ http::upstream_config parse_upstream(const std::string& spec) {
   }
   auto parsed = http::url::parse(url_text);
   if (!parsed || parsed->target != "/") {
-    throw CLI::ValidationError("--upstream", "'" + spec + "' is not [NAME=]http(s)://host[:port]");
+    throw CLI::ValidationError(flag, "'" + spec + "' is not [NAME=]http(s)://host[:port]");
   }
   config.base = *parsed;
   return config;
@@ -75,10 +77,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("!--no-prefetch", prefetch,
                "fetch only the blobs clients ask for, not every blob of a manifest they read");
+  std::string operator_token_file;
+  app.add_option("--operator-token-file", operator_token_file,
+                 "file holding the operator token for the detailed /v1/status (or "
+                 "ROOKERY_OPERATOR_TOKEN)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_option("--seeder", seeder_url,
-                 "rookery-seeder URL: pull layers from the swarm (without it: upstream only)");
+                 "[NAME=]URL of the rookery-seeder beside upstream NAME (default: the default "
+                 "upstream): that upstream's layers come from the swarm; others never touch it");
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen interface")->capture_default_str();
   app.add_option("--swarm-stall-ms", stall_ms,
                  "no new piece for this long: take the rest from upstream")
@@ -93,16 +100,18 @@ int main(int argc, char** argv) {
 
   std::vector<http::upstream_config> configs;
   boost::asio::ip::tcp::endpoint endpoint;
-  std::optional<http::url> seeder;
+  std::optional<http::upstream_config> seeder;
   try {
     app.parse(argc, argv);
     endpoint = parse_listen(listen);
-    if (!seeder_url.empty()) {
-      seeder = http::url::parse(seeder_url);
-      if (!seeder || seeder->target != "/")
-        throw CLI::ValidationError("--seeder", "expected http(s)://host[:port]");
-    }
     for (const auto& spec : upstream_specs) configs.push_back(parse_upstream(spec));
+    if (!seeder_url.empty()) {
+      seeder = parse_upstream(seeder_url, "--seeder");
+      if (seeder->name == "default") seeder->name.clear();
+      if (std::none_of(configs.begin(), configs.end(),
+                       [&](const auto& c) { return c.name == seeder->name; }))
+        throw CLI::ValidationError("--seeder", "no upstream named '" + seeder->name + "'");
+    }
     if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS"))
       credential_specs.emplace_back(env);
     for (const auto& spec : credential_specs) {
@@ -140,9 +149,13 @@ int main(int argc, char** argv) {
       spdlog::info("upstream {} → {}", c.name.empty() ? "default" : c.name, c.base.str());
       upstreams.push_back(std::make_unique<http::upstream>(c, tls, client_opts));
     }
-    layers::blob_store blobs(
-        {std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024});
-    layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0});
+    // An evicted blob's torrent stops before its file goes (the swarm source, once there).
+    std::atomic<proxy::swarm_source*> evict_to{nullptr};
+    layers::blob_store blobs({std::filesystem::path(store_dir) / "blobs", budget_mib * 1024 * 1024,
+                              [&evict_to](const layers::digest& d) {
+                                if (auto* s = evict_to.load()) s->evicted(d);
+                              }});
+    layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0, {}});
     // Missing blobs come from the swarm when a seeder is configured, else from upstream.
     std::unique_ptr<p2p::session> swarm;
     std::unique_ptr<http::blob_source> source;
@@ -154,17 +167,21 @@ int main(int argc, char** argv) {
       swarm = std::make_unique<p2p::session>(io, swarm_opts);
       auto swarm_source = std::make_unique<proxy::swarm_source>(
           tls, *swarm, blobs,
-          proxy::swarm_options{*seeder, std::filesystem::path(store_dir) / "swarm",
+          proxy::swarm_options{seeder->base, seeder->name,
+                               std::filesystem::path(store_dir) / "swarm",
                                std::chrono::milliseconds(metainfo_timeout_ms),
                                std::chrono::milliseconds(stall_ms)});
       spdlog::info("swarm via seeder {}, BitTorrent port {}, {} cached blobs seeded again",
-                   seeder->str(), swarm->listen_port(), swarm_source->restore());
+                   seeder->base.str(), swarm->listen_port(), swarm_source->restore());
+      evict_to = swarm_source.get();
       source = std::move(swarm_source);
     } else {
       source = std::make_unique<http::upstream_blob_source>();
     }
+    proxy::proxy_options opts{std::chrono::seconds(access_seconds), prefetch,
+                              http::secret::load(operator_token_file, "ROOKERY_OPERATOR_TOKEN")};
     proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
-                                  {std::chrono::seconds(access_seconds), prefetch}, swarm.get());
+                                  std::move(opts), swarm.get());
     http::server server(io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); });
     server.start();
     spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",

@@ -42,8 +42,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       blobs_(blobs),
       manifests_(manifests),
       upstreams_(std::move(upstreams)),
-      opts_(opts),
-      access_(opts.access_fresh),
+      opts_(std::move(opts)),
+      access_(opts_.access_fresh),
       source_(source),
       swarm_(swarm),
       fetcher_(io, blobs, source, disk_) {}
@@ -91,7 +91,7 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::healthz:
       co_return co_await http::send_text(ex, "ok\n", "text/plain");
     case route_kind::status: {
-      std::string text = status_json();
+      std::string text = status_json(opts_.operator_token.admits(req[bhttp::field::authorization]));
       co_return co_await http::send_text(ex, std::move(text), "application/json");
     }
     case route_kind::unknown:
@@ -329,6 +329,11 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     bool joined = false;
     const blob_request request{&up, r.name, *r.digest, authorization};
     auto f = co_await fetcher_.start(request, refusal, ec, joined);
+    if (!f && joined) {
+      // Someone else's fetch failed (their credentials, perhaps): this client gets its own try.
+      refusal = {};
+      continue;
+    }
     if (!f) {
       if (refusal.status) co_return co_await http::send_refusal(ex, refusal);
       co_return co_await http::send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
@@ -390,17 +395,36 @@ asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex,
   metrics_.blob_bytes_from_cache += co_await http::send_blob(ex, blob.fd(), blob.size(), digest);
 }
 
-std::string registry_proxy::status_json() const {
+std::string registry_proxy::status_json(bool detailed) const {
+  nlohmann::json out = {
+      {"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
+      {"fetches_in_flight", fetcher_.inflight()},
+      {"bytes",
+       {{"served_from_cache", metrics_.blob_bytes_from_cache},
+        {"streamed_while_fetching", fetcher_.counters().bytes_streamed},
+        {"from_peers", source_.bytes().peers},
+        {"from_upstream", source_.bytes().upstream}}}};
+  if (swarm_) {
+    const auto totals = swarm_->totals();
+    out["swarm"] = {{"torrent_count", swarm_->torrent_count()},
+                    {"downloaded", totals.downloaded},
+                    {"uploaded", totals.uploaded},
+                    {"bt_port", swarm_->listen_port()},
+                    {"hash_failures", swarm_->hash_failures()}};
+  }
+  // Digests say what this host pulled: the operator's to see, not any local process's.
+  if (!detailed) return out.dump();
   nlohmann::json fetches = nlohmann::json::array();
   for (const auto& [digest, f] : fetcher_.all()) {
     fetches.push_back({{"digest", digest.str()},
                        {"bytes", f->written},
                        {"size", f->size ? nlohmann::json(*f->size) : nlohmann::json(nullptr)}});
   }
+  out["fetches"] = std::move(fetches);
   nlohmann::json upstreams = nlohmann::json::array();
   for (const auto& up : upstreams_)
     upstreams.push_back({{"name", up->display_name()}, {"url", up->config().base.str()}});
-  nlohmann::json swarm = nullptr;
+  out["upstreams"] = std::move(upstreams);
   if (swarm_) {
     nlohmann::json torrents = nlohmann::json::array();
     for (const auto& [d, t] : swarm_->all()) {
@@ -413,24 +437,9 @@ std::string registry_proxy::status_json() const {
                           {"uploaded", st.uploaded},
                           {"peers", st.peers}});
     }
-    const auto totals = swarm_->totals();
-    swarm = {{"torrents", torrents},
-             {"downloaded", totals.downloaded},
-             {"uploaded", totals.uploaded},
-             {"bt_port", swarm_->listen_port()},
-             {"hash_failures", swarm_->hash_failures()}};
+    out["swarm"]["torrents"] = std::move(torrents);
   }
-  return nlohmann::json{
-      {"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
-      {"fetches", fetches},
-      {"swarm", swarm},
-      {"upstreams", upstreams},
-      {"bytes",
-       {{"served_from_cache", metrics_.blob_bytes_from_cache},
-        {"streamed_while_fetching", fetcher_.counters().bytes_streamed},
-        {"from_peers", source_.bytes().peers},
-        {"from_upstream", source_.bytes().upstream}}}}
-      .dump();
+  return out.dump();
 }
 
 }  // namespace rookery::proxy

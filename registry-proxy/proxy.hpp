@@ -10,6 +10,7 @@
 
 #include "http/access_cache.hpp"
 #include "http/blob_fetcher.hpp"
+#include "http/secret.hpp"
 #include "http/server.hpp"
 #include "http/upstream.hpp"
 #include "layers/blob_store.hpp"
@@ -37,6 +38,8 @@ struct proxy_options {
   /// Start fetching an image's blobs when its manifest is served: runtimes pull every blob
   /// of the image they resolved, and the swarm does best with all of them at once.
   bool prefetch = true;
+  /// For the detailed /v1/status (digests of what this host holds); unset: counts only.
+  http::secret operator_token;
 };
 
 /// Owns the proxy's state; handle() is the http::server handler. io_context thread only.
@@ -69,7 +72,7 @@ class registry_proxy {
                 const std::string& authorization);
   asio::awaitable<void> prefetch_blob(blob_request request);
   upstream* select_upstream(const std::string& ns);
-  std::string status_json() const;
+  std::string status_json(bool detailed) const;
 
   asio::io_context& io_;
   layers::blob_store& blobs_;

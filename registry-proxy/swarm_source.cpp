@@ -5,10 +5,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
-#include <fstream>
 #include <libtorrent/socket.hpp>
 
 #include "layers/error.hpp"
+#include "layers/small_file.hpp"
 
 namespace rookery::proxy {
 namespace fs = std::filesystem;
@@ -143,26 +143,30 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_reque
 
 asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
     const http::blob_request& request, http::upstream_refusal& refusal, std::error_code& ec) {
-  auto t = swarm_.find(request.digest);
-  if (!t) {
-    int seeder_port = 0;
-    std::string metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
-    if (refusal.status == 401 || refusal.status == 403) {
-      co_return nullptr;  // the registry says this client may not read it: so do we
-    }
-    refusal = {};
-    if (!metainfo.empty()) {
-      const fs::path dir = opts_.work_dir / "downloads" / request.digest.hex();
-      t = swarm_.add(request.digest, metainfo, dir, /*seed=*/false, /*keep_web_seeds=*/false, ec);
-      if (t) {
-        metainfo_[request.digest] = std::move(metainfo);
-        // Meet the seeder at once instead of waiting for the tracker round trip.
-        boost::system::error_code aec;
-        auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
-        if (!aec && seeder_port > 0)
-          t->handle().connect_peer(
-              lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
-      }
+  // Only the registry the seeder seeds goes through it: a client's credentials for any other
+  // registry never reach the seeder.
+  if (request.from->config().name != opts_.fronts)
+    co_return co_await direct_.open(request, refusal, ec);
+  // The seeder's answer is this client's access check, so it is asked every time, even when
+  // a torrent for the blob is still around.
+  int seeder_port = 0;
+  std::string metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
+  if (refusal.status == 401 || refusal.status == 403) {
+    co_return nullptr;  // the registry says this client may not read it: so do we
+  }
+  refusal = {};
+  auto t = metainfo.empty() ? nullptr : swarm_.find(request.digest);
+  if (!metainfo.empty() && !t) {
+    const fs::path dir = opts_.work_dir / "downloads" / request.digest.hex();
+    t = swarm_.add(request.digest, metainfo, dir, /*seed=*/false, /*keep_web_seeds=*/false, ec);
+    if (t) {
+      metainfo_[request.digest] = std::move(metainfo);
+      // Meet the seeder at once instead of waiting for the tracker round trip.
+      boost::system::error_code aec;
+      auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
+      if (!aec && seeder_port > 0)
+        t->handle().connect_peer(
+            lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
     }
   }
   if (!t) {
@@ -179,9 +183,24 @@ void swarm_source::committed(const layers::digest& d) {
   // The verified copy in the store becomes what we seed from.
   swarm_.adopt_storage(d, store_.directory(d.algorithm()));
   if (auto it = metainfo_.find(d); it != metainfo_.end()) {
-    std::ofstream(metainfo_path(d), std::ios::binary) << it->second;
+    if (!layers::write_file_atomically(metainfo_path(d), it->second))
+      spdlog::warn("could not save the metainfo of {}", d.str());
     metainfo_.erase(it);
   }
+}
+
+void swarm_source::failed(const layers::digest& d) {
+  // Nothing half-downloaded stays in the swarm: the next request starts clean.
+  swarm_.remove(d);
+  metainfo_.erase(d);
+  std::error_code ignored;
+  fs::remove_all(opts_.work_dir / "downloads" / d.hex(), ignored);
+}
+
+void swarm_source::evicted(const layers::digest& d) {
+  swarm_.remove(d);  // before the store removes the file
+  std::error_code ignored;
+  fs::remove(metainfo_path(d), ignored);
 }
 
 std::size_t swarm_source::restore() {
@@ -193,11 +212,10 @@ std::size_t swarm_source::restore() {
       fs::remove(item.path());
       continue;
     }
-    std::ifstream in(item.path(), std::ios::binary);
-    const std::string metainfo((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
+    const auto metainfo = layers::read_small_file(item.path());
     std::error_code ec;
-    if (swarm_.add(*d, metainfo, store_.directory(d->algorithm()), /*seed=*/true, false, ec))
+    if (metainfo &&
+        swarm_.add(*d, *metainfo, store_.directory(d->algorithm()), /*seed=*/true, false, ec))
       ++seeded;
   }
   return seeded;

@@ -20,6 +20,7 @@ namespace asio = boost::asio;
 
 struct swarm_options {
   http::url seeder;                                   ///< rookery-seeder's base URL
+  std::string fronts;  ///< the upstream the seeder seeds (its name, empty: the default one)
   std::filesystem::path work_dir;                     ///< downloads in progress, saved metainfo
   std::chrono::milliseconds metainfo_timeout{10000};  ///< the seeder may fetch a cold blob first
   std::chrono::milliseconds stall{15000};             ///< no payload for this long: fall back
@@ -34,8 +35,14 @@ class swarm_source final : public http::blob_source {
                                                            http::upstream_refusal& refusal,
                                                            std::error_code& ec) override;
   void committed(const layers::digest& d) override;
-  http::source_bytes bytes() const override { return bytes_; }
+  void failed(const layers::digest& d) override;
+  http::source_bytes bytes() const override {
+    return {bytes_.peers, bytes_.upstream + direct_.bytes().upstream};
+  }
 
+  /// The store is about to evict `d`: stop seeding it and forget its metainfo. Thread-safe
+  /// (the store's eviction hook).
+  void evicted(const layers::digest& d);
   /// Seeds again every cached blob whose metainfo was kept. Returns how many.
   std::size_t restore();
   std::uint64_t fallbacks() const noexcept { return fallbacks_; }
@@ -50,6 +57,7 @@ class swarm_source final : public http::blob_source {
   p2p::session& swarm_;
   layers::blob_store& store_;
   swarm_options opts_;
+  http::upstream_blob_source direct_;  ///< upstreams the seeder does not front
   http::source_bytes bytes_;
   std::uint64_t fallbacks_ = 0;
   std::unordered_map<layers::digest, std::string> metainfo_;  ///< of downloads in progress

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -57,6 +58,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--announce-interval", announce_interval, "seconds between tracker announces")
       ->capture_default_str();
+  std::string operator_token_file, notify_secret_file;
+  std::uint64_t budget_mib = 0;
+  std::size_t image_seeds = 2;
+  app.add_option("--operator-token-file", operator_token_file,
+                 "file holding the operator token for /v1/seed and detailed /v1/status (or "
+                 "ROOKERY_OPERATOR_TOKEN); without one those answer 401");
+  app.add_option("--notify-secret-file", notify_secret_file,
+                 "file holding the secret the registry sends with notifications as "
+                 "'Authorization: Bearer SECRET' (or ROOKERY_NOTIFY_SECRET); without one "
+                 "notifications are refused");
+  app.add_option("--store-budget-mib", budget_mib,
+                 "evict least-recently-used blobs (and stop seeding them) above this (0: never)")
+      ->capture_default_str();
+  app.add_option("--image-seeds", image_seeds, "images seeded at once from notifications")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   http::upstream_config registry;
@@ -87,7 +104,20 @@ int main(int argc, char** argv) {
     boost::asio::io_context io(1);
     auto tls = http::make_client_tls_context();
     http::upstream registry_client(registry, tls, http::client_options{});
-    layers::blob_store store({store_dir, 0});
+    seeder::seeder_options opts;
+    opts.public_url = public_url;
+    opts.trackers = trackers;
+    opts.operator_token = http::secret::load(operator_token_file, "ROOKERY_OPERATOR_TOKEN");
+    opts.notify_secret = http::secret::load(notify_secret_file, "ROOKERY_NOTIFY_SECRET");
+    opts.image_seeds = image_seeds;
+    if (!opts.notify_secret.configured())
+      spdlog::warn("no notification secret: registry notifications will be refused");
+    // An evicted blob stops being seeded before its file goes (the handler, once it exists).
+    std::atomic<seeder::seeder*> evict_to{nullptr};
+    layers::blob_store store({store_dir, budget_mib * 1024 * 1024,
+                              [&evict_to](const layers::digest& d) {
+                                if (auto* s = evict_to.load()) s->evicted(d);
+                              }});
     p2p::session_options swarm_opts;
     swarm_opts.listen = bt_listen;
     swarm_opts.upload_rate_limit = upload_limit_kib * 1024;
@@ -98,10 +128,10 @@ int main(int argc, char** argv) {
     seeder::tracker trk(seeder::tracker_options{
         std::chrono::seconds(announce_interval),
         std::chrono::seconds(std::max(1, announce_interval / 3)), 5000, 200});
-    seeder::seeder handler(io, store, registry_client, swarm, trk,
-                           {public_url, trackers, std::chrono::seconds(30)});
+    seeder::seeder handler(io, store, registry_client, swarm, trk, std::move(opts));
+    evict_to = &handler;
     http::server_options server_opts;
-    server_opts.body_limit = 4 * 1024 * 1024;  // notification envelopes can list many events
+    server_opts.body_limit = 1024 * 1024;  // a registry envelope holds a handful of events
     http::server server(
         io, endpoint, [&](http::exchange& ex) { return handler.handle(ex); }, server_opts);
     server.start();

@@ -1,14 +1,11 @@
 #include "seeder/seeder.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fstream>
 
 #include "http/blob_response.hpp"
 #include "http/offload.hpp"
@@ -17,6 +14,7 @@
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
 #include "layers/reference.hpp"
+#include "layers/small_file.hpp"
 
 namespace rookery::seeder {
 namespace bhttp = boost::beast::http;
@@ -29,24 +27,6 @@ std::string binary_of_hex(const std::string& hex) {
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
     out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
-}
-
-// Writes `content` to `path` atomically (temporary file, fsync, rename).
-bool write_file_atomically(const fs::path& path, const std::string& content) {
-  const fs::path temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out) return false;
-  }
-  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  return !ec;
 }
 
 }  // namespace
@@ -100,9 +80,8 @@ asio::awaitable<void> seeder::restore() {
   }
   for (const auto& d : stored) {
     std::error_code ec;
-    std::ifstream in(metainfo_path(d), std::ios::binary);
-    std::string metainfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!metainfo.empty() && start_seeding(d, metainfo, ec)) continue;
+    auto metainfo = layers::read_small_file(metainfo_path(d));
+    if (metainfo && !metainfo->empty() && start_seeding(d, std::move(*metainfo), ec)) continue;
     http::upstream_refusal refusal;
     co_await ensure("", d, "", refusal, ec);  // no metainfo saved: hash the stored blob
     if (ec) spdlog::warn("could not seed stored blob {}: {}", d.str(), ec.message());
@@ -177,7 +156,7 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
     });
     if (!made) co_return nullptr;
   }
-  if (!write_file_atomically(metainfo_path(d), made->metainfo)) {
+  if (!layers::write_file_atomically(metainfo_path(d), made->metainfo)) {
     spdlog::warn("could not save the metainfo of {}; it will be hashed again after a restart",
                  d.str());
   }
@@ -260,68 +239,89 @@ asio::awaitable<void> seeder::handle(http::exchange& ex) {
   }
   if (path == "/healthz") co_return co_await http::send_text(ex, "ok\n", "text/plain");
   if (path == "/metrics") {
-    std::string body = metrics_text();
+    std::string body = metrics_text();  // aggregates only: open to scrapers
     co_return co_await http::send_text(ex, std::move(body), "text/plain; version=0.0.4");
   }
   if (path == "/v1/status") {
-    std::string body = status_json();
+    // Digests and info-hashes only for the operator; everyone else sees counts.
+    const bool detailed = opts_.operator_token.admits(req[bhttp::field::authorization]);
+    std::string body = status_json(detailed);
     co_return co_await http::send_text(ex, std::move(body), "application/json");
   }
   if (path == "/v1/notifications" && method == bhttp::verb::post)
     co_return co_await handle_notifications(ex);
-  if (path == "/v1/seed" && method == bhttp::verb::post) co_return co_await handle_seed(ex);
+  if (path == "/v1/seed" && method == bhttp::verb::post) {
+    if (!co_await require_operator(ex)) co_return;
+    co_return co_await handle_seed(ex);
+  }
   constexpr std::string_view blobs_prefix = "/v1/blobs/";
-  if (path.rfind(blobs_prefix, 0) == 0 && read) {
-    std::string rest = path.substr(blobs_prefix.size());
-    constexpr std::string_view torrent_suffix = "/torrent";
-    if (rest.size() > torrent_suffix.size() && rest.ends_with(torrent_suffix)) {
-      rest.resize(rest.size() - torrent_suffix.size());
-      co_return co_await handle_torrent(ex, rest);
-    }
-    std::string why;
-    auto d = layers::digest::parse(rest, &why);
-    if (!d) co_return co_await http::send_error(ex, errc::digest_invalid, std::move(why));
-    // The web seed serves only what this seeder seeds.
+  if (path.rfind(blobs_prefix, 0) == 0 && read)
+    co_return co_await handle_blob(ex, path.substr(blobs_prefix.size()));
+  co_return co_await http::send_error(ex, read ? errc::not_found : errc::unsupported);
+}
+
+asio::awaitable<bool> seeder::require_operator(http::exchange& ex) {
+  if (opts_.operator_token.admits(ex.req()[bhttp::field::authorization])) co_return true;
+  const char* detail = opts_.operator_token.configured()
+                           ? "this endpoint needs the operator token (Authorization: Bearer)"
+                           : "no operator token is configured on this seeder";
+  co_await http::send_error(ex, errc::unauthorized, detail);
+  co_return false;
+}
+
+asio::awaitable<bool> seeder::authorize_read(http::exchange& ex, const layers::digest& d) {
+  const auto repo_param = http::query_value(ex.req().target(), "repo");
+  const std::string repository = repo_param ? http::percent_decode(*repo_param).value_or("") : "";
+  if (!layers::valid_repository_name(repository)) {
+    co_await http::send_error(ex, errc::name_invalid,
+                              "?repo= must name the repository the blob is pulled from");
+    co_return false;
+  }
+  // The registry decides, with the caller's own Authorization (never the seeder's).
+  const std::string authorization(ex.req()[bhttp::field::authorization]);
+  const auto key = http::access_cache::key("registry", repository, d.str(), authorization);
+  if (access_.check(key) == http::access_verdict::fresh) co_return true;
+  std::error_code ec;
+  const http::upstream_call call{
+      bhttp::verb::head,        "/v2/" + repository + "/blobs/" + d.str(), authorization, {}, {},
+      /*own_credentials=*/false};
+  auto res = co_await registry_.send(call, ec);
+  if (!res) {
+    co_await http::send_error(ex, ec);
+    co_return false;
+  }
+  if (res->status() != 200) {
+    access_.forget(key);
+    const http::upstream_refusal refusal = co_await http::read_refusal(*res);
+    co_await http::send_refusal(ex, refusal);
+    co_return false;
+  }
+  access_.allow(key);
+  co_return true;
+}
+
+asio::awaitable<void> seeder::handle_blob(http::exchange& ex, std::string rest) {
+  constexpr std::string_view torrent_suffix = "/torrent";
+  const bool metainfo = rest.size() > torrent_suffix.size() && rest.ends_with(torrent_suffix);
+  if (metainfo) rest.resize(rest.size() - torrent_suffix.size());
+  std::string why;
+  auto d = layers::digest::parse(rest, &why);
+  if (!d) co_return co_await http::send_error(ex, errc::digest_invalid, std::move(why));
+  if (!co_await authorize_read(ex, *d)) co_return;
+
+  if (!metainfo) {
+    // The web seed: only what this seeder seeds, only to callers the registry lets read it.
     auto lease = seeded_.contains(*d) ? store_.open(*d) : std::nullopt;
     if (!lease) co_return co_await http::send_error(ex, errc::blob_unknown);
     const std::string digest = d->str();
     web_seed_bytes_ += co_await http::send_blob(ex, lease->fd(), lease->size(), digest);
     co_return;
   }
-  co_return co_await http::send_error(ex, read ? errc::not_found : errc::unsupported);
-}
-
-asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::string& digest_text) {
-  std::string why;
-  auto d = layers::digest::parse(digest_text, &why);
-  if (!d) co_return co_await http::send_error(ex, errc::digest_invalid, std::move(why));
-  const auto repo_param = http::query_value(ex.req().target(), "repo");
-  const std::string repository = repo_param ? http::percent_decode(*repo_param).value_or("") : "";
-  if (!layers::valid_repository_name(repository)) {
-    co_return co_await http::send_error(ex, errc::name_invalid,
-                                        "?repo= must name the repository the blob is pulled from");
-  }
+  const auto repository = http::percent_decode(*http::query_value(ex.req().target(), "repo"));
   const std::string authorization(ex.req()[bhttp::field::authorization]);
-
-  // The caller gets metainfo only if the registry lets the caller read the blob.
-  const auto key = http::access_cache::key("registry", repository, d->str(), authorization);
-  if (access_.check(key) != http::access_verdict::fresh) {
-    std::error_code ec;
-    const http::upstream_call call{
-        bhttp::verb::head,        "/v2/" + repository + "/blobs/" + d->str(), authorization, {}, {},
-        /*own_credentials=*/false};
-    auto res = co_await registry_.send(call, ec);
-    if (!res) co_return co_await http::send_error(ex, ec);
-    if (res->status() != 200) {
-      access_.forget(key);
-      const http::upstream_refusal refusal = co_await http::read_refusal(*res);
-      co_return co_await http::send_refusal(ex, refusal);
-    }
-    access_.allow(key);
-  }
   std::error_code ec;
   http::upstream_refusal refusal;
-  auto s = co_await ensure(repository, *d, authorization, refusal, ec);
+  auto s = co_await ensure(*repository, *d, authorization, refusal, ec);
   if (!s) {
     if (ec == errc::size_invalid)
       co_return co_await http::send_error(ex, errc::blob_unknown, "the empty blob has no torrent");
@@ -337,13 +337,21 @@ asio::awaitable<void> seeder::handle_torrent(http::exchange& ex, const std::stri
 }
 
 asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
+  // Only the registry knows the secret: anyone else could make us fetch whole repositories.
+  if (!opts_.notify_secret.admits(ex.req()[bhttp::field::authorization])) {
+    ++notifications_refused_;
+    const char* detail = opts_.notify_secret.configured()
+                             ? "notifications must carry the shared secret"
+                             : "no notification secret is configured on this seeder";
+    co_return co_await http::send_error(ex, errc::unauthorized, detail);
+  }
   auto doc = nlohmann::json::parse(ex.req().body(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("events") ||
       !doc["events"].is_array()) {
     co_return co_await http::send_error(ex, errc::manifest_invalid,
                                         "expected a registry notification envelope");
   }
-  std::size_t accepted = 0;
+  std::size_t accepted = 0, coalesced = 0;
   for (const auto& event : doc["events"]) {
     if (!event.is_object() || event.value("action", "") != "push") continue;
     const auto target = event.value("target", nlohmann::json::object());
@@ -354,19 +362,65 @@ asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
     if (!layers::is_manifest_media_type(media_type) || !d ||
         !layers::valid_repository_name(repository))
       continue;
-    ++notifications_;
-    ++accepted;
-    // Answer the registry at once; seeding a large image takes a while.
+    switch (enqueue_image(repository, d->str())) {
+      case queued::added:
+        ++notifications_;
+        ++accepted;
+        break;
+      case queued::coalesced:
+        ++notifications_coalesced_;
+        ++coalesced;
+        break;
+      case queued::full:
+        // The registry sends the envelope again later; what was queued stays queued.
+        ++notifications_refused_;
+        co_return co_await http::send_error(ex, errc::too_many_requests,
+                                            "seed queue full; send again later");
+    }
+  }
+  start_queued_images();  // answer the registry at once; seeding a large image takes a while
+  std::string body = nlohmann::json{{"accepted", accepted}, {"coalesced", coalesced}}.dump();
+  co_return co_await http::send_text(ex, std::move(body), "application/json");
+}
+
+seeder::queued seeder::enqueue_image(const std::string& repository, const std::string& reference) {
+  std::string key = repository + "@" + reference;
+  if (images_pending_.contains(key)) return queued::coalesced;
+  if (image_queue_.size() >= opts_.image_queue) return queued::full;
+  images_pending_.insert(std::move(key));
+  image_queue_.push_back({repository, reference});
+  return queued::added;
+}
+
+void seeder::start_queued_images() {
+  while (image_seeds_running_ < opts_.image_seeds && !image_queue_.empty()) {
+    image_ref image = std::move(image_queue_.front());
+    image_queue_.pop_front();
+    ++image_seeds_running_;
+    image_seeds_peak_ = std::max(image_seeds_peak_, image_seeds_running_);
     asio::co_spawn(
         io_,
-        [this, repository, ref = d->str()]() -> asio::awaitable<void> {
-          auto summary = co_await seed_image(repository, ref);
-          spdlog::info("push of {}@{}: {}", repository, ref, summary.dump());
+        [this, image = std::move(image)]() -> asio::awaitable<void> {
+          auto summary = co_await seed_image(image.repository, image.reference);
+          spdlog::info("push of {}@{}: {}", image.repository, image.reference, summary.dump());
+          --image_seeds_running_;
+          images_pending_.erase(image.repository + "@" + image.reference);
+          start_queued_images();
         },
         asio::detached);
   }
-  std::string body = nlohmann::json{{"accepted", accepted}}.dump();
-  co_return co_await http::send_text(ex, std::move(body), "application/json");
+}
+
+void seeder::evicted(const layers::digest& d) {
+  swarm_.remove(d);  // peers stop getting bytes before the file goes
+  std::error_code ignored;
+  fs::remove(metainfo_path(d), ignored);
+  asio::post(io_, [this, d] {
+    auto it = seeded_.find(d);
+    if (it == seeded_.end()) return;
+    tracker_.forget(binary_of_hex(it->second->info_hash));
+    seeded_.erase(it);
+  });
 }
 
 asio::awaitable<void> seeder::handle_seed(http::exchange& ex) {
@@ -406,7 +460,18 @@ std::string seeder::metrics_text() const {
   add("registry_bytes_total", "counter", "Blob bytes fetched from the registry.",
       fetches.bytes_fetched);
   add("registry_fetches_total", "counter", "Blob fetches from the registry.", fetches.fetches);
-  add("notifications_total", "counter", "Manifest push events received.", notifications_);
+  add("notifications_total", "counter", "Manifest push events queued for seeding.",
+      notifications_);
+  add("notifications_coalesced_total", "counter",
+      "Push events for an image already queued or being seeded.", notifications_coalesced_);
+  add("notifications_refused_total", "counter",
+      "Notification requests refused (no or wrong secret, queue full).", notifications_refused_);
+  add("image_seeds_running", "gauge", "Images being seeded from notifications now.",
+      image_seeds_running_);
+  add("image_seeds_peak", "gauge", "Most images ever seeded from notifications at once.",
+      image_seeds_peak_);
+  add("image_seeds_queued", "gauge", "Images waiting to be seeded.", image_queue_.size());
+  add("store_bytes", "gauge", "Bytes in the seeder's blob store.", store_.total_bytes());
   add("torrents_served_total", "counter", "Metainfo answers given.", torrents_served_);
   add("tracker_peers", "gauge", "Peers the built-in tracker knows.", tracker_.peer_count());
   add("hash_failures_total", "counter", "Pieces from peers that failed their hash check.",
@@ -414,7 +479,14 @@ std::string seeder::metrics_text() const {
   return out;
 }
 
-std::string seeder::status_json() const {
+std::string seeder::status_json(bool detailed) const {
+  nlohmann::json out = {{"seeded_blobs", seeded_.size()},
+                        {"pending", pending_.size()},
+                        {"image_seeds_running", image_seeds_running_},
+                        {"image_seeds_queued", image_queue_.size()},
+                        {"store_bytes", store_.total_bytes()},
+                        {"bt_port", swarm_.listen_port()}};
+  if (!detailed) return out.dump();
   nlohmann::json blobs = nlohmann::json::array();
   for (const auto& [d, s] : seeded_) {
     const auto st = swarm_.stats(d);
@@ -424,9 +496,8 @@ std::string seeder::status_json() const {
                      {"uploaded", st.uploaded},
                      {"peers", st.peers}});
   }
-  return nlohmann::json{
-      {"seeding", blobs}, {"pending", pending_.size()}, {"bt_port", swarm_.listen_port()}}
-      .dump();
+  out["seeding"] = std::move(blobs);
+  return out.dump();
 }
 
 }  // namespace rookery::seeder

@@ -6,15 +6,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "http/access_cache.hpp"
 #include "http/blob_fetcher.hpp"
+#include "http/secret.hpp"
 #include "http/server.hpp"
 #include "http/upstream.hpp"
 #include "layers/blob_store.hpp"
@@ -31,6 +34,10 @@ struct seeder_options {
   std::string public_url;             ///< how peers reach this seeder, e.g. http://198.18.0.1:5060
   std::vector<std::string> trackers;  ///< external trackers; empty: the built-in one
   std::chrono::seconds access_fresh{30};
+  http::secret operator_token;  ///< for /v1/seed and the detailed /v1/status; unset: nobody
+  http::secret notify_secret;   ///< the registry's notifications carry it; unset: refused
+  std::size_t image_seeds = 2;  ///< images seeded at once from notifications
+  std::size_t image_queue = 256;  ///< images waiting; a notification beyond it gets 429
 };
 
 /// Owns the seeder's state; handle() is the http::server handler. io_context thread only.
@@ -43,6 +50,8 @@ class seeder {
   /// else by hashing it.
   asio::awaitable<void> restore();
   asio::awaitable<void> handle(http::exchange& ex);
+  /// The store is about to evict `d`: stop seeding it first. Thread-safe (the store's hook).
+  void evicted(const layers::digest& d);
 
  private:
   struct seeded {
@@ -80,10 +89,21 @@ class seeder {
                                                                   std::string& why);
 
   asio::awaitable<void> handle_notifications(http::exchange& ex);
-  asio::awaitable<void> handle_torrent(http::exchange& ex, const std::string& digest_text);
+  asio::awaitable<void> handle_blob(http::exchange& ex, std::string rest);
   asio::awaitable<void> handle_seed(http::exchange& ex);
+  /// Answers 401 and returns false unless the request carries the operator token.
+  asio::awaitable<bool> require_operator(http::exchange& ex);
+  /// Whether the registry lets this caller (its Authorization) read blob `d` in the
+  /// repository named by ?repo=; answers the caller itself when not.
+  asio::awaitable<bool> authorize_read(http::exchange& ex, const layers::digest& d);
+
+  enum class queued { added, coalesced, full };
+  /// Queues a seed of repository@reference from a notification; at most opts_.image_seeds run.
+  queued enqueue_image(const std::string& repository, const std::string& reference);
+  void start_queued_images();
+
   std::string metrics_text() const;
-  std::string status_json() const;
+  std::string status_json(bool detailed) const;
   std::filesystem::path metainfo_path(const layers::digest& d) const;
 
   asio::io_context& io_;
@@ -98,7 +118,16 @@ class seeder {
   http::access_cache access_;
   std::unordered_map<layers::digest, std::shared_ptr<const seeded>> seeded_;
   std::unordered_map<layers::digest, std::shared_ptr<pending>> pending_;
+  struct image_ref {
+    std::string repository, reference;
+  };
+  std::deque<image_ref> image_queue_;
+  std::unordered_set<std::string> images_pending_;  ///< "repository@reference", queued or running
+  std::size_t image_seeds_running_ = 0;
+  std::size_t image_seeds_peak_ = 0;
   std::uint64_t notifications_ = 0;
+  std::uint64_t notifications_coalesced_ = 0;
+  std::uint64_t notifications_refused_ = 0;
   std::uint64_t web_seed_bytes_ = 0;
   std::uint64_t torrents_served_ = 0;
 };

@@ -163,7 +163,7 @@ TEST_CASE("blob_store concurrent writers of one digest end with one blob", "[blo
 
 TEST_CASE("blob_store evicts the least recently used blob over budget", "[blob_store]") {
   temp_root root;
-  blob_store store({root.path, 25});
+  blob_store store({root.path, 25, {}});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   REQUIRE_FALSE(put(store, std::string(10, 'b')));
   store.open(digest_of(std::string(10, 'a')));  // 'a' is now more recent than 'b'
@@ -176,7 +176,7 @@ TEST_CASE("blob_store evicts the least recently used blob over budget", "[blob_s
 
 TEST_CASE("blob_store never evicts a blob in use", "[blob_store]") {
   temp_root root;
-  blob_store store({root.path, 15});
+  blob_store store({root.path, 15, {}});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   auto held = store.open(digest_of(std::string(10, 'a')));
   REQUIRE(held);
@@ -188,7 +188,7 @@ TEST_CASE("blob_store never evicts a blob in use", "[blob_store]") {
 
 TEST_CASE("blob_store evicts a blob once its lease ends", "[blob_store]") {
   temp_root root;
-  blob_store store({root.path, 15});
+  blob_store store({root.path, 15, {}});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   {
     auto held = store.open(digest_of(std::string(10, 'a')));
@@ -231,4 +231,20 @@ TEST_CASE("blob_store remove refuses a pinned blob", "[blob_store]") {
   }
   CHECK(store.remove(digest_of("x")));
   CHECK_FALSE(store.open(digest_of("x")));
+}
+
+TEST_CASE("blob_store tells its owner about an eviction before the file goes", "[blob_store]") {
+  temp_root root;
+  std::vector<std::pair<digest, bool>> told;  // digest, was its file still there
+  blob_store::options opts{root.path, 15, {}};
+  opts.before_evict = [&](const digest& d) {
+    told.emplace_back(d, fs::exists(root.path / "blobs" / "sha256" / d.hex()));
+  };
+  blob_store store(std::move(opts));
+  REQUIRE_FALSE(put(store, std::string(10, 'a')));
+  REQUIRE_FALSE(put(store, std::string(10, 'b')));
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].first == digest_of(std::string(10, 'a')));
+  CHECK(told[0].second);
+  CHECK_FALSE(store.contains(digest_of(std::string(10, 'a'))));
 }

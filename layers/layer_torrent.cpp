@@ -61,7 +61,7 @@ bool piece_hasher::complete() const noexcept {
 
 std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&& pieces,
                                                  const std::vector<std::string>& trackers,
-                                                 const std::vector<std::string>& web_seeds,
+                                                 const torrent_extras& extras,
                                                  std::error_code& ec) {
   auto& st = *pieces.state_;
   if (st.size == 0 || !pieces.complete()) {
@@ -83,7 +83,8 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
   for (int i = 0; i < ct.num_pieces(); ++i)
     ct.set_hash(lt::piece_index_t(i), st.hashes[static_cast<std::size_t>(i)]);
   for (const auto& t : trackers) ct.add_tracker(t);
-  for (const auto& w : web_seeds) ct.add_url_seed(w);
+  for (const auto& w : extras.web_seeds) ct.add_url_seed(w);
+  if (!extras.root_cert.empty()) ct.set_root_cert(extras.root_cert);
   layer_torrent out;
   lt::bencode(std::back_inserter(out.metainfo), ct.generate());
   out.piece_length = st.piece_length;
@@ -95,7 +96,7 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
 
 std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, const digest& d,
                                                 const std::vector<std::string>& trackers,
-                                                const std::vector<std::string>& web_seeds,
+                                                const torrent_extras& extras,
                                                 std::error_code& ec) {
   if (size == 0) {
     ec = errc::size_invalid;
@@ -121,7 +122,7 @@ std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, cons
     ec = errc::digest_invalid;
     return std::nullopt;
   }
-  return build_layer_torrent(d, std::move(pieces), trackers, web_seeds, ec);
+  return build_layer_torrent(d, std::move(pieces), trackers, extras, ec);
 }
 
 std::optional<std::string> info_hash_of(const std::string& metainfo) {

@@ -19,6 +19,15 @@ namespace rookery::layers {
 /// count at or under 512, and within [128 KiB, 4 MiB].
 int piece_length_for(std::uint64_t size);
 
+/// What a site adds to the torrents it makes, beyond the blob itself.
+struct torrent_extras {
+  std::vector<std::string> web_seeds;
+  /// PEM of the fleet CA, or empty. When set, the torrent is an SSL torrent: only peers with
+  /// a certificate this CA signed can join. It is part of the info dictionary, so the
+  /// info-hash is the same on every host of one fleet and differs between fleets.
+  std::string root_cert;
+};
+
 struct layer_torrent {
   std::string metainfo;   ///< the bencoded .torrent file
   std::string info_hash;  ///< v1 info-hash, 40 lowercase hex
@@ -40,7 +49,7 @@ class piece_hasher {
  private:
   friend std::optional<layer_torrent> build_layer_torrent(const digest&, piece_hasher&&,
                                                           const std::vector<std::string>&,
-                                                          const std::vector<std::string>&,
+                                                          const torrent_extras&,
                                                           std::error_code&);
   struct state;
   std::unique_ptr<state> state_;
@@ -50,7 +59,7 @@ class piece_hasher {
 /// has verified the content digest.
 std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&& pieces,
                                                  const std::vector<std::string>& trackers,
-                                                 const std::vector<std::string>& web_seeds,
+                                                 const torrent_extras& extras,
                                                  std::error_code& ec);
 
 /// Reads the blob of `size` bytes in `fd` once, computing the SHA-1 of every piece and the
@@ -59,7 +68,7 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
 /// errc::store_failure on read errors.
 std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, const digest& d,
                                                 const std::vector<std::string>& trackers,
-                                                const std::vector<std::string>& web_seeds,
+                                                const torrent_extras& extras,
                                                 std::error_code& ec);
 
 /// The info-hash (40 hex) of a bencoded .torrent, or nullopt when it does not parse.

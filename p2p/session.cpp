@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cctype>
+#include <stdexcept>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -15,14 +17,45 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include "layers/error.hpp"
+#include "layers/small_file.hpp"
 
 namespace rookery::p2p {
 namespace {
 
+// RFC 7919's ffdhe2048 group: libtorrent wants DH parameters with every SSL torrent's
+// certificate (TLS 1.3 and ECDHE do not use them, but an empty value raises a torrent error).
+constexpr const char* ffdhe2048_pem =
+    "-----BEGIN DH PARAMETERS-----\n"
+    "MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz\n"
+    "+8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVhJDP1H18GbtCFY2VVPe0a\n"
+    "87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7\n"
+    "YdEIqUuyyOP7uWrat2DX9GgdT0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi\n"
+    "7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRaD\n"
+    "ssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==\n"
+    "-----END DH PARAMETERS-----\n";
+
+// "a:1,b:2" -> "a:1s,b:2s": libtorrent's TLS-only listen sockets.
+std::string tls_only(const std::string& interfaces) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= interfaces.size()) {
+    auto end = interfaces.find(',', start);
+    if (end == std::string::npos) end = interfaces.size();
+    std::string item = interfaces.substr(start, end - start);
+    if (!item.empty()) {
+      if (item.back() != 's') item += 's';
+      out += (out.empty() ? "" : ",") + item;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 lt::settings_pack datacenter_settings(const session_options& opts) {
   lt::settings_pack pack;
   using sp = lt::settings_pack;
-  pack.set_str(sp::listen_interfaces, opts.listen);
+  pack.set_str(sp::listen_interfaces, opts.fleet_cert_pem.empty() ? opts.listen
+                                                                   : tls_only(opts.listen));
   pack.set_str(sp::user_agent, "rookery/0.1");
   // Inside a datacenter: no discovery on the LAN or the internet, no port mapping.
   pack.set_bool(sp::enable_dht, false);
@@ -65,6 +98,20 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
                                    lt::alert_category::storage |
                                    lt::alert_category::piece_progress);
   return pack;
+}
+
+lt::address_v6 all_ones_v6() {
+  lt::address_v6::bytes_type bytes;
+  bytes.fill(0xff);
+  return lt::address_v6(bytes);
+}
+
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  return text;
 }
 
 std::error_code as_std(const lt::error_code&) {
@@ -139,8 +186,63 @@ void torrent::want(std::uint64_t offset) {
 
 // ---- session --------------------------------------------------------------
 
+void load_fleet(session_options& opts, const std::string& ca_file, const std::string& cert_file,
+                const std::string& key_file) {
+  if (ca_file.empty() && cert_file.empty() && key_file.empty()) return;
+  if (ca_file.empty() || cert_file.empty() || key_file.empty())
+    throw std::runtime_error("a fleet member needs --fleet-ca, --fleet-cert and --fleet-key");
+  auto read = [](const std::string& file) {
+    auto text = layers::read_small_file(file);
+    if (!text || text->find("-----BEGIN") == std::string::npos)
+      throw std::runtime_error(file + " is not a readable PEM file");
+    return *text;
+  };
+  opts.fleet_ca_pem = read(ca_file);
+  opts.fleet_cert_pem = read(cert_file);
+  opts.fleet_key_pem = read(key_file);
+}
+
+bool parse_cidr(const std::string& text, lt::address& first, lt::address& last) {
+  const auto slash = text.find('/');
+  boost::system::error_code ec;
+  const auto address = lt::make_address(text.substr(0, slash), ec);
+  if (ec) return false;
+  const int width = address.is_v4() ? 32 : 128;
+  int bits = width;
+  if (slash != std::string::npos) {
+    const std::string digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    bits = std::stoi(digits);
+    if (bits > width) return false;
+  }
+  auto mask = [&](auto bytes, bool high) {
+    for (int i = 0; i < static_cast<int>(bytes.size()); ++i) {
+      const int keep = std::clamp(bits - 8 * i, 0, 8);
+      const auto host = static_cast<unsigned char>(0xff >> keep);
+      bytes[static_cast<std::size_t>(i)] = high ? (bytes[static_cast<std::size_t>(i)] | host)
+                                                : (bytes[static_cast<std::size_t>(i)] & ~host);
+    }
+    return bytes;
+  };
+  if (address.is_v4()) {
+    first = lt::address_v4(mask(address.to_v4().to_bytes(), false));
+    last = lt::address_v4(mask(address.to_v4().to_bytes(), true));
+  } else {
+    first = lt::address_v6(mask(address.to_v6().to_bytes(), false));
+    last = lt::address_v6(mask(address.to_v6().to_bytes(), true));
+  }
+  return true;
+}
+
 session::session(asio::io_context& io, session_options opts)
-    : io_(io), alive_(std::make_shared<bool>(true)), ticker_(io) {
+    : io_(io),
+      fleet_cert_pem_(opts.fleet_cert_pem),
+      fleet_key_pem_(opts.fleet_key_pem),
+      fleet_ca_pem_(opts.fleet_ca_pem),
+      alive_(std::make_shared<bool>(true)),
+      ticker_(io) {
   lt::session_params params(datacenter_settings(opts));
   lt_ = std::make_unique<lt::session>(std::move(params));
   if (opts.upload_rate_limit > 0 || opts.download_rate_limit > 0) {
@@ -149,11 +251,22 @@ session::session(asio::io_context& io, session_options opts)
     lt::ip_filter all;
     all.add_rule(lt::address_v4::any(), lt::address_v4::broadcast(),
                  1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
-    all.add_rule(lt::address_v6::any(),
-                 lt::address_v6({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                 0xff, 0xff, 0xff, 0xff, 0xff}),
+    all.add_rule(lt::address_v6::any(), all_ones_v6(),
                  1 << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
     lt_->set_peer_class_filter(all);
+  }
+  if (!opts.peer_allow.empty()) {
+    // Everyone is blocked but the listed networks, in both directions.
+    lt::ip_filter filter;
+    filter.add_rule(lt::address_v4::any(), lt::address_v4::broadcast(), lt::ip_filter::blocked);
+    filter.add_rule(lt::address_v6::any(), all_ones_v6(), lt::ip_filter::blocked);
+    for (const auto& cidr : opts.peer_allow) {
+      lt::address first, last;
+      if (!parse_cidr(cidr, first, last))
+        throw std::invalid_argument("peer network '" + cidr + "' is not ADDRESS/BITS");
+      filter.add_rule(first, last, 0);
+    }
+    lt_->set_ip_filter(filter);
   }
   std::weak_ptr<bool> alive = alive_;
   lt_->set_alert_notify([this, alive] {
@@ -220,6 +333,14 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
       std::make_shared<lt::torrent_info>(metainfo.data(), static_cast<int>(metainfo.size()), lec);
   // The metainfo must describe exactly this blob: one file named by the digest's hex.
   if (lec || ti->num_files() != 1 || ti->name() != d.hex() || ti->total_size() <= 0) {
+    ec = errc::upstream_bad_response;
+    return nullptr;
+  }
+  // A fleet member joins only its fleet's torrents; a host outside any fleet, only open ones.
+  const std::string_view ca(ti->ssl_cert().data(), ti->ssl_cert().size());
+  if (trimmed(ca) != trimmed(fleet_ca_pem_)) {
+    spdlog::warn("{}: the metainfo names {} CA than this host's fleet", d.str(),
+                 ca.empty() ? "no" : "another");
     ec = errc::upstream_bad_response;
     return nullptr;
   }
@@ -326,7 +447,7 @@ session::blob_stats session::stats(const layers::digest& d) const {
 }
 
 int session::listen_port() const {
-  return lt_->listen_port();
+  return fleet() ? lt_->ssl_listen_port() : lt_->listen_port();
 }
 
 void session::drain_alerts() {
@@ -346,6 +467,14 @@ void session::drain_alerts() {
       ++hash_failures_;
       spdlog::warn("piece {} of {} failed its hash check; fetching it again",
                    static_cast<int>(h->piece_index), h->torrent_name());
+    } else if (auto* c = lt::alert_cast<lt::torrent_need_cert_alert>(a)) {
+      // An SSL torrent: join it with this host's fleet certificate (or stay out of it).
+      if (fleet()) {
+        c->handle.set_ssl_certificate_buffer(fleet_cert_pem_, fleet_key_pem_, ffdhe2048_pem);
+      } else {
+        spdlog::warn("{} is a fleet (SSL) torrent, but this host has no fleet certificate",
+                     c->torrent_name());
+      }
     } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
       spdlog::warn("torrent {}: {}", e->torrent_name(), e->error.message());
       if (auto t = by_handle(e->handle)) t->on_error(as_std(e->error));

@@ -34,7 +34,26 @@ struct session_options {
   int unchoke_slots = 64;               ///< peers uploaded to at once
   int origin_request_queue = 32;        ///< blocks a host may have requested from the origin
   bool seeder = false;                  ///< the origin: few upload slots, rotated
+  /// This host's fleet certificate and key (PEM), signed by the fleet CA. When set, the
+  /// session speaks BitTorrent over TLS only (libtorrent's SSL torrents): a peer without a
+  /// certificate from the same CA gets no connection, let alone a byte.
+  std::string fleet_cert_pem;
+  std::string fleet_key_pem;
+  /// The fleet CA (PEM). A fleet member adds only torrents that name exactly this CA, so a
+  /// tampered metainfo cannot lead it into a stranger's swarm.
+  std::string fleet_ca_pem;
+  /// Peer networks (CIDR, e.g. 10.0.0.0/8) allowed to connect either way; empty: any.
+  std::vector<std::string> peer_allow;
 };
+
+/// Reads the fleet CA, this host's certificate and its key (PEM files) into `opts`. All three
+/// or none: throws std::runtime_error naming what is missing or unreadable.
+void load_fleet(session_options& opts, const std::string& ca_file, const std::string& cert_file,
+                const std::string& key_file);
+
+/// Parses "ADDRESS/BITS" (or a bare address) into libtorrent's ip_filter form; false when
+/// malformed.
+bool parse_cidr(const std::string& text, lt::address& first, lt::address& last);
 
 /// One blob's torrent. Owned by the session; shared with readers. io_context thread only.
 class torrent {
@@ -144,8 +163,11 @@ class session {
   const std::unordered_map<layers::digest, std::shared_ptr<torrent>>& all() const {
     return torrents_;
   }
-  /// The port libtorrent listens on (after binding port 0, the chosen one).
+  /// The port libtorrent listens on (after binding port 0, the chosen one); the TLS port
+  /// when the session is a fleet member.
   int listen_port() const;
+  /// True when torrents are SSL torrents joined with a fleet certificate.
+  bool fleet() const noexcept { return !fleet_cert_pem_.empty(); }
 
  private:
   void drain_alerts();
@@ -156,6 +178,7 @@ class session {
   std::unique_ptr<lt::session> lt_;
   std::unordered_map<layers::digest, std::shared_ptr<torrent>> torrents_;
   std::unordered_map<layers::digest, std::filesystem::path> moving_from_;
+  std::string fleet_cert_pem_, fleet_key_pem_, fleet_ca_pem_;
   mutable std::mutex handles_mutex_;  ///< guards handles_, the one map other threads touch
   std::unordered_map<layers::digest, lt::torrent_handle> handles_;
   std::shared_ptr<bool> alive_;

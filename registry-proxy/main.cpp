@@ -81,6 +81,14 @@ int main(int argc, char** argv) {
   app.add_option("--operator-token-file", operator_token_file,
                  "file holding the operator token for the detailed /v1/status (or "
                  "ROOKERY_OPERATOR_TOKEN)");
+  std::string fleet_ca, fleet_cert, fleet_key;
+  std::vector<std::string> peer_allow;
+  app.add_option("--fleet-ca", fleet_ca,
+                 "fleet CA certificate (PEM): BitTorrent over TLS with fleet members only");
+  app.add_option("--fleet-cert", fleet_cert, "this host's certificate, signed by the fleet CA");
+  app.add_option("--fleet-key", fleet_key, "this host's private key (PEM)");
+  app.add_option("--peer-allow", peer_allow,
+                 "network (CIDR) whose peers may connect; repeat; default: any");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_option("--seeder", seeder_url,
@@ -162,6 +170,8 @@ int main(int argc, char** argv) {
     if (seeder) {
       p2p::session_options swarm_opts;
       swarm_opts.listen = bt_listen;
+    swarm_opts.peer_allow = peer_allow;
+    p2p::load_fleet(swarm_opts, fleet_ca, fleet_cert, fleet_key);
       swarm_opts.upload_rate_limit = upload_limit_kib * 1024;
       swarm_opts.download_rate_limit = download_limit_kib * 1024;
       swarm = std::make_unique<p2p::session>(io, swarm_opts);

@@ -74,6 +74,14 @@ int main(int argc, char** argv) {
   app.add_option("--image-seeds", image_seeds, "images seeded at once from notifications")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  std::string fleet_ca, fleet_cert, fleet_key;
+  std::vector<std::string> peer_allow;
+  app.add_option("--fleet-ca", fleet_ca,
+                 "fleet CA certificate (PEM): BitTorrent over TLS with fleet members only");
+  app.add_option("--fleet-cert", fleet_cert, "this host's certificate, signed by the fleet CA");
+  app.add_option("--fleet-key", fleet_key, "this host's private key (PEM)");
+  app.add_option("--peer-allow", peer_allow,
+                 "network (CIDR) whose peers may connect; repeat; default: any");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   http::upstream_config registry;
@@ -120,6 +128,8 @@ int main(int argc, char** argv) {
                               }});
     p2p::session_options swarm_opts;
     swarm_opts.listen = bt_listen;
+    swarm_opts.peer_allow = peer_allow;
+    p2p::load_fleet(swarm_opts, fleet_ca, fleet_cert, fleet_key);
     swarm_opts.upload_rate_limit = upload_limit_kib * 1024;
     swarm_opts.seeder = true;
     swarm_opts.unchoke_slots = unchoke_slots;
@@ -128,6 +138,7 @@ int main(int argc, char** argv) {
     seeder::tracker trk(seeder::tracker_options{
         std::chrono::seconds(announce_interval),
         std::chrono::seconds(std::max(1, announce_interval / 3)), 5000, 200});
+    opts.fleet_ca_pem = swarm_opts.fleet_ca_pem;
     seeder::seeder handler(io, store, registry_client, swarm, trk, std::move(opts));
     evict_to = &handler;
     http::server_options server_opts;

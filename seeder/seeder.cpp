@@ -135,7 +135,10 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
       co_return nullptr;
     }
     // The blob verified while it streamed in; its piece hashes came along.
-    if (pieces) made = layers::build_layer_torrent(d, std::move(*pieces), opts_.trackers, {}, ec);
+    if (pieces) {
+      made = layers::build_layer_torrent(d, std::move(*pieces), opts_.trackers,
+                                         layers::torrent_extras{{}, opts_.fleet_ca_pem}, ec);
+    }
   }
   if (!made) {
     auto lease = store_.open(d);
@@ -148,9 +151,10 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
       co_return nullptr;
     }
     const std::vector<std::string> trackers = opts_.trackers;
+    const layers::torrent_extras extras{{}, opts_.fleet_ca_pem};
     made = co_await http::offload(io_, disk_, [&] {
       std::error_code hash_ec;
-      auto t = layers::make_layer_torrent(lease->fd(), lease->size(), d, trackers, {}, hash_ec);
+      auto t = layers::make_layer_torrent(lease->fd(), lease->size(), d, trackers, extras, hash_ec);
       ec = hash_ec;
       return t;
     });

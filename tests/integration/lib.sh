@@ -5,6 +5,12 @@ set -euo pipefail
 ROOKERY_BUILD=${ROOKERY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 RK_TMP=$(mktemp -d /tmp/rookery-it.XXXXXX)
 RK_PIDS=()
+# The secrets every seeder started here is given: the registry sends the first with its
+# notifications, operators present the second.
+RK_NOTIFY_SECRET=notify-$RANDOM$RANDOM
+RK_OPERATOR_TOKEN=operator-$RANDOM$RANDOM
+printf '%s\n' "$RK_NOTIFY_SECRET" > "$RK_TMP/notify-secret"
+printf '%s\n' "$RK_OPERATOR_TOKEN" > "$RK_TMP/operator-token"
 
 rk_cleanup() {
   [ "${RK_DEBUG:-0}" = 1 ] && RK_KEEP=1
@@ -56,7 +62,7 @@ start_registry() {
     echo "http: {addr: 127.0.0.1:$port, secret: rookery-test}"
     if [ -n "$htpasswd" ]; then echo "auth: {htpasswd: {realm: rookery-test, path: $htpasswd}}"; fi
     if [ -n "${RK_NOTIFY_URL:-}" ]; then
-      echo "notifications: {endpoints: [{name: rookery, url: \"$RK_NOTIFY_URL\", timeout: 2s, threshold: 10, backoff: 1s}]}"
+      echo "notifications: {endpoints: [{name: rookery, url: \"$RK_NOTIFY_URL\", headers: {Authorization: [\"Bearer ${RK_NOTIFY_SENT_SECRET-$RK_NOTIFY_SECRET}\"]}, timeout: 2s, threshold: 10, backoff: 1s}]}"
     fi
   } > "$dir/config.yml"
   docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
@@ -77,7 +83,8 @@ start_seeder() {
   shift 3
   mkdir -p "$RK_TMP/$name"
   "$ROOKERY_BUILD/seeder/rookery-seeder" --listen "127.0.0.1:$port" --registry "http://127.0.0.1:$registry_port" \
-    --store "$RK_TMP/$name/store" --bt-listen "127.0.0.1:$(free_port)" --announce-interval 5 "$@" \
+    --store "$RK_TMP/$name/store" --bt-listen "127.0.0.1:$(free_port)" --announce-interval 5 \
+    --notify-secret-file "$RK_TMP/notify-secret" --operator-token-file "$RK_TMP/operator-token" "$@" \
     > "$RK_TMP/$name/seeder.log" 2>&1 &
   SEEDER_PID=$!
   RK_PIDS+=("$SEEDER_PID")
@@ -191,7 +198,19 @@ start_swarm_proxy() {
 }
 
 # seeded_count SEEDER_PORT: how many blobs the seeder seeds.
-seeded_count() { curl -s "http://127.0.0.1:$1/v1/status" | jq '.seeding | length'; }
+seeded_count() { metric "http://127.0.0.1:$1" rookery_seeder_seeded_blobs; }
+
+# wait_seeded SEEDER_PORT COUNT [SECONDS]: until the seeder seeds at least COUNT blobs.
+wait_seeded() {
+  wait_until "${3:-30}" bash -c "[ \$(curl -s http://127.0.0.1:$1/metrics | awk '\$1 == \"rookery_seeder_seeded_blobs\" {print \$2}') -ge $2 ]" \
+    || fail "the seeder seeds $(seeded_count "$1") blobs, not $2"
+}
+
+# operator_curl ARGS...: curl with the operator token.
+operator_curl() { curl -s -H "Authorization: Bearer $RK_OPERATOR_TOKEN" "$@"; }
+
+# torrent_count PROXY_PORT: torrents in a proxy's swarm session.
+torrent_count() { curl -s "http://127.0.0.1:$1/v1/status" | jq '.swarm.torrent_count'; }
 
 # push_blob PORT REPO FILE: monolithic upload of one blob; prints its digest.
 push_blob() {

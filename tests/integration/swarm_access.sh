@@ -10,8 +10,7 @@ RK_NOTIFY_URL=http://127.0.0.1:$sp/v1/notifications start_registry reg "$rp" "$R
 start_seeder seed "$sp" "$rp" --registry-credentials alice:s3cret
 make_image "$RK_TMP/img" v1 2 $((2 * 1024 * 1024))
 push_image "$RK_TMP/img" v1 "127.0.0.1:$rp/private/app:v1" alice:s3cret
-wait_until 30 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 3 ]" \
-  || fail "the seeder did not seed the private image"
+wait_seeded "$sp" 3
 start_swarm_proxy px "$pp" "$rp" "$sp"
 layer=${LAYER_DIGESTS[0]}
 
@@ -27,7 +26,7 @@ expect_eq "$code" 401 "anonymous blob GET through the swarm proxy"
 if skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$pp/private/app:v1" "dir:$RK_TMP/anon" 2>/dev/null; then
   fail "an anonymous client pulled a private image"
 fi
-expect_eq "$(curl -s "http://127.0.0.1:$pp/v1/status" | jq '.swarm.torrents | length')" 0 "torrents on the proxy after refused pulls"
+expect_eq "$(torrent_count "$pp")" 0 "torrents on the proxy after refused pulls"
 expect_eq "$(metric "http://127.0.0.1:$sp" rookery_seeder_torrents_served_total)" 0 "metainfo the seeder handed out"
 pass "no credentials: 401, and the proxy never received the metainfo"
 

@@ -23,7 +23,7 @@ store_ok() {
 make_image "$RK_TMP/img1" v1 2 $((8 * 1024 * 1024))
 expected1=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
 push_image "$RK_TMP/img1" v1 "127.0.0.1:$rp/demo/one:v1"
-wait_until 30 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 3 ]" || fail "image one not seeded"
+wait_seeded "$sp" 3
 
 # --- the seeder dies mid-transfer -----------------------------------------------------------
 p1=$(free_port); p2=$(free_port)
@@ -43,7 +43,7 @@ pass "seeder killed mid-transfer: both pulls complete"
 # --- the seeder restarts: it seeds again from its store, downloads nothing --------------------
 gets_before=$(grep -c "GET /v2/demo/one/blobs" "$RK_TMP/reg/registry.log")
 start_seeder seed "$sp" "$rp" --upload-limit-kib 2048
-wait_until 20 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 3 ]" || fail "seeder did not re-seed"
+wait_seeded "$sp" 3 20
 expect_eq "$(metric "http://127.0.0.1:$sp" rookery_seeder_registry_fetches_total)" 0 "registry fetches after the seeder's restart"
 expect_eq "$(grep -c "GET /v2/demo/one/blobs" "$RK_TMP/reg/registry.log")" "$gets_before" "registry blob GETs"
 pass "seeder restarted: seeding again from its store without downloading"
@@ -53,7 +53,7 @@ make_image "$RK_TMP/img2" v1 2 $((8 * 1024 * 1024))
 expected2=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
 layer2=${LAYER_DIGESTS[0]}
 push_image "$RK_TMP/img2" v1 "127.0.0.1:$rp/demo/two:v1"
-wait_until 30 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 6 ]" || fail "image two not seeded"
+wait_seeded "$sp" 6
 p3=$(free_port); p4=$(free_port); p5=$(free_port)
 start_swarm_proxy px3 "$p3" "$rp" "$sp"; px3_pid=$PROXY_PID
 start_swarm_proxy px4 "$p4" "$rp" "$sp"
@@ -75,7 +75,7 @@ pass "a proxy killed mid-transfer: the others complete"
 kill "$(pgrep -f -- "--listen 127.0.0.1:$p4 ")"
 sleep 0.5
 start_swarm_proxy px4 "$p4" "$rp" "$sp"
-wait_until 10 bash -c "[ \$(curl -s http://127.0.0.1:$p4/v1/status | jq '.swarm.torrents | length') -ge 3 ]" \
+wait_until 10 bash -c "[ \$(curl -s http://127.0.0.1:$p4/v1/status | jq '.swarm.torrent_count') -ge 3 ]" \
   || fail "restarted proxy does not seed its cache: $(curl -s "http://127.0.0.1:$p4/v1/status")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p4/v2/demo/two/blobs/$layer2")
 expect_eq "$code" 200 "cached blob after the proxy's restart"

@@ -13,8 +13,7 @@ push_image "$RK_TMP/img" v1 "127.0.0.1:$rp/demo/app:v1"
 expected=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
 image_bytes=$(( $(cat "$RK_TMP"/img/blobs/sha256/* | wc -c) - $(stat -c %s "$RK_TMP/img/blobs/sha256/${MANIFEST_DIGEST#sha256:}") ))
 
-wait_until 30 bash -c "[ \$(curl -s http://127.0.0.1:$sp/v1/status | jq '.seeding | length') -ge 5 ]" \
-  || fail "the seeder did not seed the pushed image: $(curl -s "http://127.0.0.1:$sp/v1/status")"
+wait_seeded "$sp" 5
 expect_eq "$(metric "http://127.0.0.1:$sp" rookery_seeder_torrents_served_total)" 0 "metainfo handed out before any pull"
 pass "the push notification alone made the seeder seed all 5 blobs"
 

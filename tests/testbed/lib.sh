@@ -155,16 +155,40 @@ tb_wait_tcp() {
   done
 }
 
+# tb_secrets: the notification secret, operator token and (unless TB_FLEET=0) a fleet CA with
+# a certificate for the seeder and every host, under $TB_LOGS/secrets.
+tb_secrets() {
+  local dir=$TB_LOGS/secrets i
+  [ -e "$dir/notify-secret" ] && return 0
+  mkdir -p "$dir"
+  echo "notify-$RANDOM$RANDOM" > "$dir/notify-secret"
+  echo "operator-$RANDOM$RANDOM" > "$dir/operator-token"
+  [ "${TB_FLEET:-1}" = 1 ] || return 0
+  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fleet-ca" init "$dir/ca" >/dev/null
+  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fleet-ca" issue "$dir/ca" origin "$dir/hosts" >/dev/null
+  for ((i = 1; i <= TB_HOSTS; i++)); do
+    "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fleet-ca" issue "$dir/ca" "h$i" "$dir/hosts" >/dev/null
+  done
+}
+
+# tb_fleet_args NODE: the fleet flags for NODE's rookery process (none when TB_FLEET=0).
+tb_fleet_args() {
+  local dir=$TB_LOGS/secrets
+  [ -e "$dir/ca/ca.pem" ] || return 0
+  echo "--fleet-ca $dir/ca/ca.pem --fleet-cert $dir/hosts/$1.pem --fleet-key $dir/hosts/$1.key --peer-allow 198.18.0.0/15"
+}
+
 # tb_start_registry [NOTIFY_URL]: docker-registry in the origin on port 5000.
 tb_start_registry() {
   local dir=$TB_LOGS/origin
+  tb_secrets
   {
     echo "version: 0.1"
     echo "log: {level: info, accesslog: {disabled: false}}"
     echo "storage: {filesystem: {rootdirectory: $dir/registry-data}}"
     echo "http: {addr: 0.0.0.0:5000, secret: rookery-testbed}"
     if [ -n "${1:-}" ]; then
-      echo "notifications: {endpoints: [{name: rookery, url: \"$1\", timeout: 2s, threshold: 10, backoff: 1s}]}"
+      echo "notifications: {endpoints: [{name: rookery, url: \"$1\", headers: {Authorization: [\"Bearer $(cat "$TB_LOGS/secrets/notify-secret")\"]}, timeout: 2s, threshold: 10, backoff: 1s}]}"
     fi
   } > "$dir/registry.yml"
   tb_spawn origin registry.log docker-registry serve "$dir/registry.yml"
@@ -174,9 +198,12 @@ tb_start_registry() {
 # tb_start_seeder ARGS...: rookery-seeder in the origin (port 8000, BitTorrent on 6881), told
 # about pushes by the registry.
 tb_start_seeder() {
+  tb_secrets
   tb_spawn origin seeder.log "$ROOKERY_BUILD/seeder/rookery-seeder" --listen 0.0.0.0:8000 \
     --registry http://127.0.0.1:5000 --store "$TB_LOGS/origin/seeder-store" \
-    --public-url "http://$TB_SEEDER" --bt-listen "$TB_ORIGIN_IP:6881" "$@"
+    --public-url "http://$TB_SEEDER" --bt-listen "$TB_ORIGIN_IP:6881" \
+    --notify-secret-file "$TB_LOGS/secrets/notify-secret" \
+    --operator-token-file "$TB_LOGS/secrets/operator-token" $(tb_fleet_args origin) "$@"
   tb_wait_tcp origin 127.0.0.1:8000
 }
 
@@ -187,9 +214,14 @@ tb_start_proxies() {
   for ((i = 1; i <= TB_HOSTS; i++)); do
     tb_spawn "h$i" proxy.log "$ROOKERY_BUILD/registry-proxy/rookery-proxy" --listen 127.0.0.1:5000 \
       --store "$TB_LOGS/h$i/store" --upstream "http://$TB_REGISTRY" --seeder "http://$TB_SEEDER" \
-      --bt-listen "$(tb_host_ip "$i"):6881" "$@"
+      --bt-listen "$(tb_host_ip "$i"):6881" $(tb_fleet_args "h$i") "$@"
   done
   for ((i = 1; i <= TB_HOSTS; i++)); do tb_wait_tcp "h$i" 127.0.0.1:5000; done
+}
+
+# tb_seeded_count: how many blobs the seeder seeds.
+tb_seeded_count() {
+  tb_exec origin curl -s 127.0.0.1:8000/metrics | awk '$1 == "rookery_seeder_seeded_blobs" {print $2}'
 }
 
 # tb_tx_bytes NODE: bytes NODE has sent on its link (interface counter, headers included).

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <libtorrent/torrent_info.hpp>
 #include <random>
 
 #include "layers/error.hpp"
@@ -55,7 +56,8 @@ TEST_CASE("two independent creations give one info-hash", "[layer_torrent]") {
   auto first = make_layer_torrent(a.fd, content.size(), d, {"http://seeder-a/announce"}, {}, ec);
   REQUIRE(first);
   auto second = make_layer_torrent(b.fd, content.size(), d, {"http://seeder-b/announce"},
-                                   {"http://seeder-b/v1/blobs/" + d.str()}, ec);
+                                   torrent_extras{{"http://seeder-b/v1/blobs/" + d.str()}, {}},
+                                   ec);
   REQUIRE(second);
   CHECK(first->info_hash.size() == 40);
   CHECK(first->info_hash == second->info_hash);
@@ -132,4 +134,25 @@ TEST_CASE("an incomplete piece_hasher gives no torrent", "[layer_torrent]") {
   std::error_code ec;
   CHECK_FALSE(build_layer_torrent(digest_of("x"), std::move(pieces), {}, {}, ec));
   CHECK(ec == rookery::errc::size_invalid);
+}
+
+TEST_CASE("a fleet CA makes an SSL torrent with its own info-hash", "[layer_torrent]") {
+  const std::string content = random_bytes(200 * 1024, 3);
+  const digest d = digest_of(content);
+  temp_file f(content);
+  std::error_code ec;
+  const std::string ca = "-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n";
+  auto open = make_layer_torrent(f.fd, content.size(), d, {}, {}, ec);
+  auto fleet = make_layer_torrent(f.fd, content.size(), d, {}, torrent_extras{{}, ca}, ec);
+  auto again = make_layer_torrent(f.fd, content.size(), d, {"http://x/announce"},
+                                  torrent_extras{{}, ca}, ec);
+  REQUIRE(open);
+  REQUIRE(fleet);
+  REQUIRE(again);
+  CHECK(open->info_hash != fleet->info_hash);  // the CA is inside the info dictionary
+  CHECK(fleet->info_hash == again->info_hash);
+  lt::error_code lec;
+  lt::torrent_info info(fleet->metainfo.data(), static_cast<int>(fleet->metainfo.size()), lec);
+  REQUIRE_FALSE(lec);
+  CHECK(std::string(info.ssl_cert()) == ca);
 }

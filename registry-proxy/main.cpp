@@ -92,8 +92,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_option("--seeder", seeder_url,
-                 "[NAME=]URL of the rookery-seeder beside upstream NAME (default: the default "
-                 "upstream): that upstream's layers come from the swarm; others never touch it");
+                 "[NAME[,NAME...]=]URL of the rookery-seeder beside upstream NAME (default: the "
+                 "default upstream): its layers come from the swarm; other upstreams never touch "
+                 "the seeder");
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen interface")->capture_default_str();
   app.add_option("--swarm-stall-ms", stall_ms,
                  "no new piece for this long: take the rest from upstream")
@@ -109,16 +110,24 @@ int main(int argc, char** argv) {
   std::vector<http::upstream_config> configs;
   boost::asio::ip::tcp::endpoint endpoint;
   std::optional<http::upstream_config> seeder;
+  std::vector<std::string> seeder_fronts;  ///< upstream names the seeder serves
   try {
     app.parse(argc, argv);
     endpoint = parse_listen(listen);
     for (const auto& spec : upstream_specs) configs.push_back(parse_upstream(spec));
     if (!seeder_url.empty()) {
       seeder = parse_upstream(seeder_url, "--seeder");
-      if (seeder->name == "default") seeder->name.clear();
-      if (std::none_of(configs.begin(), configs.end(),
-                       [&](const auto& c) { return c.name == seeder->name; }))
-        throw CLI::ValidationError("--seeder", "no upstream named '" + seeder->name + "'");
+      const std::string& names = seeder->name;  // "a,b", or empty for the default upstream
+      for (std::size_t start = 0; start != std::string::npos;) {
+        const auto comma = names.find(',', start);
+        std::string name = names.substr(start, comma - start);
+        start = comma == std::string::npos ? comma : comma + 1;
+        if (name == "default") name.clear();
+        if (std::none_of(configs.begin(), configs.end(),
+                         [&](const auto& c) { return c.name == name; }))
+          throw CLI::ValidationError("--seeder", "no upstream named '" + name + "'");
+        seeder_fronts.push_back(name);
+      }
     }
     if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS"))
       credential_specs.emplace_back(env);
@@ -177,7 +186,7 @@ int main(int argc, char** argv) {
       swarm = std::make_unique<p2p::session>(io, swarm_opts);
       auto swarm_source = std::make_unique<proxy::swarm_source>(
           tls, *swarm, blobs,
-          proxy::swarm_options{seeder->base, seeder->name,
+          proxy::swarm_options{seeder->base, seeder_fronts,
                                std::filesystem::path(store_dir) / "swarm",
                                std::chrono::milliseconds(metainfo_timeout_ms),
                                std::chrono::milliseconds(stall_ms)});

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cstring>
 #include <libtorrent/socket.hpp>
 
@@ -145,7 +146,8 @@ asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
     const http::blob_request& request, http::upstream_refusal& refusal, std::error_code& ec) {
   // Only the registry the seeder seeds goes through it: a client's credentials for any other
   // registry never reach the seeder.
-  if (request.from->config().name != opts_.fronts)
+  if (std::find(opts_.fronts.begin(), opts_.fronts.end(), request.from->config().name) ==
+      opts_.fronts.end())
     co_return co_await direct_.open(request, refusal, ec);
   // The seeder's answer is this client's access check, so it is asked every time, even when
   // a torrent for the blob is still around.

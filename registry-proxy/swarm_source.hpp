@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "http/blob_source.hpp"
 #include "layers/blob_store.hpp"
@@ -20,7 +21,9 @@ namespace asio = boost::asio;
 
 struct swarm_options {
   http::url seeder;                                   ///< rookery-seeder's base URL
-  std::string fronts;  ///< the upstream the seeder seeds (its name, empty: the default one)
+  /// The upstreams whose registry the seeder seeds, by name (empty: the default one); often one
+  /// registry under two names (the default for Docker/podman, its host for containerd's ns).
+  std::vector<std::string> fronts;
   std::filesystem::path work_dir;                     ///< downloads in progress, saved metainfo
   std::chrono::milliseconds metainfo_timeout{10000};  ///< the seeder may fetch a cold blob first
   std::chrono::milliseconds stall{15000};             ///< no payload for this long: fall back

@@ -71,9 +71,14 @@ int main(int argc, char** argv) {
   app.add_option("--store-budget-mib", budget_mib,
                  "evict least-recently-used blobs (and stop seeding them) above this (0: never)")
       ->capture_default_str();
+  std::size_t image_queue = 256;
   app.add_option("--image-seeds", image_seeds, "images seeded at once from notifications")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  app.add_option("--image-queue", image_queue,
+                 "images waiting to be seeded; a notification beyond it is answered 429")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   std::string fleet_ca, fleet_cert, fleet_key;
   std::vector<std::string> peer_allow;
   app.add_option("--fleet-ca", fleet_ca,
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
     opts.operator_token = http::secret::load(operator_token_file, "ROOKERY_OPERATOR_TOKEN");
     opts.notify_secret = http::secret::load(notify_secret_file, "ROOKERY_NOTIFY_SECRET");
     opts.image_seeds = image_seeds;
+    opts.image_queue = image_queue;
     if (!opts.notify_secret.configured())
       spdlog::warn("no notification secret: registry notifications will be refused");
     // An evicted blob stops being seeded before its file goes (the handler, once it exists).

@@ -378,6 +378,7 @@ asio::awaitable<void> seeder::handle_notifications(http::exchange& ex) {
       case queued::full:
         // The registry sends the envelope again later; what was queued stays queued.
         ++notifications_refused_;
+        start_queued_images();
         co_return co_await http::send_error(ex, errc::too_many_requests,
                                             "seed queue full; send again later");
     }

@@ -96,8 +96,7 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
 
 std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, const digest& d,
                                                 const std::vector<std::string>& trackers,
-                                                const torrent_extras& extras,
-                                                std::error_code& ec) {
+                                                const torrent_extras& extras, std::error_code& ec) {
   if (size == 0) {
     ec = errc::size_invalid;
     return std::nullopt;

@@ -49,8 +49,7 @@ class piece_hasher {
  private:
   friend std::optional<layer_torrent> build_layer_torrent(const digest&, piece_hasher&&,
                                                           const std::vector<std::string>&,
-                                                          const torrent_extras&,
-                                                          std::error_code&);
+                                                          const torrent_extras&, std::error_code&);
   struct state;
   std::unique_ptr<state> state_;
 };
@@ -59,8 +58,7 @@ class piece_hasher {
 /// has verified the content digest.
 std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&& pieces,
                                                  const std::vector<std::string>& trackers,
-                                                 const torrent_extras& extras,
-                                                 std::error_code& ec);
+                                                 const torrent_extras& extras, std::error_code& ec);
 
 /// Reads the blob of `size` bytes in `fd` once, computing the SHA-1 of every piece and the
 /// blob's SHA-256 (or SHA-512) in the same pass. Fails with errc::digest_invalid when the
@@ -68,8 +66,7 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
 /// errc::store_failure on read errors.
 std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, const digest& d,
                                                 const std::vector<std::string>& trackers,
-                                                const torrent_extras& extras,
-                                                std::error_code& ec);
+                                                const torrent_extras& extras, std::error_code& ec);
 
 /// The info-hash (40 hex) of a bencoded .torrent, or nullopt when it does not parse.
 std::optional<std::string> info_hash_of(const std::string& metainfo);

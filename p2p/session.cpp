@@ -2,19 +2,19 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <cctype>
-#include <stdexcept>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cctype>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <stdexcept>
 
 #include "layers/error.hpp"
 #include "layers/small_file.hpp"
@@ -54,8 +54,8 @@ std::string tls_only(const std::string& interfaces) {
 lt::settings_pack datacenter_settings(const session_options& opts) {
   lt::settings_pack pack;
   using sp = lt::settings_pack;
-  pack.set_str(sp::listen_interfaces, opts.fleet_cert_pem.empty() ? opts.listen
-                                                                   : tls_only(opts.listen));
+  pack.set_str(sp::listen_interfaces,
+               opts.fleet_cert_pem.empty() ? opts.listen : tls_only(opts.listen));
   pack.set_str(sp::user_agent, "rookery/0.1");
   // Inside a datacenter: no discovery on the LAN or the internet, no port mapping.
   pack.set_bool(sp::enable_dht, false);

@@ -179,17 +179,16 @@ int main(int argc, char** argv) {
     if (seeder) {
       p2p::session_options swarm_opts;
       swarm_opts.listen = bt_listen;
-    swarm_opts.peer_allow = peer_allow;
-    p2p::load_fleet(swarm_opts, fleet_ca, fleet_cert, fleet_key);
+      swarm_opts.peer_allow = peer_allow;
+      p2p::load_fleet(swarm_opts, fleet_ca, fleet_cert, fleet_key);
       swarm_opts.upload_rate_limit = upload_limit_kib * 1024;
       swarm_opts.download_rate_limit = download_limit_kib * 1024;
       swarm = std::make_unique<p2p::session>(io, swarm_opts);
       auto swarm_source = std::make_unique<proxy::swarm_source>(
           tls, *swarm, blobs,
-          proxy::swarm_options{seeder->base, seeder_fronts,
-                               std::filesystem::path(store_dir) / "swarm",
-                               std::chrono::milliseconds(metainfo_timeout_ms),
-                               std::chrono::milliseconds(stall_ms)});
+          proxy::swarm_options{
+              seeder->base, seeder_fronts, std::filesystem::path(store_dir) / "swarm",
+              std::chrono::milliseconds(metainfo_timeout_ms), std::chrono::milliseconds(stall_ms)});
       spdlog::info("swarm via seeder {}, BitTorrent port {}, {} cached blobs seeded again",
                    seeder->base.str(), swarm->listen_port(), swarm_source->restore());
       evict_to = swarm_source.get();

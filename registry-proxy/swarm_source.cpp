@@ -1,10 +1,10 @@
 #include "registry-proxy/swarm_source.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cstring>
 #include <libtorrent/socket.hpp>
 

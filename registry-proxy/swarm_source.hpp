@@ -20,7 +20,7 @@ namespace rookery::proxy {
 namespace asio = boost::asio;
 
 struct swarm_options {
-  http::url seeder;                                   ///< rookery-seeder's base URL
+  http::url seeder;  ///< rookery-seeder's base URL
   /// The upstreams whose registry the seeder seeds, by name (empty: the default one); often one
   /// registry under two names (the default for Docker/podman, its host for containerd's ns).
   std::vector<std::string> fronts;

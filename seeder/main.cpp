@@ -128,10 +128,10 @@ int main(int argc, char** argv) {
       spdlog::warn("no notification secret: registry notifications will be refused");
     // An evicted blob stops being seeded before its file goes (the handler, once it exists).
     std::atomic<seeder::seeder*> evict_to{nullptr};
-    layers::blob_store store({store_dir, budget_mib * 1024 * 1024,
-                              [&evict_to](const layers::digest& d) {
-                                if (auto* s = evict_to.load()) s->evicted(d);
-                              }});
+    layers::blob_store store(
+        {store_dir, budget_mib * 1024 * 1024, [&evict_to](const layers::digest& d) {
+           if (auto* s = evict_to.load()) s->evicted(d);
+         }});
     p2p::session_options swarm_opts;
     swarm_opts.listen = bt_listen;
     swarm_opts.peer_allow = peer_allow;

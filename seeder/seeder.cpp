@@ -465,8 +465,7 @@ std::string seeder::metrics_text() const {
   add("registry_bytes_total", "counter", "Blob bytes fetched from the registry.",
       fetches.bytes_fetched);
   add("registry_fetches_total", "counter", "Blob fetches from the registry.", fetches.fetches);
-  add("notifications_total", "counter", "Manifest push events queued for seeding.",
-      notifications_);
+  add("notifications_total", "counter", "Manifest push events queued for seeding.", notifications_);
   add("notifications_coalesced_total", "counter",
       "Push events for an image already queued or being seeded.", notifications_coalesced_);
   add("notifications_refused_total", "counter",

@@ -34,10 +34,10 @@ struct seeder_options {
   std::string public_url;             ///< how peers reach this seeder, e.g. http://198.18.0.1:5060
   std::vector<std::string> trackers;  ///< external trackers; empty: the built-in one
   std::chrono::seconds access_fresh{30};
-  std::string fleet_ca_pem;      ///< made torrents are SSL torrents of this fleet CA; empty: open
-  http::secret operator_token;  ///< for /v1/seed and the detailed /v1/status; unset: nobody
-  http::secret notify_secret;   ///< the registry's notifications carry it; unset: refused
-  std::size_t image_seeds = 2;  ///< images seeded at once from notifications
+  std::string fleet_ca_pem;       ///< made torrents are SSL torrents of this fleet CA; empty: open
+  http::secret operator_token;    ///< for /v1/seed and the detailed /v1/status; unset: nobody
+  http::secret notify_secret;     ///< the registry's notifications carry it; unset: refused
+  std::size_t image_seeds = 2;    ///< images seeded at once from notifications
   std::size_t image_queue = 256;  ///< images waiting; a notification beyond it gets 429
 };
 

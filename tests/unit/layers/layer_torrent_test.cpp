@@ -56,8 +56,7 @@ TEST_CASE("two independent creations give one info-hash", "[layer_torrent]") {
   auto first = make_layer_torrent(a.fd, content.size(), d, {"http://seeder-a/announce"}, {}, ec);
   REQUIRE(first);
   auto second = make_layer_torrent(b.fd, content.size(), d, {"http://seeder-b/announce"},
-                                   torrent_extras{{"http://seeder-b/v1/blobs/" + d.str()}, {}},
-                                   ec);
+                                   torrent_extras{{"http://seeder-b/v1/blobs/" + d.str()}, {}}, ec);
   REQUIRE(second);
   CHECK(first->info_hash.size() == 40);
   CHECK(first->info_hash == second->info_hash);
@@ -141,7 +140,8 @@ TEST_CASE("a fleet CA makes an SSL torrent with its own info-hash", "[layer_torr
   const digest d = digest_of(content);
   temp_file f(content);
   std::error_code ec;
-  const std::string ca = "-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n";
+  const std::string ca =
+      "-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n";
   auto open = make_layer_torrent(f.fd, content.size(), d, {}, {}, ec);
   auto fleet = make_layer_torrent(f.fd, content.size(), d, {}, torrent_extras{{}, ca}, ec);
   auto again = make_layer_torrent(f.fd, content.size(), d, {"http://x/announce"},

@@ -18,15 +18,4 @@ asio::awaitable<void> send_text(exchange& ex, std::string body, std::string type
   co_await ex.send(std::move(res));
 }
 
-asio::awaitable<void> send_refusal(exchange& ex, const upstream_refusal& refusal) {
-  string_response res{static_cast<bhttp::status>(refusal.status), 11};
-  if (!refusal.content_type.empty()) res.set(bhttp::field::content_type, refusal.content_type);
-  if (!refusal.www_authenticate.empty()) {
-    res.set(bhttp::field::www_authenticate, refusal.www_authenticate);
-  }
-  if (!refusal.retry_after.empty()) res.set(bhttp::field::retry_after, refusal.retry_after);
-  res.body() = refusal.body;
-  co_await ex.send(std::move(res));
-}
-
 }  // namespace rookery::http

@@ -1,10 +1,9 @@
-// Small complete responses both binaries send: OCI errors, text, relayed upstream refusals.
+// Small complete responses both binaries send: OCI errors and text.
 #pragma once
 
 #include <string>
 #include <system_error>
 
-#include "http/blob_source.hpp"
 #include "http/server.hpp"
 
 namespace rookery::http {
@@ -13,7 +12,5 @@ namespace rookery::http {
 asio::awaitable<void> send_error(exchange& ex, std::error_code ec, std::string detail = {});
 /// 200 with `body` as `type`.
 asio::awaitable<void> send_text(exchange& ex, std::string body, std::string type);
-/// The upstream's answer as it came (status, challenge, Retry-After, body).
-asio::awaitable<void> send_refusal(exchange& ex, const upstream_refusal& refusal);
 
 }  // namespace rookery::http

@@ -6,7 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "http/blob_source.hpp"
+#include "pull/blob_source.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/session.hpp"
@@ -19,8 +19,8 @@ using namespace rookery;
 namespace asio = boost::asio;
 
 // "[NAME=]URL" → upstream config; NAME empty for the default.
-http::upstream_config parse_upstream(const std::string& spec, const char* flag = "--upstream") {
-  http::upstream_config config;
+pull::upstream_config parse_upstream(const std::string& spec, const char* flag = "--upstream") {
+  pull::upstream_config config;
   std::string url_text = spec;
   if (auto eq = spec.find('='); eq != std::string::npos && spec.find("://") > eq) {
     config.name = spec.substr(0, eq);
@@ -107,9 +107,9 @@ int main(int argc, char** argv) {
   app.add_option("--download-limit-kib", download_limit_kib,
                  "BitTorrent download limit in KiB/s (0: none)");
 
-  std::vector<http::upstream_config> configs;
+  std::vector<pull::upstream_config> configs;
   boost::asio::ip::tcp::endpoint endpoint;
-  std::optional<http::upstream_config> seeder;
+  std::optional<pull::upstream_config> seeder;
   std::vector<std::string> seeder_fronts;  ///< upstream names the seeder serves
   try {
     app.parse(argc, argv);
@@ -161,10 +161,10 @@ int main(int argc, char** argv) {
     client_opts.connect_timeout = std::chrono::milliseconds(connect_ms);
     client_opts.response_timeout = std::chrono::milliseconds(response_ms);
     client_opts.idle_timeout = std::chrono::milliseconds(idle_ms);
-    std::vector<std::unique_ptr<http::upstream>> upstreams;
+    std::vector<std::unique_ptr<pull::upstream>> upstreams;
     for (auto& c : configs) {
       spdlog::info("upstream {} → {}", c.name.empty() ? "default" : c.name, c.base.str());
-      upstreams.push_back(std::make_unique<http::upstream>(c, tls, client_opts));
+      upstreams.push_back(std::make_unique<pull::upstream>(c, tls, client_opts));
     }
     // An evicted blob's torrent stops before its file goes (the swarm source, once there).
     std::atomic<proxy::swarm_source*> evict_to{nullptr};
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
     layers::blob_store manifests({std::filesystem::path(store_dir) / "manifests", 0, {}});
     // Missing blobs come from the swarm when a seeder is configured, else from upstream.
     std::unique_ptr<p2p::session> swarm;
-    std::unique_ptr<http::blob_source> source;
+    std::unique_ptr<pull::blob_source> source;
     if (seeder) {
       p2p::session_options swarm_opts;
       swarm_opts.listen = bt_listen;
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
       evict_to = swarm_source.get();
       source = std::move(swarm_source);
     } else {
-      source = std::make_unique<http::upstream_blob_source>();
+      source = std::make_unique<pull::upstream_blob_source>();
     }
     proxy::proxy_options opts{std::chrono::seconds(access_seconds), prefetch,
                               http::secret::load(operator_token_file, "ROOKERY_OPERATOR_TOKEN")};

@@ -22,8 +22,8 @@ void add(std::string& out, const char* name, const char* type, const char* help,
 
 }  // namespace
 
-std::string metrics::prometheus(const http::fetch_counters& fetches,
-                                const http::source_bytes& sources, std::uint64_t store_bytes,
+std::string metrics::prometheus(const pull::fetch_counters& fetches,
+                                const pull::source_bytes& sources, std::uint64_t store_bytes,
                                 std::uint64_t store_blobs, std::uint64_t inflight) const {
   std::string out;
   add(out, "requests_total", "counter", "HTTP requests received.", requests);

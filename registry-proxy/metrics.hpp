@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "http/blob_fetcher.hpp"
+#include "pull/blob_fetcher.hpp"
 
 namespace rookery::proxy {
 
@@ -22,7 +22,7 @@ struct metrics {
 
   /// Prometheus text exposition format, with the fetcher's and blob source's counters and
   /// the store's gauges.
-  std::string prometheus(const http::fetch_counters& fetches, const http::source_bytes& sources,
+  std::string prometheus(const pull::fetch_counters& fetches, const pull::source_bytes& sources,
                          std::uint64_t store_bytes, std::uint64_t store_blobs,
                          std::uint64_t inflight) const;
 };

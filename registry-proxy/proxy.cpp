@@ -132,8 +132,8 @@ asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& 
       bhttp::verb::get, "/v2/", header_of(ex.req(), bhttp::field::authorization), {}, {}};
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 401) {
-    const upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_return co_await http::send_refusal(ex, refusal);
+    const upstream_refusal refusal = co_await pull::read_refusal(*res);
+    co_return co_await pull::send_refusal(ex, refusal);
   }
   co_return co_await http::send_text(ex, "{}", "application/json");
 }
@@ -159,7 +159,7 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   }
   if (res && res->status() < 500) {
     access_.forget(key);
-    refusal = co_await http::read_refusal(*res);
+    refusal = co_await pull::read_refusal(*res);
     co_return access::refused;
   }
   // Upstream down: serve what this client, or anyone anonymously, was allowed before.
@@ -179,7 +179,7 @@ asio::awaitable<bool> registry_proxy::check_access(http::exchange& ex, upstream&
     case access::allowed:
       co_return true;
     case access::refused:
-      co_await http::send_refusal(ex, refusal);
+      co_await pull::send_refusal(ex, refusal);
       co_return false;
     case access::unavailable:
       co_await http::send_error(ex, errc::upstream_unavailable);
@@ -224,8 +224,8 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
     co_return co_await http::send_error(ex, ec, std::move(detail));
   }
   if (res->status() != 200) {
-    const upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_return co_await http::send_refusal(ex, refusal);
+    const upstream_refusal refusal = co_await pull::read_refusal(*res);
+    co_return co_await pull::send_refusal(ex, refusal);
   }
   const std::string content_type = res->header(bhttp::field::content_type);
   const std::string upstream_digest = std::string(res->headers()["Docker-Content-Digest"]);
@@ -335,7 +335,7 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
       continue;
     }
     if (!f) {
-      if (refusal.status) co_return co_await http::send_refusal(ex, refusal);
+      if (refusal.status) co_return co_await pull::send_refusal(ex, refusal);
       co_return co_await http::send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
     }
     if (joined) {
@@ -343,10 +343,10 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     } else {
       access_.allow(access_cache::key(up.display_name(), r.name, r.digest->str(), authorization));
     }
-    if (!f->size || *f->size == 0 || f->state == http::fetch::phase::committed) {
+    if (!f->size || *f->size == 0 || f->state == pull::fetch::phase::committed) {
       // Nothing to stream ahead of verification: wait for the verdict, then serve the store's copy.
-      while (f->state == http::fetch::phase::running) co_await f->changed();
-      if (f->state == http::fetch::phase::failed)
+      while (f->state == pull::fetch::phase::running) co_await f->changed();
+      if (f->state == pull::fetch::phase::failed)
         co_return co_await http::send_error(
             ex, f->error ? f->error : make_error_code(errc::blob_unknown));
       continue;
@@ -376,8 +376,8 @@ asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, ups
     co_return co_await http::send_error(ex, ec);
   }
   if (res->status() != 200) {
-    const upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_return co_await http::send_refusal(ex, refusal);
+    const upstream_refusal refusal = co_await pull::read_refusal(*res);
+    co_return co_await pull::send_refusal(ex, refusal);
   }
   http::response_header header;
   header.result(bhttp::status::ok);

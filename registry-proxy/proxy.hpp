@@ -8,11 +8,11 @@
 #include <memory>
 #include <vector>
 
-#include "http/access_cache.hpp"
-#include "http/blob_fetcher.hpp"
+#include "pull/access_cache.hpp"
+#include "pull/blob_fetcher.hpp"
 #include "http/secret.hpp"
 #include "http/server.hpp"
-#include "http/upstream.hpp"
+#include "pull/upstream.hpp"
 #include "layers/blob_store.hpp"
 #include "layers/manifest.hpp"
 #include "p2p/session.hpp"
@@ -23,15 +23,15 @@ namespace rookery::proxy {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using http::access_cache;
-using http::access_verdict;
-using http::blob_fetcher;
-using http::blob_request;
-using http::blob_source;
-using http::fetch;
-using http::upstream;
-using http::upstream_call;
-using http::upstream_refusal;
+using pull::access_cache;
+using pull::access_verdict;
+using pull::blob_fetcher;
+using pull::blob_request;
+using pull::blob_source;
+using pull::fetch;
+using pull::upstream;
+using pull::upstream_call;
+using pull::upstream_refusal;
 
 struct proxy_options {
   std::chrono::seconds access_fresh{60};  ///< how long an upstream "may read" stays trusted

@@ -19,9 +19,9 @@ constexpr std::chrono::milliseconds urgent_after{1000};
 constexpr int read_ahead = 3;  // pieces read from libtorrent ahead of the one being sent
 
 /// Follows a torrent in order; switches to upstream for the rest when the swarm stalls.
-class swarm_reader final : public http::blob_reader {
+class swarm_reader final : public pull::blob_reader {
  public:
-  swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, http::blob_request request)
+  swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, pull::blob_request request)
       : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
 
@@ -70,8 +70,8 @@ class swarm_reader final : public http::blob_reader {
       spdlog::warn("swarm stalled on {} at byte {}; taking the rest from upstream",
                    request_.digest.str(), offset_);
       ++owner_.fallbacks_;
-      http::upstream_refusal refusal;
-      fallback_ = co_await http::upstream_blob_source::open_range(
+      pull::upstream_refusal refusal;
+      fallback_ = co_await pull::upstream_blob_source::open_range(
           request_, offset_, &owner_.bytes_.upstream, refusal, ec);
       if (!fallback_) {
         if (!ec) ec = errc::upstream_bad_response;
@@ -83,10 +83,10 @@ class swarm_reader final : public http::blob_reader {
  private:
   swarm_source& owner_;
   std::shared_ptr<p2p::torrent> torrent_;
-  http::blob_request request_;
+  pull::blob_request request_;
   std::uint64_t offset_ = 0;
   std::optional<std::chrono::steady_clock::time_point> waiting_since_;
-  std::unique_ptr<http::blob_reader> fallback_;
+  std::unique_ptr<pull::blob_reader> fallback_;
 };
 
 swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
@@ -101,8 +101,8 @@ fs::path swarm_source::metainfo_path(const layers::digest& d) const {
   return opts_.work_dir / "torrents" / (d.hex() + ".torrent");
 }
 
-asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_request& request,
-                                                          http::upstream_refusal& refusal,
+asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_request& request,
+                                                          pull::upstream_refusal& refusal,
                                                           int& seeder_port) {
   http::url where = opts_.seeder;
   where.target = "/v1/blobs/" + request.digest.str() + "/torrent?repo=" + request.repository;
@@ -132,7 +132,7 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_reque
     co_return std::string{};
   }
   if (res->status() != 200) {
-    refusal = co_await http::read_refusal(*res);
+    refusal = co_await pull::read_refusal(*res);
     co_return std::string{};
   }
   std::string metainfo;
@@ -142,8 +142,8 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const http::blob_reque
   co_return metainfo;
 }
 
-asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
-    const http::blob_request& request, http::upstream_refusal& refusal, std::error_code& ec) {
+asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
+    const pull::blob_request& request, pull::upstream_refusal& refusal, std::error_code& ec) {
   // Only the registry the seeder seeds goes through it: a client's credentials for any other
   // registry never reach the seeder.
   if (std::find(opts_.fronts.begin(), opts_.fronts.end(), request.from->config().name) ==
@@ -174,7 +174,7 @@ asio::awaitable<std::unique_ptr<http::blob_reader>> swarm_source::open(
   if (!t) {
     ++fallbacks_;
     ec.clear();
-    co_return co_await http::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal,
+    co_return co_await pull::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal,
                                                               ec);
   }
   t->want(0);

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "http/blob_source.hpp"
+#include "pull/blob_source.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/session.hpp"
 
@@ -29,17 +29,17 @@ struct swarm_options {
   std::chrono::milliseconds stall{15000};             ///< no payload for this long: fall back
 };
 
-class swarm_source final : public http::blob_source {
+class swarm_source final : public pull::blob_source {
  public:
   swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
                swarm_options opts);
 
-  asio::awaitable<std::unique_ptr<http::blob_reader>> open(const http::blob_request& request,
-                                                           http::upstream_refusal& refusal,
+  asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
+                                                           pull::upstream_refusal& refusal,
                                                            std::error_code& ec) override;
   void committed(const layers::digest& d) override;
   void failed(const layers::digest& d) override;
-  http::source_bytes bytes() const override {
+  pull::source_bytes bytes() const override {
     return {bytes_.peers, bytes_.upstream + direct_.bytes().upstream};
   }
 
@@ -52,16 +52,16 @@ class swarm_source final : public http::blob_source {
 
  private:
   friend class swarm_reader;
-  asio::awaitable<std::string> fetch_metainfo(const http::blob_request& request,
-                                              http::upstream_refusal& refusal, int& seeder_port);
+  asio::awaitable<std::string> fetch_metainfo(const pull::blob_request& request,
+                                              pull::upstream_refusal& refusal, int& seeder_port);
   std::filesystem::path metainfo_path(const layers::digest& d) const;
 
   asio::ssl::context& tls_;
   p2p::session& swarm_;
   layers::blob_store& store_;
   swarm_options opts_;
-  http::upstream_blob_source direct_;  ///< upstreams the seeder does not front
-  http::source_bytes bytes_;
+  pull::upstream_blob_source direct_;  ///< upstreams the seeder does not front
+  pull::source_bytes bytes_;
   std::uint64_t fallbacks_ = 0;
   std::unordered_map<layers::digest, std::string> metainfo_;  ///< of downloads in progress
 };

@@ -3,9 +3,9 @@
 namespace rookery::seeder {
 namespace {
 
-class hashing_reader final : public http::blob_reader {
+class hashing_reader final : public pull::blob_reader {
  public:
-  hashing_reader(std::unique_ptr<http::blob_reader> inner,
+  hashing_reader(std::unique_ptr<pull::blob_reader> inner,
                  std::shared_ptr<layers::piece_hasher> pieces)
       : inner_(std::move(inner)), pieces_(std::move(pieces)) {}
   std::optional<std::uint64_t> size() const override { return inner_->size(); }
@@ -17,14 +17,14 @@ class hashing_reader final : public http::blob_reader {
   }
 
  private:
-  std::unique_ptr<http::blob_reader> inner_;
+  std::unique_ptr<pull::blob_reader> inner_;
   std::shared_ptr<layers::piece_hasher> pieces_;
 };
 
 }  // namespace
 
-asio::awaitable<std::unique_ptr<http::blob_reader>> hashing_source::open(
-    const http::blob_request& request, http::upstream_refusal& refusal, std::error_code& ec) {
+asio::awaitable<std::unique_ptr<pull::blob_reader>> hashing_source::open(
+    const pull::blob_request& request, pull::upstream_refusal& refusal, std::error_code& ec) {
   auto reader = co_await inner_.open(request, refusal, ec);
   if (!reader || !reader->size() || *reader->size() == 0) co_return reader;
   auto pieces = std::make_shared<layers::piece_hasher>(*reader->size());

@@ -5,24 +5,24 @@
 #include <memory>
 #include <unordered_map>
 
-#include "http/blob_source.hpp"
+#include "pull/blob_source.hpp"
 #include "layers/layer_torrent.hpp"
 
 namespace rookery::seeder {
 
 namespace asio = boost::asio;
 
-class hashing_source final : public http::blob_source {
+class hashing_source final : public pull::blob_source {
  public:
-  asio::awaitable<std::unique_ptr<http::blob_reader>> open(const http::blob_request& request,
-                                                           http::upstream_refusal& refusal,
+  asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
+                                                           pull::upstream_refusal& refusal,
                                                            std::error_code& ec) override;
-  http::source_bytes bytes() const override { return inner_.bytes(); }
+  pull::source_bytes bytes() const override { return inner_.bytes(); }
   /// The piece hashes of a blob this source delivered whole, once; null otherwise.
   std::unique_ptr<layers::piece_hasher> take(const layers::digest& d);
 
  private:
-  http::upstream_blob_source inner_;
+  pull::upstream_blob_source inner_;
   std::unordered_map<layers::digest, std::shared_ptr<layers::piece_hasher>> hashers_;
 };
 

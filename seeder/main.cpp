@@ -11,7 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "http/server.hpp"
-#include "http/upstream.hpp"
+#include "pull/upstream.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/session.hpp"
 #include "seeder/seeder.hpp"
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
                  "network (CIDR) whose peers may connect; repeat; default: any");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
-  http::upstream_config registry;
+  pull::upstream_config registry;
   boost::asio::ip::tcp::endpoint endpoint;
   try {
     app.parse(argc, argv);
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   try {
     boost::asio::io_context io(1);
     auto tls = http::make_client_tls_context();
-    http::upstream registry_client(registry, tls, http::client_options{});
+    pull::upstream registry_client(registry, tls, http::client_options{});
     seeder::seeder_options opts;
     opts.public_url = public_url;
     opts.trackers = trackers;

@@ -31,7 +31,7 @@ std::string binary_of_hex(const std::string& hex) {
 
 }  // namespace
 
-seeder::seeder(asio::io_context& io, layers::blob_store& store, http::upstream& registry,
+seeder::seeder(asio::io_context& io, layers::blob_store& store, pull::upstream& registry,
                p2p::session& swarm, tracker& trk, seeder_options opts)
     : io_(io),
       store_(store),
@@ -82,7 +82,7 @@ asio::awaitable<void> seeder::restore() {
     std::error_code ec;
     auto metainfo = layers::read_small_file(metainfo_path(d));
     if (metainfo && !metainfo->empty() && start_seeding(d, std::move(*metainfo), ec)) continue;
-    http::upstream_refusal refusal;
+    pull::upstream_refusal refusal;
     co_await ensure("", d, "", refusal, ec);  // no metainfo saved: hash the stored blob
     if (ec) spdlog::warn("could not seed stored blob {}: {}", d.str(), ec.message());
   }
@@ -91,7 +91,7 @@ asio::awaitable<void> seeder::restore() {
 
 asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::ensure(
     const std::string& repository, const layers::digest& d, const std::string& authorization,
-    http::upstream_refusal& refusal, std::error_code& ec) {
+    pull::upstream_refusal& refusal, std::error_code& ec) {
   ec.clear();
   if (auto it = seeded_.find(d); it != seeded_.end()) co_return it->second;
   if (auto it = pending_.find(d); it != pending_.end()) {
@@ -117,7 +117,7 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::ensure(
 
 asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
     const std::string& repository, const layers::digest& d, const std::string& authorization,
-    http::upstream_refusal& refusal, std::error_code& ec) {
+    pull::upstream_refusal& refusal, std::error_code& ec) {
   std::optional<layers::layer_torrent> made;
   if (!store_.contains(d)) {
     if (repository.empty()) {
@@ -125,12 +125,12 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
       co_return nullptr;
     }
     bool joined = false;
-    const http::blob_request request{&registry_, repository, d, authorization};
+    const pull::blob_request request{&registry_, repository, d, authorization};
     auto f = co_await fetcher_.start(request, refusal, ec, joined);
     if (!f) co_return nullptr;
-    while (f->state == http::fetch::phase::running) co_await f->changed();
+    while (f->state == pull::fetch::phase::running) co_await f->changed();
     auto pieces = source_.take(d);
-    if (f->state == http::fetch::phase::failed) {
+    if (f->state == pull::fetch::phase::failed) {
       ec = f->error ? f->error : make_error_code(errc::blob_unknown);
       co_return nullptr;
     }
@@ -170,7 +170,7 @@ asio::awaitable<std::shared_ptr<const seeder::seeded>> seeder::make_seeded(
 asio::awaitable<std::optional<layers::manifest>> seeder::fetch_manifest(
     const std::string& repository, const std::string& reference, std::string& why) {
   std::error_code ec;
-  const http::upstream_call call{bhttp::verb::get,
+  const pull::upstream_call call{bhttp::verb::get,
                                  "/v2/" + repository + "/manifests/" + reference,
                                  {},
                                  std::string(layers::media_type::accept_all),
@@ -213,7 +213,7 @@ asio::awaitable<nlohmann::json> seeder::seed_image(std::string repository, std::
   nlohmann::json seeded = nlohmann::json::array();
   for (const auto& blob : blobs) {
     std::error_code ec;
-    http::upstream_refusal refusal;
+    pull::upstream_refusal refusal;
     auto s = co_await ensure(repository, blob.digest, "", refusal, ec);
     nlohmann::json entry = {{"digest", blob.digest.str()}, {"size", blob.size}};
     if (s) {
@@ -283,10 +283,10 @@ asio::awaitable<bool> seeder::authorize_read(http::exchange& ex, const layers::d
   }
   // The registry decides, with the caller's own Authorization (never the seeder's).
   const std::string authorization(ex.req()[bhttp::field::authorization]);
-  const auto key = http::access_cache::key("registry", repository, d.str(), authorization);
-  if (access_.check(key) == http::access_verdict::fresh) co_return true;
+  const auto key = pull::access_cache::key("registry", repository, d.str(), authorization);
+  if (access_.check(key) == pull::access_verdict::fresh) co_return true;
   std::error_code ec;
-  const http::upstream_call call{
+  const pull::upstream_call call{
       bhttp::verb::head,        "/v2/" + repository + "/blobs/" + d.str(), authorization, {}, {},
       /*own_credentials=*/false};
   auto res = co_await registry_.send(call, ec);
@@ -296,8 +296,8 @@ asio::awaitable<bool> seeder::authorize_read(http::exchange& ex, const layers::d
   }
   if (res->status() != 200) {
     access_.forget(key);
-    const http::upstream_refusal refusal = co_await http::read_refusal(*res);
-    co_await http::send_refusal(ex, refusal);
+    const pull::upstream_refusal refusal = co_await pull::read_refusal(*res);
+    co_await pull::send_refusal(ex, refusal);
     co_return false;
   }
   access_.allow(key);
@@ -324,7 +324,7 @@ asio::awaitable<void> seeder::handle_blob(http::exchange& ex, std::string rest) 
   const auto repository = http::percent_decode(*http::query_value(ex.req().target(), "repo"));
   const std::string authorization(ex.req()[bhttp::field::authorization]);
   std::error_code ec;
-  http::upstream_refusal refusal;
+  pull::upstream_refusal refusal;
   auto s = co_await ensure(*repository, *d, authorization, refusal, ec);
   if (!s) {
     if (ec == errc::size_invalid)

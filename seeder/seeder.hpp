@@ -15,11 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/access_cache.hpp"
-#include "http/blob_fetcher.hpp"
+#include "pull/access_cache.hpp"
+#include "pull/blob_fetcher.hpp"
 #include "http/secret.hpp"
 #include "http/server.hpp"
-#include "http/upstream.hpp"
+#include "pull/upstream.hpp"
 #include "layers/blob_store.hpp"
 #include "layers/manifest.hpp"
 #include "p2p/session.hpp"
@@ -44,7 +44,7 @@ struct seeder_options {
 /// Owns the seeder's state; handle() is the http::server handler. io_context thread only.
 class seeder {
  public:
-  seeder(asio::io_context& io, layers::blob_store& store, http::upstream& registry,
+  seeder(asio::io_context& io, layers::blob_store& store, pull::upstream& registry,
          p2p::session& swarm, tracker& trk, seeder_options opts);
 
   /// Seeds again every stored blob: from its saved metainfo when there is one (no hashing),
@@ -65,7 +65,7 @@ class seeder {
     asio::steady_timer done;
     std::shared_ptr<const seeded> result;
     std::error_code error;
-    http::upstream_refusal refusal;
+    pull::upstream_refusal refusal;
     bool finished = false;
   };
 
@@ -73,12 +73,12 @@ class seeder {
   asio::awaitable<std::shared_ptr<const seeded>> ensure(const std::string& repository,
                                                         const layers::digest& d,
                                                         const std::string& authorization,
-                                                        http::upstream_refusal& refusal,
+                                                        pull::upstream_refusal& refusal,
                                                         std::error_code& ec);
   asio::awaitable<std::shared_ptr<const seeded>> make_seeded(const std::string& repository,
                                                              const layers::digest& d,
                                                              const std::string& authorization,
-                                                             http::upstream_refusal& refusal,
+                                                             pull::upstream_refusal& refusal,
                                                              std::error_code& ec);
   std::shared_ptr<const seeded> start_seeding(const layers::digest& d, std::string metainfo,
                                               std::error_code& ec);
@@ -109,14 +109,14 @@ class seeder {
 
   asio::io_context& io_;
   layers::blob_store& store_;
-  http::upstream& registry_;
+  pull::upstream& registry_;
   p2p::session& swarm_;
   tracker& tracker_;
   seeder_options opts_;
   asio::thread_pool disk_{1};
   hashing_source source_;
-  http::blob_fetcher fetcher_;
-  http::access_cache access_;
+  pull::blob_fetcher fetcher_;
+  pull::access_cache access_;
   std::unordered_map<layers::digest, std::shared_ptr<const seeded>> seeded_;
   std::unordered_map<layers::digest, std::shared_ptr<pending>> pending_;
   struct image_ref {

@@ -1,13 +1,13 @@
-#include "http/blob_source.hpp"
+#include "pull/blob_source.hpp"
 
 #include "layers/error.hpp"
 
-namespace rookery::http {
+namespace rookery::pull {
 namespace {
 
 class http_blob_reader final : public blob_reader {
  public:
-  http_blob_reader(std::unique_ptr<response_stream> response, std::uint64_t* counter)
+  http_blob_reader(std::unique_ptr<http::response_stream> response, std::uint64_t* counter)
       : response_(std::move(response)), counter_(counter) {}
   std::optional<std::uint64_t> size() const override { return response_->content_length(); }
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
@@ -18,21 +18,11 @@ class http_blob_reader final : public blob_reader {
   }
 
  private:
-  std::unique_ptr<response_stream> response_;
+  std::unique_ptr<http::response_stream> response_;
   std::uint64_t* counter_;
 };
 
 }  // namespace
-
-asio::awaitable<upstream_refusal> read_refusal(response_stream& source) {
-  upstream_refusal out;
-  out.status = source.status();
-  out.content_type = source.header(bhttp::field::content_type);
-  out.www_authenticate = source.header(bhttp::field::www_authenticate);
-  out.retry_after = source.header(bhttp::field::retry_after);
-  if (co_await source.read_body(out.body, 64 * 1024)) out.body.clear();
-  co_return out;
-}
 
 asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
     const blob_request& request, upstream_refusal& refusal, std::error_code& ec) {
@@ -58,4 +48,4 @@ asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
   co_return std::make_unique<http_blob_reader>(std::move(response), counter);
 }
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

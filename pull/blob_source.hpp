@@ -9,22 +9,11 @@
 #include <system_error>
 
 #include "http/client.hpp"
-#include "http/upstream.hpp"
+#include "pull/refusal.hpp"
+#include "pull/upstream.hpp"
 #include "layers/digest.hpp"
 
-namespace rookery::http {
-
-/// An upstream answer the client must see as is (401 with its challenge, 403, 404, 429...).
-struct upstream_refusal {
-  unsigned status = 0;
-  std::string content_type;
-  std::string www_authenticate;
-  std::string retry_after;
-  std::string body;  ///< bounded
-};
-
-/// Reads `source`'s error response into a refusal to relay (body capped at 64 KiB).
-asio::awaitable<upstream_refusal> read_refusal(response_stream& source);
+namespace rookery::pull {
 
 struct blob_request {
   upstream* from = nullptr;
@@ -85,4 +74,4 @@ class upstream_blob_source final : public blob_source {
   std::uint64_t bytes_ = 0;
 };
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

@@ -11,14 +11,14 @@
 
 #include "http/client.hpp"
 
-namespace rookery::http {
+namespace rookery::pull {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 
 struct upstream_config {
   std::string name;  ///< the ?ns= value that selects it; empty for the default upstream
-  url base;          ///< e.g. http://127.0.0.1:5000
+  http::url base;          ///< e.g. http://127.0.0.1:5000
   std::string username;
   std::string password;  ///< proxy-side credentials; both empty when none
 };
@@ -38,7 +38,7 @@ struct upstream_call {
 /// One upstream registry. Lives on the proxy's io_context; not thread-safe.
 class upstream {
  public:
-  upstream(upstream_config config, asio::ssl::context& tls, client_options opts)
+  upstream(upstream_config config, asio::ssl::context& tls, http::client_options opts)
       : config_(std::move(config)), tls_(tls), opts_(opts) {}
 
   const upstream_config& config() const noexcept { return config_; }
@@ -46,11 +46,11 @@ class upstream {
   std::string display_name() const { return config_.name.empty() ? "default" : config_.name; }
 
   /// Sends the call and returns the response with its header read (body not yet read).
-  asio::awaitable<std::unique_ptr<response_stream>> send(const upstream_call& call,
+  asio::awaitable<std::unique_ptr<http::response_stream>> send(const upstream_call& call,
                                                          std::error_code& ec);
 
  private:
-  asio::awaitable<std::unique_ptr<response_stream>> send_once(const upstream_call& call,
+  asio::awaitable<std::unique_ptr<http::response_stream>> send_once(const upstream_call& call,
                                                               const std::string& auth,
                                                               std::error_code& ec);
   asio::awaitable<std::string> fetch_token(const std::string& challenge, std::error_code& ec);
@@ -63,7 +63,7 @@ class upstream {
 
   upstream_config config_;
   asio::ssl::context& tls_;
-  client_options opts_;
+  http::client_options opts_;
   std::map<std::string, token> tokens_;                ///< by realm|service|scope
   std::map<std::string, std::string> last_challenge_;  ///< by path prefix (repository)
 };
@@ -74,4 +74,4 @@ std::string basic_authorization(const std::string& user, const std::string& pass
 /// The value of `key` in a WWW-Authenticate challenge's parameters, empty when absent.
 std::string challenge_param(const std::string& challenge, const std::string& key);
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

@@ -11,11 +11,11 @@
 #include <optional>
 #include <unordered_map>
 
-#include "http/blob_source.hpp"
+#include "pull/blob_source.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
 
-namespace rookery::http {
+namespace rookery::pull {
 
 /// What the fetcher counts. Plain integers: the io_context thread only.
 struct fetch_counters {
@@ -67,7 +67,7 @@ class blob_fetcher {
 
   /// Streams bytes [first, first + count) of a running fetch to `ex` (header already sent),
   /// waiting for bytes as they arrive. An error means the response must be abandoned.
-  asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, exchange& ex,
+  asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, http::exchange& ex,
                                           std::uint64_t first, std::uint64_t count);
 
   std::size_t inflight() const noexcept { return inflight_.size(); }
@@ -90,4 +90,4 @@ class blob_fetcher {
   std::unordered_map<layers::digest, std::shared_ptr<fetch>> inflight_;
 };
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

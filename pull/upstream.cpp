@@ -1,4 +1,4 @@
-#include "http/upstream.hpp"
+#include "pull/upstream.hpp"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 
 #include "layers/error.hpp"
 
-namespace rookery::http {
+namespace rookery::pull {
 namespace {
 
 std::string percent_encode(std::string_view s) {
@@ -59,20 +59,20 @@ std::string challenge_param(const std::string& challenge, const std::string& key
   return {};
 }
 
-asio::awaitable<std::unique_ptr<response_stream>> upstream::send_once(const upstream_call& call,
+asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(const upstream_call& call,
                                                                       const std::string& auth,
                                                                       std::error_code& ec) {
   bhttp::fields headers;
   if (!auth.empty()) headers.set(bhttp::field::authorization, auth);
   if (!call.accept.empty()) headers.set(bhttp::field::accept, call.accept);
   if (!call.range.empty()) headers.set(bhttp::field::range, call.range);
-  url where = config_.base;
+  http::url where = config_.base;
   where.target = call.path;
   auto ex = co_await asio::this_coro::executor;
-  co_return co_await send_request(ex, tls_, call.method, where, headers, opts_, ec);
+  co_return co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
 }
 
-asio::awaitable<std::unique_ptr<response_stream>> upstream::send(const upstream_call& call,
+asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const upstream_call& call,
                                                                  std::error_code& ec) {
   if (!call.authorization.empty() || !has_credentials() || !call.own_credentials) {
     co_return co_await send_once(call, call.authorization, ec);
@@ -109,7 +109,7 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
   if (auto t = tokens_.find(key); t != tokens_.end() && t->second.expires > now) {
     co_return "Bearer " + t->second.value;
   }
-  auto where = url::parse(realm);
+  auto where = http::url::parse(realm);
   if (!where) {
     ec = errc::upstream_bad_response;
     co_return std::string{};
@@ -119,7 +119,7 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
   bhttp::fields headers;
   headers.set(bhttp::field::authorization, basic_authorization(config_.username, config_.password));
   auto ex = co_await asio::this_coro::executor;
-  auto res = co_await send_request(ex, tls_, bhttp::verb::get, *where, headers, opts_, ec);
+  auto res = co_await http::send_request(ex, tls_, bhttp::verb::get, *where, headers, opts_, ec);
   if (!res) co_return std::string{};
   std::string body;
   if ((ec = co_await res->read_body(body, 64 * 1024))) co_return std::string{};
@@ -149,4 +149,4 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
   co_return "Bearer " + value;
 }
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

@@ -1,11 +1,11 @@
-#include "http/access_cache.hpp"
+#include "pull/access_cache.hpp"
 
 #include <algorithm>
 #include <vector>
 
 #include "layers/digest.hpp"
 
-namespace rookery::http {
+namespace rookery::pull {
 
 std::string access_cache::key(const std::string& upstream, const std::string& repository,
                               const std::string& digest, const std::string& authorization) {
@@ -34,4 +34,4 @@ void access_cache::allow(const std::string& key) {
   allowed_[key] = std::chrono::steady_clock::now();
 }
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace rookery::http {
+namespace rookery::pull {
 
 enum class access_verdict {
   unknown,  ///< never confirmed: ask upstream
@@ -36,4 +36,4 @@ class access_cache {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> allowed_;
 };
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

@@ -1,4 +1,4 @@
-#include "http/blob_fetcher.hpp"
+#include "pull/blob_fetcher.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include "http/offload.hpp"
 #include "layers/error.hpp"
 
-namespace rookery::http {
+namespace rookery::pull {
 namespace {
 
 constexpr std::size_t chunk_bytes = 256 * 1024;  // the only buffer a fetch holds
@@ -73,7 +73,7 @@ void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, s
 
 asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer& writer) {
   // fsync of a large blob takes long: do it on the disk pool, never on the network thread.
-  co_return co_await offload(io_, disk_, [&writer] { return writer.commit(); });
+  co_return co_await http::offload(io_, disk_, [&writer] { return writer.commit(); });
 }
 
 asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request request) {
@@ -120,7 +120,7 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   finish(f, fetch::phase::committed, {});
 }
 
-asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, exchange& ex,
+asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, http::exchange& ex,
                                                       std::uint64_t first, std::uint64_t count) {
   const std::uint64_t end = first + count;
   std::uint64_t sent = first;
@@ -144,4 +144,4 @@ asio::awaitable<std::error_code> blob_fetcher::follow(std::shared_ptr<fetch> f, 
   co_return std::error_code{};
 }
 
-}  // namespace rookery::http
+}  // namespace rookery::pull

@@ -10,7 +10,6 @@
 # Usage: bench/p2p.sh [RUNS]   (default 3; needs ~6 GB in /tmp)
 source "$(dirname "$0")/../tests/integration/lib.sh"
 runs=${1:-3}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 rp=$(free_port); sp=$(free_port)
 start_registry reg "$rp"
@@ -40,17 +39,17 @@ for ((i = 0; i < runs; i++)); do
   start_swarm_proxy "px$i" "$port" "$rp" "$sp"
   # Time to the first body byte, on a cold proxy; then throughput on another cold proxy.
   python3 "$(dirname "$0")/first_byte.py" "http://127.0.0.1:$port/v2/bench/big/blobs/$layer" >> "$RK_TMP/ttfb"
-  kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+  stop_pid "$PROXY_PID"
   rm -rf "$RK_TMP/px$i"
   start_swarm_proxy "px$i" "$port" "$rp" "$sp"
   curl -s -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$port/v2/bench/big/blobs/$layer" >> "$RK_TMP/swarm"
   upstream=$(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_from_upstream_total)
   [ "$upstream" = 0 ] || echo "  (run $i: $upstream bytes came from upstream, not the swarm)"
-  kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+  stop_pid "$PROXY_PID"
   rm -rf "$RK_TMP/px$i"
   curl -s -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$rp/v2/bench/big/blobs/$layer" >> "$RK_TMP/direct"
 done
-ttfb=$(median < "$RK_TMP/ttfb"); swarm=$(median < "$RK_TMP/swarm"); direct=$(median < "$RK_TMP/direct")
+ttfb=$(rk_median < "$RK_TMP/ttfb"); swarm=$(rk_median < "$RK_TMP/swarm"); direct=$(rk_median < "$RK_TMP/direct")
 awk -v t="$ttfb" -v s="$swarm" -v d="$direct" -v n="$runs" 'BEGIN {
   printf "cold 1 GiB layer through one proxy (seeder already seeding, no other peers), median of %d runs:\n", n
   printf "  time to first byte %.0f ms (target <= 100 ms)\n", t * 1000

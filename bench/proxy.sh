@@ -10,7 +10,6 @@ source "$(dirname "$0")/../tests/integration/lib.sh"
 runs=${1:-5}
 
 speed() { curl -s -o /dev/null -w '%{speed_download}' "$1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 rp=$(free_port); pp=$(free_port); pc=$(free_port)
 start_registry reg "$rp"
@@ -29,7 +28,7 @@ for ((i = 0; i < runs; i++)); do
   speed "http://127.0.0.1:$rp/v2/bench/big/blobs/$d1" >> "$RK_TMP/reg.speeds"; echo >> "$RK_TMP/reg.speeds"
   speed "http://127.0.0.1:$pp/v2/bench/big/blobs/$d1" >> "$RK_TMP/proxy.speeds"; echo >> "$RK_TMP/proxy.speeds"
 done
-reg=$(median < "$RK_TMP/reg.speeds"); prx=$(median < "$RK_TMP/proxy.speeds")
+reg=$(rk_median < "$RK_TMP/reg.speeds"); prx=$(rk_median < "$RK_TMP/proxy.speeds")
 awk -v r="$reg" -v p="$prx" -v n="$runs" 'BEGIN {
   printf "cached 1 GiB blob, median of %d runs each (curl -o /dev/null, loopback):\n", n
   printf "  docker-registry  %8.0f MiB/s\n", r / 1048576

@@ -156,8 +156,8 @@ void blob_store::rebuild_index() {
   std::vector<found> blobs;
   for (const char* algorithm : {"sha256", "sha512"}) {
     for (const auto& item : fs::directory_iterator(root_ / "blobs" / algorithm)) {
-      auto d = digest::parse(std::string(algorithm) + ":" + item.path().filename().string());
-      if (!d || !item.is_regular_file()) {
+      auto d = digest::from_file_name(item.path().filename().string());
+      if (!d || d->algorithm_name() != algorithm || !item.is_regular_file()) {
         fs::remove_all(item.path());  // not ours: nothing else is ever written here
         continue;
       }
@@ -265,6 +265,21 @@ void blob_store::unpin(const digest& d) noexcept {
   auto it = index_.find(d);
   if (it != index_.end() && it->second.pins > 0) --it->second.pins;
   evict_locked();
+}
+
+std::vector<digest> blob_store::list() const {
+  std::vector<std::pair<std::uint64_t, digest>> by_use;
+  {
+    std::lock_guard lock(mutex_);
+    by_use.reserve(index_.size());
+    for (const auto& [d, e] : index_) by_use.emplace_back(e.last_use, d);
+  }
+  std::sort(by_use.begin(), by_use.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<digest> out;
+  out.reserve(by_use.size());
+  for (auto& [use, d] : by_use) out.push_back(std::move(d));
+  return out;
 }
 
 std::uint64_t blob_store::total_bytes() const {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 #include <unordered_map>
+#include <vector>
 
 #include "layers/digest.hpp"
 
@@ -100,6 +101,8 @@ class blob_store {
   /// Removes a blob unless it is pinned; true when it was removed.
   bool remove(const digest& d);
 
+  /// Every stored blob, least recently used first.
+  std::vector<digest> list() const;
   std::uint64_t total_bytes() const;
   std::size_t blob_count() const;
   const std::filesystem::path& root() const noexcept { return root_; }

@@ -21,6 +21,12 @@ bool fail(std::string* why, std::string reason) {
 
 }  // namespace
 
+std::optional<digest> digest::from_file_name(std::string_view name) {
+  const char* algorithm = name.size() == 64 ? "sha256:" : name.size() == 128 ? "sha512:" : nullptr;
+  if (!algorithm) return std::nullopt;
+  return parse(std::string(algorithm) + std::string(name));
+}
+
 std::optional<digest> digest::parse(std::string_view text, std::string* why) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {

@@ -19,6 +19,9 @@ class digest {
  public:
   /// Parses `text`; on failure returns nullopt and, if `why` is given, a reason a human can act on.
   static std::optional<digest> parse(std::string_view text, std::string* why = nullptr);
+  /// The digest a stored file is named by: its hex alone, the algorithm told by the length
+  /// (64: sha256, 128: sha512); nullopt for any other name.
+  static std::optional<digest> from_file_name(std::string_view name);
 
   digest_algorithm algorithm() const noexcept { return algorithm_; }
   /// The encoded part, lowercase hex.

@@ -89,7 +89,7 @@ std::optional<layer_torrent> build_layer_torrent(const digest& d, piece_hasher&&
   lt::bencode(std::back_inserter(out.metainfo), ct.generate());
   out.piece_length = st.piece_length;
   out.piece_count = ct.num_pieces();
-  out.info_hash = info_hash_of(out.metainfo).value_or("");
+  out.info_hash = info_hash_of(out.metainfo).value_or(info_hash{});
   ec.clear();
   return out;
 }
@@ -124,18 +124,22 @@ std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, cons
   return build_layer_torrent(d, std::move(pieces), trackers, extras, ec);
 }
 
-std::optional<std::string> info_hash_of(const std::string& metainfo) {
-  lt::error_code ec;
-  lt::torrent_info info(metainfo.data(), static_cast<int>(metainfo.size()), ec);
-  if (ec) return std::nullopt;
+std::string to_hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
-  const auto& hash = info.info_hashes().v1;
   std::string hex;
-  for (const auto byte : hash) {
+  hex.reserve(bytes.size() * 2);
+  for (const unsigned char byte : bytes) {
     hex += digits[byte >> 4];
     hex += digits[byte & 15];
   }
   return hex;
+}
+
+std::optional<info_hash> info_hash_of(const std::string& metainfo) {
+  lt::error_code ec;
+  lt::torrent_info info(metainfo.data(), static_cast<int>(metainfo.size()), ec);
+  if (ec) return std::nullopt;
+  return info.info_hashes().v1;
 }
 
 }  // namespace rookery::layers

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <libtorrent/sha1_hash.hpp>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -18,6 +20,13 @@ namespace rookery::layers {
 /// The piece length for a blob of `size` bytes: the smallest power of two that keeps the piece
 /// count at or under 512, and within [128 KiB, 4 MiB].
 int piece_length_for(std::uint64_t size);
+
+/// A torrent's v1 info-hash (20 bytes; its bytes are what trackers and peers use).
+using info_hash = lt::sha1_hash;
+
+/// Lowercase hex of any bytes (40 characters for an info-hash).
+std::string to_hex(std::string_view bytes);
+inline std::string to_hex(const info_hash& h) { return to_hex(std::string_view(h.data(), h.size())); }
 
 /// What a site adds to the torrents it makes, beyond the blob itself.
 struct torrent_extras {
@@ -30,7 +39,7 @@ struct torrent_extras {
 
 struct layer_torrent {
   std::string metainfo;   ///< the bencoded .torrent file
-  std::string info_hash;  ///< v1 info-hash, 40 lowercase hex
+  layers::info_hash info_hash;  ///< v1
   int piece_length = 0;
   int piece_count = 0;
 };
@@ -68,7 +77,7 @@ std::optional<layer_torrent> make_layer_torrent(int fd, std::uint64_t size, cons
                                                 const std::vector<std::string>& trackers,
                                                 const torrent_extras& extras, std::error_code& ec);
 
-/// The info-hash (40 hex) of a bencoded .torrent, or nullopt when it does not parse.
-std::optional<std::string> info_hash_of(const std::string& metainfo);
+/// The v1 info-hash of a bencoded .torrent, or nullopt when it does not parse.
+std::optional<info_hash> info_hash_of(const std::string& metainfo);
 
 }  // namespace rookery::layers

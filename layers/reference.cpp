@@ -1,5 +1,7 @@
 #include "layers/reference.hpp"
 
+#include "layers/digest.hpp"
+
 namespace rookery::layers {
 namespace {
 
@@ -53,6 +55,22 @@ bool valid_tag(std::string_view tag) {
     if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
   }
   return true;
+}
+
+std::optional<image_reference> parse_image_reference(std::string_view text) {
+  image_reference out{std::string(text), "latest"};
+  if (const auto at = text.find('@'); at != std::string_view::npos) {
+    out.repository = text.substr(0, at);
+    out.reference = text.substr(at + 1);
+    if (!digest::parse(out.reference)) return std::nullopt;
+  } else if (const auto colon = text.rfind(':');
+             colon != std::string_view::npos && text.find('/', colon) == std::string_view::npos) {
+    out.repository = text.substr(0, colon);
+    out.reference = text.substr(colon + 1);
+    if (!valid_tag(out.reference)) return std::nullopt;
+  }
+  if (!valid_repository_name(out.repository)) return std::nullopt;
+  return out;
 }
 
 }  // namespace rookery::layers

@@ -1,63 +1,49 @@
 #include "registry-proxy/metrics.hpp"
 
+#include "http/prometheus.hpp"
+
 namespace rookery::proxy {
-namespace {
-
-void add(std::string& out, const char* name, const char* type, const char* help,
-         std::uint64_t value) {
-  out += "# HELP rookery_proxy_";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE rookery_proxy_";
-  out += name;
-  out += ' ';
-  out += type;
-  out += "\nrookery_proxy_";
-  out += name;
-  out += ' ';
-  out += std::to_string(value);
-  out += '\n';
-}
-
-}  // namespace
 
 std::string metrics::prometheus(const pull::fetch_counters& fetches,
                                 const pull::source_bytes& sources, std::uint64_t store_bytes,
-                                std::uint64_t store_blobs, std::uint64_t inflight) const {
-  std::string out;
-  add(out, "requests_total", "counter", "HTTP requests received.", requests);
-  add(out, "blob_cache_hits_total", "counter", "Blob requests served from the local store.",
+                                std::uint64_t store_blobs, std::uint64_t inflight,
+                                const std::optional<swarm_figures>& swarm) const {
+  http::prometheus_text out("rookery_proxy_");
+  out.counter("requests_total", "HTTP requests received.", requests);
+  out.counter("blob_cache_hits_total", "Blob requests served from the local store.",
       blob_cache_hits);
-  add(out, "blob_cache_misses_total", "counter", "Blob requests that needed a fetch.",
+  out.counter("blob_cache_misses_total", "Blob requests that needed a fetch.",
       blob_cache_misses);
-  add(out, "blob_prefetches_total", "counter",
-      "Blob fetches started because a client read the image's manifest.", blob_prefetches);
-  add(out, "blob_bytes_served_total", "counter", "Blob bytes sent to clients.",
+  out.counter("blob_prefetches_total", "Blob fetches started because a client read the image's manifest.", blob_prefetches);
+  out.counter("blob_bytes_served_total", "Blob bytes sent to clients.",
       blob_bytes_from_cache + fetches.bytes_streamed);
-  add(out, "blob_bytes_from_peers_total", "counter",
-      "Blob bytes received from the swarm (other hosts and the seeder).", sources.peers);
-  add(out, "blob_bytes_from_upstream_total", "counter",
-      "Blob bytes fetched from upstream registries.", sources.upstream);
-  add(out, "blob_fetches_total", "counter", "Blob fetches started for missing blobs.",
+  out.counter("blob_bytes_from_peers_total", "Blob bytes received from the swarm (other hosts and the seeder).", sources.peers);
+  out.counter("blob_bytes_from_upstream_total", "Blob bytes fetched from upstream registries.", sources.upstream);
+  out.counter("blob_fetches_total", "Blob fetches started for missing blobs.",
       fetches.fetches);
-  add(out, "blob_fetches_joined_total", "counter", "Blob requests that joined an in-flight fetch.",
+  out.counter("blob_fetches_joined_total", "Blob requests that joined an in-flight fetch.",
       fetches.joined);
-  add(out, "blob_fetch_failures_total", "counter", "Blob fetches that failed or did not verify.",
+  out.counter("blob_fetch_failures_total", "Blob fetches that failed or did not verify.",
       fetches.failures);
-  add(out, "manifest_upstream_requests_total", "counter", "Manifest requests sent upstream.",
+  out.counter("manifest_upstream_requests_total", "Manifest requests sent upstream.",
       manifest_upstream_requests);
-  add(out, "manifest_cache_hits_total", "counter", "Manifests by digest served from the store.",
+  out.counter("manifest_cache_hits_total", "Manifests by digest served from the store.",
       manifest_cache_hits);
-  add(out, "upstream_errors_total", "counter",
-      "Upstream requests that failed to connect or answer.",
+  out.counter("upstream_errors_total", "Upstream requests that failed to connect or answer.",
       upstream_errors + fetches.source_errors);
-  add(out, "access_checks_total", "counter", "Upstream confirmations of a client's read access.",
+  out.counter("access_checks_total", "Upstream confirmations of a client's read access.",
       access_checks);
-  add(out, "store_bytes", "gauge", "Bytes of verified blobs in the local store.", store_bytes);
-  add(out, "store_blobs", "gauge", "Verified blobs in the local store.", store_blobs);
-  add(out, "inflight_fetches", "gauge", "Blob fetches in progress.", inflight);
-  return out;
+  out.gauge("store_bytes", "Bytes of verified blobs in the local store.", store_bytes);
+  out.gauge("store_blobs", "Verified blobs in the local store.", store_blobs);
+  out.gauge("inflight_fetches", "Blob fetches in progress.", inflight);
+  if (swarm) {
+    out.counter("swarm_uploaded_bytes_total", "Payload bytes this host sent to other hosts.",
+                swarm->uploaded);
+    out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
+                swarm->hash_failures);
+    out.gauge("swarm_torrents", "Torrents this host downloads or seeds.", swarm->torrents);
+  }
+  return out.str();
 }
 
 }  // namespace rookery::proxy

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pull/blob_fetcher.hpp"
@@ -20,11 +21,18 @@ struct metrics {
   std::uint64_t upstream_errors = 0;
   std::uint64_t access_checks = 0;  ///< upstream confirmations asked for cached content
 
-  /// Prometheus text exposition format, with the fetcher's and blob source's counters and
-  /// the store's gauges.
+  /// What the swarm adds, when there is one.
+  struct swarm_figures {
+    std::uint64_t uploaded = 0;       ///< payload sent to other hosts
+    std::uint64_t hash_failures = 0;  ///< pieces from peers that failed their check
+    std::uint64_t torrents = 0;
+  };
+
+  /// Prometheus text exposition format, with the fetcher's and blob source's counters, the
+  /// store's gauges and the swarm's figures.
   std::string prometheus(const pull::fetch_counters& fetches, const pull::source_bytes& sources,
                          std::uint64_t store_bytes, std::uint64_t store_blobs,
-                         std::uint64_t inflight) const;
+                         std::uint64_t inflight, const std::optional<swarm_figures>& swarm) const;
 };
 
 }  // namespace rookery::proxy

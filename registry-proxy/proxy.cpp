@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
+#include "http/prometheus.hpp"
 #include "http/responses.hpp"
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
@@ -68,25 +69,14 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::metrics: {
       // Strings are named before co_await throughout: GCC 12 destroys some temporaries in
       // co_await expressions twice (braced aggregates, ?: and + chains).
+      std::optional<metrics::swarm_figures> swarm;
+      if (swarm_)
+        swarm = metrics::swarm_figures{swarm_->totals().uploaded, swarm_->hash_failures(),
+                                       swarm_->torrent_count()};
       std::string text =
           metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
-                              blobs_.blob_count(), fetcher_.inflight());
-      if (swarm_) {
-        const auto totals = swarm_->totals();
-        text +=
-            "# HELP rookery_proxy_swarm_uploaded_bytes_total Payload bytes this host sent to other "
-            "hosts.\n"
-            "# TYPE rookery_proxy_swarm_uploaded_bytes_total "
-            "counter\nrookery_proxy_swarm_uploaded_bytes_total " +
-            std::to_string(totals.uploaded) + "\n";
-        text +=
-            "# HELP rookery_proxy_swarm_hash_failures_total Pieces from peers that failed their "
-            "hash check.\n"
-            "# TYPE rookery_proxy_swarm_hash_failures_total "
-            "counter\nrookery_proxy_swarm_hash_failures_total " +
-            std::to_string(swarm_->hash_failures()) + "\n";
-      }
-      co_return co_await http::send_text(ex, std::move(text), "text/plain; version=0.0.4");
+                              blobs_.blob_count(), fetcher_.inflight(), swarm);
+      co_return co_await http::send_text(ex, std::move(text), http::prometheus_text::content_type);
     }
     case route_kind::healthz:
       co_return co_await http::send_text(ex, "ok\n", "text/plain");

@@ -9,7 +9,6 @@
 #include <libtorrent/socket.hpp>
 
 #include "layers/error.hpp"
-#include "layers/small_file.hpp"
 
 namespace rookery::proxy {
 namespace fs = std::filesystem;
@@ -91,14 +90,13 @@ class swarm_reader final : public pull::blob_reader {
 
 swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
                            swarm_options opts)
-    : tls_(tls), swarm_(swarm), store_(store), opts_(std::move(opts)) {
-  fs::create_directories(opts_.work_dir / "torrents");
+    : tls_(tls),
+      swarm_(swarm),
+      store_(store),
+      opts_(std::move(opts)),
+      saved_(opts_.work_dir / "torrents") {
   fs::remove_all(opts_.work_dir / "downloads");  // partial downloads of a previous run
   fs::create_directories(opts_.work_dir / "downloads");
-}
-
-fs::path swarm_source::metainfo_path(const layers::digest& d) const {
-  return opts_.work_dir / "torrents" / (d.hex() + ".torrent");
 }
 
 asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_request& request,
@@ -185,7 +183,7 @@ void swarm_source::committed(const layers::digest& d) {
   // The verified copy in the store becomes what we seed from.
   swarm_.adopt_storage(d, store_.directory(d.algorithm()));
   if (auto it = metainfo_.find(d); it != metainfo_.end()) {
-    if (!layers::write_file_atomically(metainfo_path(d), it->second))
+    if (!saved_.save(d, it->second))
       spdlog::warn("could not save the metainfo of {}", d.str());
     metainfo_.erase(it);
   }
@@ -201,24 +199,20 @@ void swarm_source::failed(const layers::digest& d) {
 
 void swarm_source::evicted(const layers::digest& d) {
   swarm_.remove(d);  // before the store removes the file
-  std::error_code ignored;
-  fs::remove(metainfo_path(d), ignored);
+  saved_.remove(d);
 }
 
 std::size_t swarm_source::restore() {
   std::size_t seeded = 0;
-  for (const auto& item : fs::directory_iterator(opts_.work_dir / "torrents")) {
-    const auto name = item.path().stem().string();
-    auto d = layers::digest::parse((name.size() == 128 ? "sha512:" : "sha256:") + name);
-    if (!d || !store_.contains(*d)) {
-      fs::remove(item.path());
-      continue;
-    }
-    const auto metainfo = layers::read_small_file(item.path());
+  for (const auto& d : saved_.list()) {
+    const auto metainfo = store_.contains(d) ? saved_.load(d) : std::nullopt;
     std::error_code ec;
     if (metainfo &&
-        swarm_.add(*d, *metainfo, store_.directory(d->algorithm()), /*seed=*/true, false, ec))
+        swarm_.add(d, *metainfo, store_.directory(d.algorithm()), /*seed=*/true, false, ec)) {
       ++seeded;
+    } else {
+      saved_.remove(d);
+    }
   }
   return seeded;
 }

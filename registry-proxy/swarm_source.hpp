@@ -13,6 +13,7 @@
 
 #include "pull/blob_source.hpp"
 #include "layers/blob_store.hpp"
+#include "p2p/metainfo_store.hpp"
 #include "p2p/session.hpp"
 
 namespace rookery::proxy {
@@ -54,12 +55,12 @@ class swarm_source final : public pull::blob_source {
   friend class swarm_reader;
   asio::awaitable<std::string> fetch_metainfo(const pull::blob_request& request,
                                               pull::upstream_refusal& refusal, int& seeder_port);
-  std::filesystem::path metainfo_path(const layers::digest& d) const;
 
   asio::ssl::context& tls_;
   p2p::session& swarm_;
   layers::blob_store& store_;
   swarm_options opts_;
+  p2p::metainfo_store saved_;  ///< of committed blobs, for restarts
   pull::upstream_blob_source direct_;  ///< upstreams the seeder does not front
   pull::source_bytes bytes_;
   std::uint64_t fallbacks_ = 0;

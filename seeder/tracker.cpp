@@ -1,5 +1,9 @@
 #include "seeder/tracker.hpp"
 
+#include <iterator>
+#include <libtorrent/bencode.hpp>
+#include <libtorrent/entry.hpp>
+
 #include <charconv>
 #include <vector>
 
@@ -14,19 +18,18 @@ bool number(std::string_view s, T& out) {
   return ec == std::errc{} && end == s.data() + s.size();
 }
 
-void bstring(std::string& out, std::string_view s) {
-  out += std::to_string(s.size());
-  out += ':';
-  out += s;
+std::string bencoded(const lt::entry& e) {
+  std::string out;
+  lt::bencode(std::back_inserter(out), e);
+  return out;
 }
 
 }  // namespace
 
 std::string tracker_failure(std::string_view reason) {
-  std::string out = "d14:failure reason";
-  bstring(out, reason);
-  out += 'e';
-  return out;
+  lt::entry answer(lt::entry::dictionary_t);
+  answer["failure reason"] = std::string(reason);
+  return bencoded(answer);
 }
 
 void tracker::expire(swarm& s, clock::time_point now) const {
@@ -121,13 +124,13 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
   std::size_t complete = 0;
   for (const auto& [id, p] : s) complete += p.seed ? 1 : 0;
 
-  std::string out = "d8:completei" + std::to_string(complete) + "e10:incompletei" +
-                    std::to_string(s.size() - complete) + "e8:intervali" +
-                    std::to_string(opts_.interval.count()) + "e12:min intervali" +
-                    std::to_string(opts_.min_interval.count()) + "e5:peers";
-  bstring(out, peers);
-  out += 'e';
-  return out;
+  lt::entry answer(lt::entry::dictionary_t);
+  answer["complete"] = static_cast<std::int64_t>(complete);
+  answer["incomplete"] = static_cast<std::int64_t>(s.size() - complete);
+  answer["interval"] = static_cast<std::int64_t>(opts_.interval.count());
+  answer["min interval"] = static_cast<std::int64_t>(opts_.min_interval.count());
+  answer["peers"] = std::move(peers);
+  return bencoded(answer);
 }
 
 }  // namespace rookery::seeder

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "layers/layer_torrent.hpp"
+
 namespace rookery::seeder {
 
 struct tracker_options {
@@ -26,10 +28,10 @@ class tracker {
   using clock = std::chrono::steady_clock;
   explicit tracker(tracker_options opts = {}) : opts_(opts) {}
 
-  /// Starts answering for `info_hash` (20 raw bytes).
-  void allow(const std::string& info_hash) { swarms_.try_emplace(info_hash); }
-  void forget(const std::string& info_hash) { swarms_.erase(info_hash); }
-  bool knows(const std::string& info_hash) const { return swarms_.contains(info_hash); }
+  /// Starts answering for `h`.
+  void allow(const layers::info_hash& h) { swarms_.try_emplace(h.to_string()); }
+  void forget(const layers::info_hash& h) { swarms_.erase(h.to_string()); }
+  bool knows(const layers::info_hash& h) const { return swarms_.contains(h.to_string()); }
 
   /// Answers the query string of `GET /announce?...` from `from`; the bencoded body (a
   /// `failure reason` dictionary for bad or unknown requests). `now` is injectable for tests.

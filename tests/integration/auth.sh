@@ -21,7 +21,7 @@ fi
 pass "no credentials: 401 with the upstream's challenge"
 
 skopeo copy -q --src-tls-verify=false --src-creds alice:s3cret "docker://127.0.0.1:$pp/private/app:v1" "dir:$RK_TMP/alice"
-expect_eq "$(digests_in_dir "$RK_TMP/alice")" "$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)" "layers alice pulled"
+expect_eq "$(digests_in_dir "$RK_TMP/alice")" "$(image_digests)" "layers alice pulled"
 pass "correct credentials pull the image"
 
 # The layer is cached now. Others must still be refused.

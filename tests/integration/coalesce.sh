@@ -17,11 +17,10 @@ for i in 1 2 3 4 5 6; do
 done
 for pid in "${pids[@]}"; do wait "$pid" || fail "a client's download failed"; done
 for i in 1 2 3 4 5 6; do
-  expect_eq "sha256:$(sha256sum "$RK_TMP/copy.$i" | cut -d' ' -f1)" "$layer" "digest of client $i's copy"
+  expect_eq "$(rk_file_digest "$RK_TMP/copy.$i")" "$layer" "digest of client $i's copy"
 done
 expect_eq "$(registry_blob_gets reg "$layer")" 1 "registry GETs for six concurrent clients"
-metrics=$(curl -s "http://127.0.0.1:$pp/metrics")
-joined=$(awk '/^rookery_proxy_blob_fetches_joined_total/ {print $2}' <<<"$metrics")
-hits=$(awk '/^rookery_proxy_blob_cache_hits_total/ {print $2}' <<<"$metrics")
+joined=$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_fetches_joined_total)
+hits=$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_cache_hits_total)
 expect_eq "$((joined + hits))" 5 "clients served by the shared fetch or the cache"
 pass "six concurrent clients, one upstream fetch ($joined joined in flight, $hits from cache)"

@@ -1,16 +1,17 @@
 # Shared helpers for the integration tests: temp dirs, free ports, a real docker-registry,
 # rookery-proxy, generated OCI images. Source it; everything it starts is stopped on exit.
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 ROOKERY_BUILD=${ROOKERY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 RK_TMP=$(mktemp -d /tmp/rookery-it.XXXXXX)
 RK_PIDS=()
 # The secrets every seeder started here is given: the registry sends the first with its
 # notifications, operators present the second.
-RK_NOTIFY_SECRET=notify-$RANDOM$RANDOM
-RK_OPERATOR_TOKEN=operator-$RANDOM$RANDOM
-printf '%s\n' "$RK_NOTIFY_SECRET" > "$RK_TMP/notify-secret"
-printf '%s\n' "$RK_OPERATOR_TOKEN" > "$RK_TMP/operator-token"
+rk_make_secrets "$RK_TMP"
+RK_NOTIFY_SECRET=$(cat "$RK_TMP/notify-secret")
+RK_OPERATOR_TOKEN=$(cat "$RK_TMP/operator-token")
 
 rk_cleanup() {
   [ "${RK_DEBUG:-0}" = 1 ] && RK_KEEP=1
@@ -18,11 +19,7 @@ rk_cleanup() {
   for pid in "${RK_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${RK_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   # Under the sanitizer build, a report in any rookery log fails the test.
-  local reports
-  reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$RK_TMP"/*/proxy.log "$RK_TMP"/*/seeder.log 2>/dev/null || true)
-  if [ -n "$reports" ]; then
-    echo "FAIL: sanitizer reports in: $reports" >&2
-    cat $reports >&2
+  if ! rk_sanitizer_check "$RK_TMP"/*/proxy.log "$RK_TMP"/*/seeder.log; then
     RK_KEEP=1
     rk_status=1
   fi
@@ -41,30 +38,17 @@ free_port() {
 }
 
 # wait_http URL [SECONDS]: until URL answers at all (any status), bounded.
-wait_http() {
-  local url=$1 deadline=$((SECONDS + ${2:-20}))
-  until curl -s -o /dev/null "$url"; do
-    [ $SECONDS -lt $deadline ] || fail "nothing answered at $url"
-    sleep 0.1
-  done
-}
+wait_http() { rk_wait_until "${2:-20}" rk_http_up "$1" || fail "nothing answered at $1"; }
 
 # start_registry NAME PORT [HTPASSWD_FILE]: Debian's docker-registry on loopback, data and
 # access log under $RK_TMP/NAME. Sets REGISTRY_PID.
 start_registry() {
   local name=$1 port=$2 htpasswd=${3:-}
-  local dir=$RK_TMP/$name
+  local dir=$RK_TMP/$name opts=(--http-secret rookery-test --delete)
   mkdir -p "$dir/data"
-  {
-    echo "version: 0.1"
-    echo "log: {level: info, accesslog: {disabled: false}}"
-    echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
-    echo "http: {addr: 127.0.0.1:$port, secret: rookery-test}"
-    if [ -n "$htpasswd" ]; then echo "auth: {htpasswd: {realm: rookery-test, path: $htpasswd}}"; fi
-    if [ -n "${RK_NOTIFY_URL:-}" ]; then
-      echo "notifications: {endpoints: [{name: rookery, url: \"$RK_NOTIFY_URL\", headers: {Authorization: [\"Bearer ${RK_NOTIFY_SENT_SECRET-$RK_NOTIFY_SECRET}\"]}, timeout: 2s, threshold: 10, backoff: 1s}]}"
-    fi
-  } > "$dir/config.yml"
+  if [ -n "$htpasswd" ]; then opts+=(--htpasswd rookery-test "$htpasswd"); fi
+  if [ -n "${RK_NOTIFY_URL:-}" ]; then opts+=(--notify "$RK_NOTIFY_URL" "${RK_NOTIFY_SENT_SECRET-$RK_NOTIFY_SECRET}"); fi
+  rk_registry_config "$dir/data" "127.0.0.1:$port" "${opts[@]}" > "$dir/config.yml"
   docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
   REGISTRY_PID=$!
   RK_PIDS+=("$REGISTRY_PID")
@@ -91,15 +75,11 @@ start_seeder() {
   wait_http "http://127.0.0.1:$port/healthz"
 }
 
-# wait_until SECONDS COMMAND...: until COMMAND succeeds, bounded.
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
+# stop_pid PID: stops a process started here and waits for it to end.
+stop_pid() { kill "$1"; wait "$1" 2>/dev/null || true; }
+
+# wait_until SECONDS COMMAND...: until COMMAND succeeds, bounded (1 on timeout).
+wait_until() { rk_wait_until "$@"; }
 
 # start_proxy NAME PORT ARGS...: rookery-proxy with its store under $RK_TMP/NAME. Sets PROXY_PID.
 start_proxy() {
@@ -129,10 +109,11 @@ push_image() {
   skopeo copy -q --dest-tls-verify=false "${creds[@]}" "oci:$1:$2" "docker://$3" >/dev/null
 }
 
-# layer digests of an OCI layout or a skopeo dir: copy, sorted.
-digests_in_dir() {
-  (cd "$1" && for f in *; do case $f in manifest.json|version|index.json|oci-layout) ;; *) echo "sha256:$(sha256sum "$f" | cut -d' ' -f1)" ;; esac; done) | sort
-}
+# digests_in_dir DIR: the blob digests in a skopeo dir: copy, sorted.
+digests_in_dir() { rk_dir_digests "$1"; }
+
+# image_digests: the blob digests of the last make_image (its layers and config), sorted.
+image_digests() { printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort; }
 
 # start_containerd NAME: a private containerd (own root, state and socket under $RK_TMP/NAME),
 # beside any system one. Sets CTR_ADDRESS.
@@ -156,23 +137,18 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 TOML
   containerd --config "$dir/config.toml" > "$dir/containerd.log" 2>&1 &
   RK_PIDS+=("$!")
-  local deadline=$((SECONDS + 20))
-  until ctr --address "$CTR_ADDRESS" version >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "containerd did not start: $(tail -5 "$dir/containerd.log")"
-    sleep 0.2
-  done
+  rk_wait_until 20 ctr_up || fail "containerd did not start: $(tail -5 "$dir/containerd.log")"
 }
+
+# ctr_up: whether the containerd at CTR_ADDRESS answers.
+ctr_up() { ctr --address "$CTR_ADDRESS" version >/dev/null 2>&1; }
 
 # start_fake_upstream NAME PORT MODE: tests/integration/fake_upstream.py (a misbehaving registry).
 start_fake_upstream() {
   mkdir -p "$RK_TMP/$1"
   python3 "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.py" "$2" "$3" > "$RK_TMP/$1/fake.log" 2>&1 &
   RK_PIDS+=("$!")
-  local deadline=$((SECONDS + 10))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || fail "fake upstream did not start"
-    sleep 0.1
-  done
+  rk_wait_until 10 rk_tcp_open 127.0.0.1 "$2" || fail "fake upstream did not start"
 }
 
 # oci_code URL [CURL ARGS]: "STATUS CODE" of an error response, e.g. "400 NAME_INVALID".
@@ -185,9 +161,7 @@ oci_code() {
 }
 
 # metric URL NAME: the value of one Prometheus sample (0 when absent).
-metric() {
-  curl -s "$1/metrics" | awk -v n="$2" '$1 == n {print $2; found=1} END {if (!found) print 0}'
-}
+metric() { rk_metric "$@"; }
 
 # start_swarm_proxy NAME PORT REGISTRY_PORT SEEDER_PORT ARGS...: a proxy in the swarm.
 start_swarm_proxy() {
@@ -202,8 +176,7 @@ seeded_count() { metric "http://127.0.0.1:$1" rookery_seeder_seeded_blobs; }
 
 # wait_seeded SEEDER_PORT COUNT [SECONDS]: until the seeder seeds at least COUNT blobs.
 wait_seeded() {
-  wait_until "${3:-30}" bash -c "[ \$(curl -s http://127.0.0.1:$1/metrics | awk '\$1 == \"rookery_seeder_seeded_blobs\" {print \$2}') -ge $2 ]" \
-    || fail "the seeder seeds $(seeded_count "$1") blobs, not $2"
+  rk_wait_seeded "http://127.0.0.1:$1" "$2" "${3:-30}" || fail "the seeder seeds $(seeded_count "$1") blobs, not $2"
 }
 
 # operator_curl ARGS...: curl with the operator token.
@@ -215,7 +188,7 @@ torrent_count() { curl -s "http://127.0.0.1:$1/v1/status" | jq '.swarm.torrent_c
 # push_blob PORT REPO FILE: monolithic upload of one blob; prints its digest.
 push_blob() {
   local digest location
-  digest=sha256:$(sha256sum "$3" | cut -d' ' -f1)
+  digest=$(rk_file_digest "$3")
   location=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$1/v2/$2/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
   case $location in http*) ;; *) location=http://127.0.0.1:$1$location ;; esac
   case $location in *\?*) location="$location&digest=$digest" ;; *) location="$location?digest=$digest" ;; esac
@@ -231,5 +204,5 @@ push_manifest() {
   body=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' "$4" "$5" "$6" "$7")
   curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$body" \
     "http://127.0.0.1:$1/v2/$2/manifests/$3" >/dev/null || fail "manifest upload failed"
-  echo "sha256:$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)"
+  printf '%s' "$body" | rk_file_digest
 }

@@ -7,12 +7,9 @@
 # fleet certificate (a fleet member that is not rookery) downloads the layer.
 source "$(dirname "$0")/lib.sh"
 
-scripts=$(dirname "$0")/../../scripts
-"$scripts/fleet-ca" init "$RK_TMP/ca" >/dev/null
-"$scripts/fleet-ca" init "$RK_TMP/rogue-ca" >/dev/null
-for h in seeder px1 px2 member outsider; do "$scripts/fleet-ca" issue "$RK_TMP/ca" "$h" "$RK_TMP/hosts" >/dev/null; done
-"$scripts/fleet-ca" issue "$RK_TMP/rogue-ca" rogue "$RK_TMP/hosts" >/dev/null
-fleet() { echo --fleet-ca "$RK_TMP/ca/ca.pem" --fleet-cert "$RK_TMP/hosts/$1.pem" --fleet-key "$RK_TMP/hosts/$1.key" --peer-allow 127.0.0.1/32; }
+rk_fleet_ca "$RK_TMP/ca" "$RK_TMP/hosts" seeder px1 px2 member outsider
+rk_fleet_ca "$RK_TMP/rogue-ca" "$RK_TMP/hosts" rogue
+fleet() { rk_fleet_args "$RK_TMP/ca" "$RK_TMP/hosts" "$1" 127.0.0.1/32; }
 
 rp=$(free_port); sp=$(free_port); p1=$(free_port); p2=$(free_port)
 RK_NOTIFY_URL=http://127.0.0.1:$sp/v1/notifications start_registry reg "$rp"
@@ -68,5 +65,5 @@ pass "strangers with the metainfo: no certificate, a foreign CA, a network outsi
 
 got=$(stranger member 30 --cert "$RK_TMP/hosts/member.pem" --key "$RK_TMP/hosts/member.key")
 expect_eq "$got" "$(stat -c %s "$RK_TMP/img/blobs/sha256/${layer#sha256:}")" "bytes a stock libtorrent client with a fleet certificate got"
-expect_eq "sha256:$(sha256sum < "$RK_TMP/member/${layer#sha256:}" | cut -d' ' -f1)" "$layer" "the fleet client's copy"
+expect_eq "$(rk_file_digest "$RK_TMP/member/${layer#sha256:}")" "$layer" "the fleet client's copy"
 pass "a stock libtorrent client with a fleet certificate downloads the layer ($got bytes)"

@@ -54,7 +54,7 @@ expect_eq "$(oci_code "$seeder/v1/blobs/$layer")" "400 NAME_INVALID" "web seed w
 pass "seeder: anonymous and wrong-password callers get 401 and no byte, digest or info-hash"
 
 curl -sf -u alice:s3cret -o "$RK_TMP/web-seed" "$seeder/v1/blobs/$layer?repo=private/app" || fail "alice's web seed GET failed"
-expect_eq "sha256:$(sha256sum < "$RK_TMP/web-seed" | cut -d' ' -f1)" "$layer" "the web seed's bytes for alice"
+expect_eq "$(rk_file_digest "$RK_TMP/web-seed")" "$layer" "the web seed's bytes for alice"
 seeded=$(operator_curl -X POST -d '{"image":"private/app:v1"}' "$seeder/v1/seed")
 jq -e --arg d "$layer" '[.blobs[] | select(.digest == $d and .info_hash)] | length == 1' <<<"$seeded" >/dev/null \
   || fail "the operator's /v1/seed did not answer with the layer: $seeded"
@@ -65,7 +65,7 @@ before=$(metric "$seeder" rookery_seeder_notifications_total)
 envelope() {  # envelope COUNT [SALT]: COUNT push events for manifests that do not exist
   local i events=()
   for ((i = 0; i < $1; i++)); do
-    events+=("{\"action\":\"push\",\"target\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"repository\":\"private/app\",\"digest\":\"sha256:$(printf '%s-%s' "${2:-x}" "$i" | sha256sum | cut -d' ' -f1)\"}}")
+    events+=("{\"action\":\"push\",\"target\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"repository\":\"private/app\",\"digest\":\"$(printf '%s-%s' "${2:-x}" "$i" | rk_file_digest)\"}}")
   done
   local IFS=,
   echo "{\"events\":[${events[*]}]}"
@@ -89,8 +89,7 @@ coalesced=$(metric "$seeder" rookery_seeder_notifications_coalesced_total)
 peak=$(metric "$seeder" rookery_seeder_image_seeds_peak)
 [ "$peak" -ge 1 ] && [ "$peak" -le 2 ] || fail "image seeds in flight peaked at $peak (cap 2)"
 [ "$(metric "$seeder" rookery_seeder_image_seeds_queued)" -le 16 ] || fail "queue beyond its bound"
-wait_until 60 bash -c "[ \$(curl -s $seeder/metrics | awk '\$1 == \"rookery_seeder_image_seeds_queued\" {print \$2}') = 0 ]" \
-  || fail "the flood did not drain"
+wait_until 60 rk_metric_is "$seeder" rookery_seeder_image_seeds_queued = 0 || fail "the flood did not drain"
 pass "a flood of 40 events twice over: at most $peak seeds in flight, the queue bounded, $coalesced duplicates coalesced, drained"
 
 # --- the proxy -------------------------------------------------------------------------------
@@ -115,7 +114,7 @@ for l in "${layers[1]}" "${layers[2]}"; do
   wait "$anon" "$!"
   expect_eq "$(cat "$RK_TMP/anon-code-$l")" 401 "anonymous client racing alice for $l"
   expect_eq "$(cat "$RK_TMP/alice-code-$l")" 200 "alice racing an anonymous client for $l"
-  expect_eq "sha256:$(sha256sum < "$RK_TMP/alice-$l" | cut -d' ' -f1)" "$l" "alice's bytes of $l"
+  expect_eq "$(rk_file_digest "$RK_TMP/alice-$l")" "$l" "alice's bytes of $l"
 done
 pass "starter and follower: alice gets the layer, the anonymous client 401, whoever came first"
 
@@ -143,7 +142,7 @@ skopeo copy -q --src-tls-verify=false --src-creds bob:b0b "docker://127.0.0.1:$p
   || curl -sf -u bob:b0b -o "$RK_TMP/bob-layer" "$proxy/v2/other/app/blobs/${LAYER_DIGESTS[0]}?ns=reg2" \
   || fail "bob's pull from the second upstream failed"
 curl -sf -u bob:b0b -o "$RK_TMP/bob-layer" "$proxy/v2/other/app/blobs/${LAYER_DIGESTS[0]}?ns=reg2" || fail "bob's blob GET failed"
-expect_eq "sha256:$(sha256sum < "$RK_TMP/bob-layer" | cut -d' ' -f1)" "${LAYER_DIGESTS[0]}" "bob's layer"
+expect_eq "$(rk_file_digest "$RK_TMP/bob-layer")" "${LAYER_DIGESTS[0]}" "bob's layer"
 grep -q "${LAYER_DIGESTS[0]#sha256:}" "$RK_TMP/seed/seeder.log" && fail "the seeder was asked about the second upstream's layer"
 grep -q "other/app" "$RK_TMP/seed/seeder.log" && fail "the seeder saw the second upstream's repository"
 pass "the second upstream's layers and credentials never reach the seeder (its request log)"

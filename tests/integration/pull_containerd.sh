@@ -28,7 +28,7 @@ done
 pass "containerd pulled every blob"
 
 # Every blob came through the proxy (the registry saw only the proxy's requests for them).
-served=$(curl -s "http://127.0.0.1:$pp/metrics" | awk '/^rookery_proxy_blob_fetches_total/ {print $2}')
+served=$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_fetches_total)
 expect_eq "$served" 3 "blobs the proxy fetched for containerd"
 ns=$(curl -s -D - -o /dev/null "http://127.0.0.1:$pp/v2/demo/app/manifests/v1?ns=$registry" | tr -d '\r' | grep -i '^oci-namespace:')
 expect_eq "$ns" "OCI-Namespace: $registry" "namespace echo"

@@ -9,7 +9,7 @@ start_registry reg "$rp"
 start_proxy px "$pp" --upstream "http://127.0.0.1:$rp"
 make_image "$RK_TMP/img" v1 3 300000
 push_image "$RK_TMP/img" v1 "127.0.0.1:$rp/demo/app:v1"
-expected=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
+expected=$(image_digests)
 
 skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$pp/demo/app:v1" "dir:$RK_TMP/pull1"
 expect_eq "$(digests_in_dir "$RK_TMP/pull1")" "$expected" "layers of the first pull"
@@ -22,7 +22,7 @@ expect_eq "$(digests_in_dir "$RK_TMP/pull2")" "$expected" "layers of the second 
 for d in "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST"; do
   expect_eq "$(registry_blob_gets reg "$d")" 1 "registry GETs of $d after two pulls"
 done
-fetches=$(curl -s "http://127.0.0.1:$pp/metrics" | awk '/^rookery_proxy_blob_fetches_total/ {print $2}')
+fetches=$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_fetches_total)
 expect_eq "$fetches" 4 "upstream blob fetches after two pulls"
 pass "second pull took no blob from upstream"
 
@@ -48,7 +48,7 @@ grep -qi "^content-length: $size$" <<<"$headers" || fail "HEAD without Content-L
 grep -qi "^docker-content-digest: $layer$" <<<"$headers" || fail "HEAD without digest: $headers"
 
 # Upstream gone: the digest-pinned image still pulls from the cache.
-kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null || true
+stop_pid "$REGISTRY_PID"
 skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$pp/demo/app@$MANIFEST_DIGEST" "dir:$RK_TMP/pull3"
 expect_eq "$(digests_in_dir "$RK_TMP/pull3")" "$expected" "layers pulled with upstream down"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pp/v2/demo/app/manifests/v1")

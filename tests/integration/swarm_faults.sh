@@ -16,12 +16,12 @@ store_ok() {
   local f
   for f in "$RK_TMP/$1"/store/blobs/blobs/sha256/*; do
     [ -e "$f" ] || continue
-    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || fail "$1 committed a bad blob $(basename "$f")"
+    [ "$(rk_file_digest "$f")" = "sha256:$(basename "$f")" ] || fail "$1 committed a bad blob $(basename "$f")"
   done
 }
 
 make_image "$RK_TMP/img1" v1 2 $((8 * 1024 * 1024))
-expected1=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
+expected1=$(image_digests)
 push_image "$RK_TMP/img1" v1 "127.0.0.1:$rp/demo/one:v1"
 wait_seeded "$sp" 3
 
@@ -32,7 +32,7 @@ start_swarm_proxy px2 "$p2" "$rp" "$sp"
 pull "$p1" one "$RK_TMP/a1" & a=$!
 pull "$p2" one "$RK_TMP/a2" & b=$!
 sleep 2
-kill "$seeder_pid"; wait "$seeder_pid" 2>/dev/null || true
+stop_pid "$seeder_pid"
 wait "$a" || fail "pull 1 failed after the seeder died"
 wait "$b" || fail "pull 2 failed after the seeder died"
 expect_eq "$(digests_in_dir "$RK_TMP/a1")" "$expected1" "layers of pull 1"
@@ -50,7 +50,7 @@ pass "seeder restarted: seeding again from its store without downloading"
 
 # --- a proxy dies mid-transfer --------------------------------------------------------------
 make_image "$RK_TMP/img2" v1 2 $((8 * 1024 * 1024))
-expected2=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
+expected2=$(image_digests)
 layer2=${LAYER_DIGESTS[0]}
 push_image "$RK_TMP/img2" v1 "127.0.0.1:$rp/demo/two:v1"
 wait_seeded "$sp" 6

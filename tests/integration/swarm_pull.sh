@@ -10,7 +10,7 @@ RK_NOTIFY_URL=http://127.0.0.1:$sp/v1/notifications start_registry reg "$rp"
 start_seeder seed "$sp" "$rp" --upload-limit-kib 3072
 make_image "$RK_TMP/img" v1 4 $((6 * 1024 * 1024))
 push_image "$RK_TMP/img" v1 "127.0.0.1:$rp/demo/app:v1"
-expected=$(printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort)
+expected=$(image_digests)
 image_bytes=$(( $(cat "$RK_TMP"/img/blobs/sha256/* | wc -c) - $(stat -c %s "$RK_TMP/img/blobs/sha256/${MANIFEST_DIGEST#sha256:}") ))
 
 wait_seeded "$sp" 5

@@ -15,6 +15,8 @@ set -euo pipefail
 
 TB_PREFIX=rk-tb
 TB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$TB_ROOT/scripts/lib/common.sh"
 ROOKERY_BUILD=${ROOKERY_BUILD:-$TB_ROOT/build}
 TB_RATE=${TB_RATE:-10mbit}
 TB_DELAY=${TB_DELAY:-}
@@ -148,49 +150,34 @@ tb_spawn() {
 
 # tb_wait_tcp NODE HOST:PORT [SECONDS]: until something listens there (seen from NODE).
 tb_wait_tcp() {
-  local deadline=$((SECONDS + ${3:-20}))
-  until tb_exec "$1" bash -c "exec 3<>/dev/tcp/${2%:*}/${2#*:}" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || tb_die "nothing listens on $2 in $1 (logs: $TB_LOGS/$1)"
-    sleep 0.1
-  done
+  RK_NETNS=$(tb_ns "$1") rk_wait_until "${3:-20}" rk_tcp_open "${2%:*}" "${2#*:}" \
+    || tb_die "nothing listens on $2 in $1 (logs: $TB_LOGS/$1)"
 }
 
 # tb_secrets: the notification secret, operator token and (unless TB_FLEET=0) a fleet CA with
 # a certificate for the seeder and every host, under $TB_LOGS/secrets.
 tb_secrets() {
-  local dir=$TB_LOGS/secrets i
+  local dir=$TB_LOGS/secrets i nodes=(origin)
   [ -e "$dir/notify-secret" ] && return 0
-  mkdir -p "$dir"
-  echo "notify-$RANDOM$RANDOM" > "$dir/notify-secret"
-  echo "operator-$RANDOM$RANDOM" > "$dir/operator-token"
+  rk_make_secrets "$dir"
   [ "${TB_FLEET:-1}" = 1 ] || return 0
-  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fleet-ca" init "$dir/ca" >/dev/null
-  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fleet-ca" issue "$dir/ca" origin "$dir/hosts" >/dev/null
-  for ((i = 1; i <= TB_HOSTS; i++)); do
-    "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fleet-ca" issue "$dir/ca" "h$i" "$dir/hosts" >/dev/null
-  done
+  for ((i = 1; i <= TB_HOSTS; i++)); do nodes+=("h$i"); done
+  rk_fleet_ca "$dir/ca" "$dir/hosts" "${nodes[@]}"
 }
 
 # tb_fleet_args NODE: the fleet flags for NODE's rookery process (none when TB_FLEET=0).
 tb_fleet_args() {
   local dir=$TB_LOGS/secrets
   [ -e "$dir/ca/ca.pem" ] || return 0
-  echo "--fleet-ca $dir/ca/ca.pem --fleet-cert $dir/hosts/$1.pem --fleet-key $dir/hosts/$1.key --peer-allow 198.18.0.0/15"
+  rk_fleet_args "$dir/ca" "$dir/hosts" "$1" 198.18.0.0/15
 }
 
 # tb_start_registry [NOTIFY_URL]: docker-registry in the origin on port 5000.
 tb_start_registry() {
-  local dir=$TB_LOGS/origin
+  local dir=$TB_LOGS/origin opts=(--http-secret rookery-testbed)
   tb_secrets
-  {
-    echo "version: 0.1"
-    echo "log: {level: info, accesslog: {disabled: false}}"
-    echo "storage: {filesystem: {rootdirectory: $dir/registry-data}}"
-    echo "http: {addr: 0.0.0.0:5000, secret: rookery-testbed}"
-    if [ -n "${1:-}" ]; then
-      echo "notifications: {endpoints: [{name: rookery, url: \"$1\", headers: {Authorization: [\"Bearer $(cat "$TB_LOGS/secrets/notify-secret")\"]}, timeout: 2s, threshold: 10, backoff: 1s}]}"
-    fi
-  } > "$dir/registry.yml"
+  if [ -n "${1:-}" ]; then opts+=(--notify "$1" "$(cat "$TB_LOGS/secrets/notify-secret")"); fi
+  rk_registry_config "$dir/registry-data" 0.0.0.0:5000 "${opts[@]}" > "$dir/registry.yml"
   tb_spawn origin registry.log docker-registry serve "$dir/registry.yml"
   tb_wait_tcp origin 127.0.0.1:5000
 }
@@ -220,8 +207,12 @@ tb_start_proxies() {
 }
 
 # tb_seeded_count: how many blobs the seeder seeds.
-tb_seeded_count() {
-  tb_exec origin curl -s 127.0.0.1:8000/metrics | awk '$1 == "rookery_seeder_seeded_blobs" {print $2}'
+tb_seeded_count() { RK_NETNS=$(tb_ns origin) rk_metric http://127.0.0.1:8000 rookery_seeder_seeded_blobs; }
+
+# tb_wait_seeded COUNT [SECONDS]: until the seeder seeds at least COUNT blobs.
+tb_wait_seeded() {
+  RK_NETNS=$(tb_ns origin) rk_wait_seeded http://127.0.0.1:8000 "$1" "${2:-60}" \
+    || tb_die "the seeder seeds $(tb_seeded_count) blobs, not $1 (see $TB_LOGS/origin)"
 }
 
 # tb_tx_bytes NODE: bytes NODE has sent on its link (interface counter, headers included).

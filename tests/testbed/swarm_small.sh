@@ -5,6 +5,8 @@
 # origin must send well under 3 images, and no proxy may have needed the registry.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$root/scripts/lib/common.sh"
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: network namespaces need root"
   exit 77
@@ -13,13 +15,7 @@ out=$(mktemp -d /tmp/rookery-testbed-small.XXXXXX)
 keep=0
 finish() {
   # Under the sanitizer build, a report in any rookery log fails the test.
-  local reports
-  reports=$(grep -l -r -E "ERROR: (Address|Leak)Sanitizer|runtime error:" --include=proxy.log --include=seeder.log "$out/logs" 2>/dev/null || true)
-  if [ -n "$reports" ]; then
-    echo "FAIL: sanitizer reports in: $reports" >&2
-    cat $reports >&2
-    keep=1 status=1
-  fi
+  rk_sanitizer_check "$out"/logs/*/*/proxy.log "$out"/logs/*/*/seeder.log || keep=1 status=1
   if [ "$keep" = 1 ]; then echo "kept $out"; else rm -rf "$out"; fi
   exit "${status:-0}"
 }

@@ -58,7 +58,8 @@ TEST_CASE("two independent creations give one info-hash", "[layer_torrent]") {
   auto second = make_layer_torrent(b.fd, content.size(), d, {"http://seeder-b/announce"},
                                    torrent_extras{{"http://seeder-b/v1/blobs/" + d.str()}, {}}, ec);
   REQUIRE(second);
-  CHECK(first->info_hash.size() == 40);
+  CHECK(to_hex(first->info_hash).size() == 40);
+  CHECK_FALSE(first->info_hash.is_all_zeros());
   CHECK(first->info_hash == second->info_hash);
   CHECK(first->metainfo != second->metainfo);  // trackers and web seeds differ, outside info
   CHECK(first->piece_count == 3);

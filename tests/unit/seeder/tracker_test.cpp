@@ -8,7 +8,7 @@ using rookery::seeder::tracker_options;
 
 namespace {
 
-const std::string hash_a(20, 'A');
+const rookery::layers::info_hash hash_a(std::string(20, 'A').c_str());
 const std::string encoded_a = "AAAAAAAAAAAAAAAAAAAA";
 
 std::string peer_id(char c) {
@@ -108,7 +108,7 @@ TEST_CASE("tracker rejects malformed announces", "[tracker]") {
 
 TEST_CASE("tracker decodes percent-encoded binary info-hashes", "[tracker]") {
   tracker t;
-  t.allow(std::string(20, '\xff'));
+  t.allow(rookery::layers::info_hash(std::string(20, '\xff').c_str()));
   std::string q = "info_hash=";
   for (int i = 0; i < 20; ++i) q += "%FF";
   q += "&peer_id=" + peer_id('a') + "&port=6881&left=5";

@@ -1,0 +1,43 @@
+// rookery-proxy's command line, parsed into one config the rest of the program reads.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "http/client.hpp"
+#include "http/secret.hpp"
+#include "p2p/session.hpp"
+#include "pull/upstream.hpp"
+
+namespace rookery::proxy {
+
+struct swarm_config {
+  http::url seeder;                 ///< rookery-seeder's base URL
+  std::vector<std::string> fronts;  ///< upstream names whose layers come from the swarm
+  p2p::session_options session;
+  std::chrono::milliseconds stall{15000};
+  std::chrono::milliseconds metainfo_timeout{10000};
+};
+
+struct proxy_config {
+  boost::asio::ip::tcp::endpoint listen;
+  std::filesystem::path store;
+  std::uint64_t budget_bytes = 0;
+  std::vector<pull::upstream_config> upstreams;  ///< the default one has an empty name
+  http::client_options client;
+  std::chrono::seconds access_fresh{60};
+  bool prefetch = true;
+  http::secret operator_token;
+  std::string log_level = "info";
+  std::optional<swarm_config> swarm;  ///< without a seeder: upstream only
+};
+
+/// Parses rookery-proxy's flags (and ROOKERY_UPSTREAM_CREDENTIALS, ROOKERY_OPERATOR_TOKEN).
+/// Returns the config, or the exit status after printing help (0) or what was wrong (2).
+std::variant<proxy_config, int> parse_options(int argc, const char* const* argv);
+
+}  // namespace rookery::proxy

@@ -60,6 +60,8 @@ std::optional<url> url::parse(std::string_view text) {
   } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
+    // An IPv6 address needs brackets; "host:" names no port.
+    if (host.find(':') != std::string_view::npos || port.empty()) return std::nullopt;
   }
   unsigned value = 0;
   if (!port.empty()) {

@@ -22,6 +22,7 @@ access_verdict access_cache::check(const std::string& key) const {
 }
 
 void access_cache::allow(const std::string& key) {
+  if (capacity_ == 0) return;
   if (allowed_.size() >= capacity_ && !allowed_.contains(key)) {
     // Drop the oldest half: cheap, rare, and keeps memory bounded.
     std::vector<std::chrono::steady_clock::time_point> times;

@@ -1,5 +1,8 @@
 #include "pull/upstream.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
@@ -46,15 +49,34 @@ std::string basic_authorization(const std::string& user, const std::string& pass
 }
 
 std::string challenge_param(const std::string& challenge, const std::string& key) {
-  // Bearer realm="https://auth",service="registry",scope="repository:x:pull"
-  const std::string needle = key + "=\"";
-  for (std::size_t at = challenge.find(needle); at != std::string::npos;
-       at = challenge.find(needle, at + 1)) {
-    if (at > 0 && challenge[at - 1] != ' ' && challenge[at - 1] != ',') continue;
-    const auto start = at + needle.size();
-    const auto end = challenge.find('"', start);
-    if (end == std::string::npos) return {};
-    return challenge.substr(start, end - start);
+  // Bearer realm="https://auth",service="registry",scope="repository:x:pull" (RFC 7235:
+  // names are case-insensitive, values are tokens or quoted strings with \ escapes).
+  std::size_t at = challenge.find(' ');  // past the scheme, when there is one
+  if (challenge.substr(0, at).find('=') != std::string::npos) at = 0;
+  while (at != std::string::npos && at < challenge.size()) {
+    at = challenge.find_first_not_of(" ,", at);
+    if (at == std::string::npos) break;
+    const auto eq = challenge.find('=', at);
+    if (eq == std::string::npos) break;
+    std::string name = challenge.substr(at, eq - at);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    std::string value;
+    at = eq + 1;
+    if (at < challenge.size() && challenge[at] == '"') {
+      for (++at; at < challenge.size() && challenge[at] != '"'; ++at) {
+        if (challenge[at] == '\\' && at + 1 < challenge.size()) ++at;
+        value += challenge[at];
+      }
+      if (at >= challenge.size()) return {};  // no closing quote
+      ++at;
+    } else {
+      const auto end = challenge.find(',', at);
+      value = challenge.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      at = end;
+    }
+    if (std::equal(name.begin(), name.end(), key.begin(), key.end(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      return value;
   }
   return {};
 }

@@ -1,0 +1,426 @@
+#include "p2p/session.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "layers/error.hpp"
+#include "layers/layer_torrent.hpp"
+
+using rookery::errc;
+using rookery::layers::digest;
+using rookery::layers::digest_of;
+using rookery::p2p::parse_cidr;
+using rookery::p2p::session;
+using rookery::p2p::session_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- parse_cidr helpers -------------------------------------------------------
+
+struct cidr {
+  bool ok = false;
+  std::string first, last;
+};
+
+cidr parse(const std::string& text) {
+  lt::address first, last;
+  cidr out;
+  out.ok = parse_cidr(text, first, last);
+  if (out.ok) {
+    out.first = first.to_string();
+    out.last = last.to_string();
+  }
+  return out;
+}
+
+void check_range(const std::string& text, const std::string& first, const std::string& last) {
+  INFO(text);
+  const auto r = parse(text);
+  REQUIRE(r.ok);
+  CHECK(r.first == first);
+  CHECK(r.last == last);
+}
+
+// ---- session helpers ------------------------------------------------------------
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+// A blob on disk (named by its digest's hex, as the session expects) and its torrent.
+struct blob_on_disk {
+  std::string content;
+  digest d;
+  std::string metainfo;
+
+  blob_on_disk(const fs::path& dir, std::size_t size, unsigned seed,
+               const std::string& root_cert = {})
+      : content(random_bytes(size, seed)), d(digest_of(content)) {
+    const fs::path file = dir / d.hex();
+    std::ofstream(file, std::ios::binary) << content;
+    const int fd = ::open(file.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    std::error_code ec;
+    auto t = rookery::layers::make_layer_torrent(fd, content.size(), d, {},
+                                                 {{}, root_cert}, ec);
+    ::close(fd);
+    REQUIRE(t);
+    metainfo = t->metainfo;
+  }
+};
+
+// A session on loopback, port 0, in its own temporary directory. Tear-down runs the
+// io_context once more so the session's posted work and its ticker finish.
+struct session_fixture {
+  boost::asio::io_context io;
+  fs::path dir;
+  std::unique_ptr<session> s;
+
+  session_fixture() {
+    std::random_device rd;
+    dir = fs::temp_directory_path() / ("rookery-p2p-" + std::to_string(rd()));
+    fs::create_directories(dir);
+    session_options opts;
+    opts.listen = "127.0.0.1:0";
+    s = std::make_unique<session>(io, opts);
+  }
+  ~session_fixture() {
+    s.reset();
+    io.restart();
+    io.poll();
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+  // Runs what the session posted (e.g. the second half of remove()).
+  void settle() {
+    io.restart();
+    io.poll();
+  }
+};
+
+}  // namespace
+
+// ---- parse_cidr -----------------------------------------------------------------
+
+TEST_CASE("parse_cidr: an IPv4 /8", "[p2p][cidr]") {
+  check_range("10.0.0.0/8", "10.0.0.0", "10.255.255.255");
+}
+
+TEST_CASE("parse_cidr: IPv4 host bits are cleared", "[p2p][cidr]") {
+  check_range("10.1.2.3/8", "10.0.0.0", "10.255.255.255");
+}
+
+TEST_CASE("parse_cidr: an IPv4 prefix not on a byte boundary", "[p2p][cidr]") {
+  check_range("172.16.0.0/12", "172.16.0.0", "172.31.255.255");
+}
+
+TEST_CASE("parse_cidr: an IPv4 /32 is one address", "[p2p][cidr]") {
+  check_range("192.168.1.7/32", "192.168.1.7", "192.168.1.7");
+}
+
+TEST_CASE("parse_cidr: an IPv4 /0 is everything", "[p2p][cidr]") {
+  check_range("1.2.3.4/0", "0.0.0.0", "255.255.255.255");
+}
+
+TEST_CASE("parse_cidr: a bare IPv4 address is one address", "[p2p][cidr]") {
+  check_range("172.16.5.4", "172.16.5.4", "172.16.5.4");
+}
+
+TEST_CASE("parse_cidr: an IPv4 /31", "[p2p][cidr]") {
+  check_range("10.0.0.7/31", "10.0.0.6", "10.0.0.7");
+}
+
+TEST_CASE("parse_cidr: leading zeros in the bits are read as decimal", "[p2p][cidr]") {
+  check_range("10.0.0.0/008", "10.0.0.0", "10.255.255.255");
+}
+
+TEST_CASE("parse_cidr: an IPv6 /8", "[p2p][cidr]") {
+  check_range("fd00::/8", "fd00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+}
+
+TEST_CASE("parse_cidr: an IPv6 /64 clears the interface id", "[p2p][cidr]") {
+  check_range("2001:db8:1:2:3:4:5:6/64", "2001:db8:1:2::", "2001:db8:1:2:ffff:ffff:ffff:ffff");
+}
+
+TEST_CASE("parse_cidr: an IPv6 /0 is everything", "[p2p][cidr]") {
+  check_range("::/0", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+}
+
+TEST_CASE("parse_cidr: an IPv6 /128 is one address", "[p2p][cidr]") {
+  check_range("2001:db8::1/128", "2001:db8::1", "2001:db8::1");
+}
+
+TEST_CASE("parse_cidr: a bare IPv6 address is one address", "[p2p][cidr]") {
+  check_range("::1", "::1", "::1");
+}
+
+TEST_CASE("parse_cidr: IPv6 accepts bits above 32", "[p2p][cidr]") {
+  check_range("2001:db8::/48", "2001:db8::", "2001:db8:0:ffff:ffff:ffff:ffff:ffff");
+}
+
+TEST_CASE("parse_cidr rejects IPv4 bits above 32", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/33").ok);
+}
+
+TEST_CASE("parse_cidr rejects IPv6 bits above 128", "[p2p][cidr]") {
+  CHECK_FALSE(parse("2001:db8::/129").ok);
+}
+
+TEST_CASE("parse_cidr rejects empty bits", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/").ok);
+}
+
+TEST_CASE("parse_cidr rejects negative bits", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/-1").ok);
+}
+
+TEST_CASE("parse_cidr rejects a sign on the bits", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/+8").ok);
+}
+
+TEST_CASE("parse_cidr rejects junk after the bits", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/8x").ok);
+  CHECK_FALSE(parse("10.0.0.0/8 ").ok);
+}
+
+TEST_CASE("parse_cidr rejects four-digit bits", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/0008").ok);
+}
+
+TEST_CASE("parse_cidr rejects a second slash", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0.0/8/8").ok);
+}
+
+TEST_CASE("parse_cidr rejects a missing address", "[p2p][cidr]") {
+  CHECK_FALSE(parse("/8").ok);
+}
+
+TEST_CASE("parse_cidr rejects a short IPv4 address", "[p2p][cidr]") {
+  CHECK_FALSE(parse("10.0.0/8").ok);
+}
+
+TEST_CASE("parse_cidr rejects a host name", "[p2p][cidr]") {
+  CHECK_FALSE(parse("localhost/8").ok);
+}
+
+TEST_CASE("parse_cidr rejects junk and the empty string", "[p2p][cidr]") {
+  CHECK_FALSE(parse("junk").ok);
+  CHECK_FALSE(parse("").ok);
+}
+
+TEST_CASE("parse_cidr leaves the outputs alone on failure", "[p2p][cidr]") {
+  lt::address first = lt::make_address("1.1.1.1"), last = lt::make_address("2.2.2.2");
+  CHECK_FALSE(parse_cidr("10.0.0.0/99", first, last));
+  CHECK(first.to_string() == "1.1.1.1");
+  CHECK(last.to_string() == "2.2.2.2");
+}
+
+// ---- session bookkeeping --------------------------------------------------------
+
+TEST_CASE("session: a new session has no torrents", "[p2p][session]") {
+  session_fixture f;
+  CHECK(f.s->torrent_count() == 0);
+  CHECK_FALSE(f.s->fleet());
+  CHECK(f.s->find(digest_of("nothing")) == nullptr);
+}
+
+TEST_CASE("session: a session bound to port 0 listens on a chosen port", "[p2p][session]") {
+  session_fixture f;
+  CHECK(f.s->listen_port() > 0);
+}
+
+TEST_CASE("session: add seeds a complete blob and find returns it", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 300 * 1024 + 5, 1);
+  std::error_code ec;
+  auto t = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(t);
+  CHECK_FALSE(ec);
+  CHECK(f.s->torrent_count() == 1);
+  CHECK(f.s->find(blob.d) == t);
+  CHECK(t->digest() == blob.d);
+  CHECK(t->size() == blob.content.size());
+  CHECK(t->piece_length() == 128 * 1024);
+  CHECK(t->piece_count() == 3);
+  CHECK(t->complete());
+  CHECK(t->contiguous() == blob.content.size());
+  CHECK(t->file() == f.dir / blob.d.hex());
+  CHECK_FALSE(t->failed());
+}
+
+TEST_CASE("session: a torrent added without seeding starts empty", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 2);
+  const fs::path elsewhere = f.dir / "download";
+  fs::create_directories(elsewhere);
+  std::error_code ec;
+  auto t = f.s->add(blob.d, blob.metainfo, elsewhere, false, false, ec);
+  REQUIRE(t);
+  CHECK_FALSE(t->complete());
+  CHECK(t->contiguous() == 0);
+  CHECK(t->piece_count() == 1);
+}
+
+TEST_CASE("session: adding the same blob twice returns the same torrent", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 3);
+  std::error_code ec;
+  auto first = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(first);
+  auto second = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  CHECK(second == first);
+  CHECK_FALSE(ec);
+  CHECK(f.s->torrent_count() == 1);
+}
+
+TEST_CASE("session: two blobs are two torrents", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk a(f.dir, 1000, 4), b(f.dir, 2000, 5);
+  std::error_code ec;
+  REQUIRE(f.s->add(a.d, a.metainfo, f.dir, true, false, ec));
+  REQUIRE(f.s->add(b.d, b.metainfo, f.dir, true, false, ec));
+  CHECK(f.s->torrent_count() == 2);
+  CHECK(f.s->find(a.d) != f.s->find(b.d));
+  CHECK(f.s->all().size() == 2);
+}
+
+TEST_CASE("session: metainfo for another blob is refused", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 6);
+  const digest other = digest_of("some other blob");
+  std::error_code ec;
+  CHECK(f.s->add(other, blob.metainfo, f.dir, true, false, ec) == nullptr);
+  CHECK(ec == errc::upstream_bad_response);
+  CHECK(f.s->torrent_count() == 0);
+  CHECK(f.s->find(other) == nullptr);
+}
+
+TEST_CASE("session: unparsable metainfo is refused", "[p2p][session]") {
+  session_fixture f;
+  const digest d = digest_of("x");
+  std::error_code ec;
+  CHECK(f.s->add(d, "d4:junke", f.dir, true, false, ec) == nullptr);
+  CHECK(ec == errc::upstream_bad_response);
+}
+
+TEST_CASE("session: empty metainfo is refused", "[p2p][session]") {
+  session_fixture f;
+  const digest d = digest_of("x");
+  std::error_code ec;
+  CHECK(f.s->add(d, "", f.dir, true, false, ec) == nullptr);
+  CHECK(ec == errc::upstream_bad_response);
+}
+
+TEST_CASE("session: a fleet torrent is refused by a host outside the fleet", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 7,
+                    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  std::error_code ec;
+  CHECK(f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec) == nullptr);
+  CHECK(ec == errc::upstream_bad_response);
+  CHECK(f.s->torrent_count() == 0);
+}
+
+TEST_CASE("session: remove forgets the torrent once the io_context runs", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 8);
+  std::error_code ec;
+  auto t = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(t);
+  f.s->remove(blob.d);
+  f.settle();
+  CHECK(f.s->find(blob.d) == nullptr);
+  CHECK(f.s->torrent_count() == 0);
+}
+
+TEST_CASE("session: a removed torrent reports blob_unknown to its readers", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 9);
+  std::error_code ec;
+  auto t = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(t);
+  f.s->remove(blob.d);
+  f.settle();
+  CHECK(t->failed());
+  CHECK(t->error() == errc::blob_unknown);
+}
+
+TEST_CASE("session: remove keeps the blob's file", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 10);
+  std::error_code ec;
+  REQUIRE(f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec));
+  f.s->remove(blob.d);
+  f.settle();
+  CHECK(fs::file_size(f.dir / blob.d.hex()) == blob.content.size());
+}
+
+TEST_CASE("session: remove of an unknown blob is harmless", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 11);
+  std::error_code ec;
+  auto t = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(t);
+  f.s->remove(digest_of("not added"));
+  f.settle();
+  CHECK(f.s->find(blob.d) == t);
+  CHECK_FALSE(t->failed());
+}
+
+TEST_CASE("session: remove leaves other torrents alone", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk a(f.dir, 1000, 12), b(f.dir, 1000, 13);
+  std::error_code ec;
+  REQUIRE(f.s->add(a.d, a.metainfo, f.dir, true, false, ec));
+  auto tb = f.s->add(b.d, b.metainfo, f.dir, true, false, ec);
+  REQUIRE(tb);
+  f.s->remove(a.d);
+  f.settle();
+  CHECK(f.s->find(a.d) == nullptr);
+  CHECK(f.s->find(b.d) == tb);
+  CHECK(f.s->torrent_count() == 1);
+}
+
+TEST_CASE("session: a blob re-added right after remove is a new torrent", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 14);
+  std::error_code ec;
+  auto old = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(old);
+  f.s->remove(blob.d);  // the bookkeeping half is still queued on the io_context
+  auto fresh = f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec);
+  REQUIRE(fresh);
+  CHECK_FALSE(ec);
+  CHECK(fresh != old);
+  f.settle();  // the queued half must not drop the new torrent
+  CHECK(f.s->find(blob.d) == fresh);
+  CHECK_FALSE(fresh->failed());
+}
+
+TEST_CASE("session: stats of an unknown blob are zero", "[p2p][session]") {
+  session_fixture f;
+  const auto st = f.s->stats(digest_of("unknown"));
+  CHECK(st.downloaded == 0);
+  CHECK(st.uploaded == 0);
+  CHECK(st.peers == 0);
+  CHECK_FALSE(st.complete);
+}
+
+TEST_CASE("session: stats of a seeded blob say complete", "[p2p][session]") {
+  session_fixture f;
+  blob_on_disk blob(f.dir, 1000, 15);
+  std::error_code ec;
+  REQUIRE(f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec));
+  CHECK(f.s->stats(blob.d).complete);
+  CHECK(f.s->totals().downloaded == 0);
+}

@@ -1,0 +1,63 @@
+#include "registry-proxy/options.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using rookery::proxy::parse_options;
+using rookery::proxy::proxy_config;
+
+namespace {
+std::variant<proxy_config, int> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "rookery-proxy");
+  return parse_options(static_cast<int>(args.size()), args.data());
+}
+}  // namespace
+
+TEST_CASE("proxy options: defaults with one upstream", "[options]") {
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000"});
+  REQUIRE(std::holds_alternative<proxy_config>(parsed));
+  const auto& c = std::get<proxy_config>(parsed);
+  CHECK(c.listen.port() == 5050);
+  CHECK(c.listen.address().is_loopback());
+  REQUIRE(c.upstreams.size() == 1);
+  CHECK(c.upstreams[0].name.empty());
+  CHECK(c.prefetch);
+  CHECK_FALSE(c.swarm);
+  CHECK_FALSE(c.operator_token.configured());
+}
+
+TEST_CASE("proxy options: the seeder fronts the upstreams it names", "[options]") {
+  auto parsed = parse({"--upstream", "http://r:5000", "--upstream", "r:5000=http://r:5000",
+                       "--upstream", "other=https://o", "--seeder",
+                       "default,r:5000=http://seeder:5060", "--peer-allow", "10.0.0.0/8"});
+  REQUIRE(std::holds_alternative<proxy_config>(parsed));
+  const auto& c = std::get<proxy_config>(parsed);
+  REQUIRE(c.swarm);
+  CHECK(c.swarm->seeder.host == "seeder");
+  CHECK(c.swarm->fronts == std::vector<std::string>{"", "r:5000"});
+  CHECK(c.swarm->session.peer_allow == std::vector<std::string>{"10.0.0.0/8"});
+}
+
+TEST_CASE("proxy options: credentials go to the upstream they name", "[options]") {
+  auto parsed = parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h",
+                       "--upstream-credentials", "hub=bob:pw", "--upstream-credentials",
+                       "default=alice:s3cret"});
+  REQUIRE(std::holds_alternative<proxy_config>(parsed));
+  const auto& c = std::get<proxy_config>(parsed);
+  CHECK(c.upstreams[0].username == "alice");
+  CHECK(c.upstreams[1].username == "bob");
+  CHECK(c.upstreams[1].password == "pw");
+}
+
+TEST_CASE("proxy options: mistakes exit with status 2", "[options]") {
+  CHECK(std::get<int>(parse({})) == 2);  // --upstream is required
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--listen", "nowhere"})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--seeder", "nope=http://s"})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--upstream-credentials", "x=a:b"})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--seeder", "http://s", "--fleet-ca",
+                             "/nonexistent"})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file",
+                             "/nonexistent"})) == 2);
+  CHECK(std::get<int>(parse({"--help"})) == 0);
+}

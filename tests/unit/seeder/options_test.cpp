@@ -1,0 +1,57 @@
+#include "seeder/options.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <vector>
+
+using rookery::seeder::parse_options;
+using rookery::seeder::seeder_config;
+
+namespace {
+std::variant<seeder_config, int> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "rookery-seeder");
+  return parse_options(static_cast<int>(args.size()), args.data());
+}
+}  // namespace
+
+TEST_CASE("seeder options: defaults", "[options]") {
+  ::unsetenv("ROOKERY_NOTIFY_SECRET");
+  ::unsetenv("ROOKERY_OPERATOR_TOKEN");
+  ::unsetenv("ROOKERY_REGISTRY_CREDENTIALS");
+  auto parsed = parse({"--registry", "http://127.0.0.1:5000"});
+  REQUIRE(std::holds_alternative<seeder_config>(parsed));
+  const auto& c = std::get<seeder_config>(parsed);
+  CHECK(c.listen.port() == 5060);
+  CHECK(c.public_url == "http://0.0.0.0:5060");
+  CHECK(c.seeding.trackers == std::vector<std::string>{"http://0.0.0.0:5060/announce"});
+  CHECK(c.session.seeder);
+  CHECK(c.api.image_seeds == 2);
+  CHECK_FALSE(c.api.notify_secret.configured());
+  CHECK_FALSE(c.api.operator_token.configured());
+  CHECK(c.seeding.fleet_ca_pem.empty());
+}
+
+TEST_CASE("seeder options: secrets and credentials from the environment", "[options]") {
+  ::setenv("ROOKERY_NOTIFY_SECRET", "n0tify", 1);
+  ::setenv("ROOKERY_OPERATOR_TOKEN", "0perator", 1);
+  ::setenv("ROOKERY_REGISTRY_CREDENTIALS", "seeder:pw", 1);
+  auto parsed = parse({"--registry", "http://r:5000", "--public-url", "http://s:5060"});
+  ::unsetenv("ROOKERY_NOTIFY_SECRET");
+  ::unsetenv("ROOKERY_OPERATOR_TOKEN");
+  ::unsetenv("ROOKERY_REGISTRY_CREDENTIALS");
+  REQUIRE(std::holds_alternative<seeder_config>(parsed));
+  const auto& c = std::get<seeder_config>(parsed);
+  CHECK(c.api.notify_secret.admits("Bearer n0tify"));
+  CHECK(c.api.operator_token.admits("Bearer 0perator"));
+  CHECK(c.registry.username == "seeder");
+  CHECK(c.seeding.trackers == std::vector<std::string>{"http://s:5060/announce"});
+}
+
+TEST_CASE("seeder options: mistakes exit with status 2", "[options]") {
+  CHECK(std::get<int>(parse({})) == 2);
+  CHECK(std::get<int>(parse({"--registry", "name=http://r"})) == 2);
+  CHECK(std::get<int>(parse({"--registry", "http://r", "--image-seeds", "0"})) == 2);
+  CHECK(std::get<int>(parse({"--registry", "http://r", "--fleet-ca", "/x"})) == 2);  // not all 3
+  CHECK(std::get<int>(parse({"--registry", "http://r", "--notify-secret-file", "/nope"})) == 2);
+}

@@ -275,7 +275,7 @@ session::session(asio::io_context& io, session_options opts)
       if (alive.lock()) drain_alerts();
     });
   });
-  asio::co_spawn(io_, tick(), asio::detached);
+  asio::co_spawn(io_, tick(alive_), asio::detached);
 }
 
 session::~session() {
@@ -284,9 +284,10 @@ session::~session() {
   lt_->set_alert_notify([] {});
 }
 
-asio::awaitable<void> session::tick() {
-  std::weak_ptr<bool> alive = alive_;
+asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
+  // The session may be gone before this first runs (destroyed before the io_context ran).
   for (;;) {
+    if (!alive.lock()) co_return;
     ticker_.expires_after(std::chrono::milliseconds(500));
     boost::system::error_code ec;
     co_await ticker_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -171,7 +171,7 @@ class session {
 
  private:
   void drain_alerts();
-  asio::awaitable<void> tick();
+  asio::awaitable<void> tick(std::weak_ptr<bool> alive);
   std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
 
   asio::io_context& io_;

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 
-#include "app/startup.hpp"
+#include "app/command_line.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/session.hpp"
@@ -26,10 +26,10 @@ int serve(proxy::proxy_config& config) {
   }
   // An evicted blob's torrent stops before its file goes (the swarm source, once there).
   std::atomic<proxy::swarm_source*> evict_to{nullptr};
-  layers::blob_store blobs({config.store / "blobs", config.budget_bytes,
-                            [&evict_to](const layers::digest& d) {
-                              if (auto* s = evict_to.load()) s->evicted(d);
-                            }});
+  layers::blob_store blobs(
+      {config.store / "blobs", config.budget_bytes, [&evict_to](const layers::digest& d) {
+         if (auto* s = evict_to.load()) s->evicted(d);
+       }});
   layers::blob_store manifests({config.store / "manifests", 0, {}});
   // Missing blobs come from the swarm when a seeder is configured, else from upstream.
   std::unique_ptr<p2p::session> swarm;
@@ -62,9 +62,6 @@ int serve(proxy::proxy_config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = proxy::parse_options(argc, argv);
-  if (const int* status = std::get_if<int>(&parsed)) return *status;
-  auto& config = std::get<proxy::proxy_config>(parsed);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return app::guarded("rookery-proxy", [&] { return serve(config); });
+  return app::daemon_main<proxy::proxy_config>(argc, argv, "rookery-proxy", proxy::parse_options,
+                                               serve);
 }

@@ -11,28 +11,29 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
   http::prometheus_text out("rookery_proxy_");
   out.counter("requests_total", "HTTP requests received.", requests);
   out.counter("blob_cache_hits_total", "Blob requests served from the local store.",
-      blob_cache_hits);
-  out.counter("blob_cache_misses_total", "Blob requests that needed a fetch.",
-      blob_cache_misses);
-  out.counter("blob_prefetches_total", "Blob fetches started because a client read the image's manifest.", blob_prefetches);
+              blob_cache_hits);
+  out.counter("blob_cache_misses_total", "Blob requests that needed a fetch.", blob_cache_misses);
+  out.counter("blob_prefetches_total",
+              "Blob fetches started because a client read the image's manifest.", blob_prefetches);
   out.counter("blob_bytes_served_total", "Blob bytes sent to clients.",
-      blob_bytes_from_cache + fetches.bytes_streamed);
-  out.counter("blob_bytes_from_peers_total", "Blob bytes received from the swarm (other hosts and the seeder).", sources.peers);
-  out.counter("blob_bytes_from_upstream_total", "Blob bytes fetched from upstream registries.", sources.upstream);
-  out.counter("blob_fetches_total", "Blob fetches started for missing blobs.",
-      fetches.fetches);
+              blob_bytes_from_cache + fetches.bytes_streamed);
+  out.counter("blob_bytes_from_peers_total",
+              "Blob bytes received from the swarm (other hosts and the seeder).", sources.peers);
+  out.counter("blob_bytes_from_upstream_total", "Blob bytes fetched from upstream registries.",
+              sources.upstream);
+  out.counter("blob_fetches_total", "Blob fetches started for missing blobs.", fetches.fetches);
   out.counter("blob_fetches_joined_total", "Blob requests that joined an in-flight fetch.",
-      fetches.joined);
+              fetches.joined);
   out.counter("blob_fetch_failures_total", "Blob fetches that failed or did not verify.",
-      fetches.failures);
+              fetches.failures);
   out.counter("manifest_upstream_requests_total", "Manifest requests sent upstream.",
-      manifest_upstream_requests);
+              manifest_upstream_requests);
   out.counter("manifest_cache_hits_total", "Manifests by digest served from the store.",
-      manifest_cache_hits);
+              manifest_cache_hits);
   out.counter("upstream_errors_total", "Upstream requests that failed to connect or answer.",
-      upstream_errors + fetches.source_errors);
+              upstream_errors + fetches.source_errors);
   out.counter("access_checks_total", "Upstream confirmations of a client's read access.",
-      access_checks);
+              access_checks);
   out.gauge("store_bytes", "Bytes of verified blobs in the local store.", store_bytes);
   out.gauge("store_blobs", "Verified blobs in the local store.", store_blobs);
   out.gauge("inflight_fetches", "Blob fetches in progress.", inflight);

@@ -1,11 +1,9 @@
 #include "registry-proxy/options.hpp"
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
-#include <iostream>
 
-#include "app/startup.hpp"
+#include "app/command_line.hpp"
 
 namespace rookery::proxy {
 namespace {
@@ -13,11 +11,12 @@ namespace {
 struct raw_flags {
   std::string listen = "127.0.0.1:5050", store = "/var/lib/rookery/proxy";
   std::uint64_t budget_mib = 0;
-  std::vector<std::string> upstreams, credentials, peer_allow;
+  std::vector<std::string> upstreams, credentials;
+  app::fleet_flags fleet;
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
   bool prefetch = true;
   std::string operator_token_file, log_level = "info";
-  std::string seeder, bt_listen = "0.0.0.0:6881", fleet_ca, fleet_cert, fleet_key;
+  std::string seeder, bt_listen = "0.0.0.0:6881";
   int stall_ms = 15000, metainfo_timeout_ms = 10000, upload_kib = 0, download_kib = 0;
 };
 
@@ -53,14 +52,8 @@ void declare(CLI::App& app, raw_flags& f) {
                  "[NAME[,NAME...]=]URL of the rookery-seeder beside upstream NAME (default: the "
                  "default upstream): its layers come from the swarm; other upstreams never touch "
                  "the seeder");
-  app.add_option("--bt-listen", f.bt_listen, "BitTorrent listen interface")
-      ->capture_default_str();
-  app.add_option("--fleet-ca", f.fleet_ca,
-                 "fleet CA certificate (PEM): BitTorrent over TLS with fleet members only");
-  app.add_option("--fleet-cert", f.fleet_cert, "this host's certificate, signed by the fleet CA");
-  app.add_option("--fleet-key", f.fleet_key, "this host's private key (PEM)");
-  app.add_option("--peer-allow", f.peer_allow,
-                 "network (CIDR) whose peers may connect; repeat; default: any");
+  app.add_option("--bt-listen", f.bt_listen, "BitTorrent listen interface")->capture_default_str();
+  app::add_fleet_flags(app, f.fleet);
   app.add_option("--swarm-stall-ms", f.stall_ms,
                  "no new piece for this long: take the rest from upstream")
       ->capture_default_str();
@@ -89,10 +82,9 @@ swarm_config swarm_of(raw_flags& f, std::vector<pull::upstream_config>& upstream
     swarm.fronts.push_back(name);
   }
   swarm.session.listen = f.bt_listen;
-  swarm.session.peer_allow = f.peer_allow;
   swarm.session.upload_rate_limit = f.upload_kib * 1024;
   swarm.session.download_rate_limit = f.download_kib * 1024;
-  p2p::load_fleet(swarm.session, f.fleet_ca, f.fleet_cert, f.fleet_key);
+  app::apply_fleet_flags(f.fleet, swarm.session);
   swarm.stall = std::chrono::milliseconds(f.stall_ms);
   swarm.metainfo_timeout = std::chrono::milliseconds(f.metainfo_timeout_ms);
   return swarm;
@@ -103,8 +95,10 @@ proxy_config config_of(raw_flags& f) {
   c.listen = app::listen_endpoint(f.listen, "--listen");
   c.store = f.store;
   c.budget_bytes = f.budget_mib * 1024 * 1024;
-  for (const auto& spec : f.upstreams) c.upstreams.push_back(app::upstream_spec(spec, "--upstream"));
-  if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS")) f.credentials.emplace_back(env);
+  for (const auto& spec : f.upstreams)
+    c.upstreams.push_back(app::upstream_spec(spec, "--upstream"));
+  if (const char* env = std::getenv("ROOKERY_UPSTREAM_CREDENTIALS"))
+    f.credentials.emplace_back(env);
   for (const auto& spec : f.credentials) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos)
@@ -131,15 +125,7 @@ std::variant<proxy_config, int> parse_options(int argc, const char* const* argv)
   CLI::App app{"rookery-proxy: pull-through OCI registry mirror with a local blob cache"};
   raw_flags flags;
   declare(app, flags);
-  try {
-    app.parse(argc, argv);
-    return config_of(flags);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  } catch (const std::exception& e) {  // bad values, unreadable secret or certificate files
-    std::cerr << "rookery-proxy: " << e.what() << "\n";
-    return 2;
-  }
+  return app::parse_command_line<proxy_config>(app, argc, argv, [&] { return config_of(flags); });
 }
 
 }  // namespace rookery::proxy

@@ -187,19 +187,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   std::string accept = header_of(req, bhttp::field::accept);
   if (accept.find("manifest") == std::string::npos) accept = layers::media_type::accept_all;
 
-  if (r.digest) {
-    if (auto lease = manifests_.open(*r.digest)) {
-      if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return;
-      std::string body;
-      auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
-      if (parsed) {
-        ++metrics_.manifest_cache_hits;
-        if (!ex.is_head()) prefetch(up, r.name, *parsed, authorization);
-        const std::string digest = r.digest->str();
-        co_return co_await serve_manifest(ex, body, parsed->media_type, digest);
-      }
-    }
-  }
+  if (r.digest && co_await serve_cached_manifest(ex, up, r, authorization)) co_return;
 
   // Tags always ask upstream: they move.
   ++metrics_.manifest_upstream_requests;
@@ -245,19 +233,38 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   }
   // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
   const auto parsed = layers::parse_manifest(body, content_type);
-  if (parsed && !manifests_.contains(actual)) {
-    std::error_code store_ec;
-    if (auto writer = manifests_.begin(actual, body.size(), store_ec)) {
-      if (!writer->write(body.data(), body.size())) store_ec = writer->commit();
-    }
-    if (store_ec) spdlog::warn("could not cache manifest {}: {}", actual.str(), store_ec.message());
-  }
+  if (parsed) store_manifest(actual, body);
   // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by
   // digest.
   access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
   if (parsed) prefetch(up, r.name, *parsed, authorization);
   const std::string served_digest = upstream_digest.empty() ? actual.str() : upstream_digest;
   co_return co_await serve_manifest(ex, body, content_type, served_digest);
+}
+
+asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, upstream& up,
+                                                            const route& r,
+                                                            const std::string& authorization) {
+  auto lease = manifests_.open(*r.digest);
+  if (!lease) co_return false;
+  if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return true;
+  std::string body;
+  auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
+  if (!parsed) co_return false;
+  ++metrics_.manifest_cache_hits;
+  if (!ex.is_head()) prefetch(up, r.name, *parsed, authorization);
+  const std::string digest = r.digest->str();
+  co_await serve_manifest(ex, body, parsed->media_type, digest);
+  co_return true;
+}
+
+void registry_proxy::store_manifest(const layers::digest& d, const std::string& body) {
+  if (manifests_.contains(d)) return;
+  std::error_code ec;
+  if (auto writer = manifests_.begin(d, body.size(), ec)) {
+    if (!writer->write(body.data(), body.size())) ec = writer->commit();
+  }
+  if (ec) spdlog::warn("could not cache manifest {}: {}", d.str(), ec.message());
 }
 
 void registry_proxy::prefetch(upstream& up, const std::string& repository,

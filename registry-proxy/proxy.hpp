@@ -8,14 +8,14 @@
 #include <memory>
 #include <vector>
 
-#include "pull/access_cache.hpp"
-#include "pull/blob_fetcher.hpp"
 #include "http/secret.hpp"
 #include "http/server.hpp"
-#include "pull/upstream.hpp"
 #include "layers/blob_store.hpp"
 #include "layers/manifest.hpp"
 #include "p2p/session.hpp"
+#include "pull/access_cache.hpp"
+#include "pull/blob_fetcher.hpp"
+#include "pull/upstream.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/routes.hpp"
 
@@ -56,6 +56,12 @@ class registry_proxy {
 
   asio::awaitable<void> handle_base(http::exchange& ex, upstream& up);
   asio::awaitable<void> handle_manifest(http::exchange& ex, upstream& up, const route& r);
+  /// Answers from the manifest cache (after the client's access check); false when the
+  /// manifest is not cached and upstream must be asked.
+  asio::awaitable<bool> serve_cached_manifest(http::exchange& ex, upstream& up, const route& r,
+                                              const std::string& authorization);
+  /// Keeps a verified manifest under its digest (for digest-pinned pulls while upstream is down).
+  void store_manifest(const layers::digest& d, const std::string& body);
   asio::awaitable<void> handle_blob(http::exchange& ex, upstream& up, const route& r);
   asio::awaitable<void> serve_cached_blob(http::exchange& ex, layers::blob_store::lease& blob);
   asio::awaitable<void> serve_manifest(http::exchange& ex, const std::string& body,

@@ -183,8 +183,7 @@ void swarm_source::committed(const layers::digest& d) {
   // The verified copy in the store becomes what we seed from.
   swarm_.adopt_storage(d, store_.directory(d.algorithm()));
   if (auto it = metainfo_.find(d); it != metainfo_.end()) {
-    if (!saved_.save(d, it->second))
-      spdlog::warn("could not save the metainfo of {}", d.str());
+    if (!saved_.save(d, it->second)) spdlog::warn("could not save the metainfo of {}", d.str());
     metainfo_.erase(it);
   }
 }

@@ -128,8 +128,8 @@ asio::awaitable<void> api::send_metainfo(http::exchange& ex, const layers::diges
     if (result.ec == errc::size_invalid)
       co_return co_await http::send_error(ex, errc::blob_unknown, "the empty blob has no torrent");
     if (result.refusal.status) co_return co_await pull::send_refusal(ex, result.refusal);
-    co_return co_await http::send_error(ex,
-                                        result.ec ? result.ec : make_error_code(errc::blob_unknown));
+    co_return co_await http::send_error(
+        ex, result.ec ? result.ec : make_error_code(errc::blob_unknown));
   }
   ++torrents_served_;
   http::string_response res{bhttp::status::ok, 11};
@@ -213,8 +213,7 @@ std::string api::metrics_text() const {
       .counter("registry_fetches_total", "Blob fetches from the registry.", fetches.fetches)
       .counter("notifications_total", "Manifest push events queued for seeding.", notifications_)
       .counter("notifications_coalesced_total",
-               "Push events for an image already queued or being seeded.",
-               notifications_coalesced_)
+               "Push events for an image already queued or being seeded.", notifications_coalesced_)
       .counter("notifications_refused_total",
                "Notification requests refused (no or wrong secret, queue full).",
                notifications_refused_)
@@ -232,12 +231,10 @@ std::string api::metrics_text() const {
 }
 
 std::string api::status_json(bool detailed) const {
-  nlohmann::json out = {{"seeded_blobs", seeds_.all().size()},
-                        {"pending", seeds_.fetches_in_flight()},
-                        {"image_seeds_running", images_.running()},
-                        {"image_seeds_queued", images_.waiting()},
-                        {"store_bytes", store_.total_bytes()},
-                        {"bt_port", swarm_.listen_port()}};
+  nlohmann::json out = {
+      {"seeded_blobs", seeds_.all().size()},      {"pending", seeds_.fetches_in_flight()},
+      {"image_seeds_running", images_.running()}, {"image_seeds_queued", images_.waiting()},
+      {"store_bytes", store_.total_bytes()},      {"bt_port", swarm_.listen_port()}};
   if (!detailed) return out.dump();
   nlohmann::json blobs = nlohmann::json::array();
   for (const auto& [d, s] : seeds_.all()) {

@@ -8,7 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "app/startup.hpp"
+#include "app/command_line.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/session.hpp"
@@ -27,9 +27,10 @@ int serve(seeder::seeder_config& config) {
   pull::upstream registry(config.registry, tls, http::client_options{});
   // An evicted blob stops being seeded before its file goes (once seeding exists).
   std::atomic<seeder::seeding*> evict_to{nullptr};
-  layers::blob_store store({config.store, config.budget_bytes, [&evict_to](const layers::digest& d) {
-                              if (auto* s = evict_to.load()) s->evicted(d);
-                            }});
+  layers::blob_store store(
+      {config.store, config.budget_bytes, [&evict_to](const layers::digest& d) {
+         if (auto* s = evict_to.load()) s->evicted(d);
+       }});
   p2p::session swarm(io, config.session);
   seeder::tracker trk(config.tracker);
   seeder::seeding seeds(io, store, registry, swarm, trk, config.seeding);
@@ -55,9 +56,6 @@ int serve(seeder::seeder_config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = seeder::parse_options(argc, argv);
-  if (const int* status = std::get_if<int>(&parsed)) return *status;
-  auto& config = std::get<seeder::seeder_config>(parsed);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return app::guarded("rookery-seeder", [&] { return serve(config); });
+  return app::daemon_main<seeder::seeder_config>(argc, argv, "rookery-seeder",
+                                                 seeder::parse_options, serve);
 }

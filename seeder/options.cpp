@@ -1,11 +1,9 @@
 #include "seeder/options.hpp"
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
-#include <iostream>
 
-#include "app/startup.hpp"
+#include "app/command_line.hpp"
 
 namespace rookery::seeder {
 namespace {
@@ -13,9 +11,10 @@ namespace {
 struct raw_flags {
   std::string listen = "0.0.0.0:5060", registry, credentials, store = "/var/lib/rookery/seeder";
   std::string public_url, bt_listen = "0.0.0.0:6881", log_level = "info";
-  std::vector<std::string> trackers, peer_allow;
+  std::vector<std::string> trackers;
+  app::fleet_flags fleet;
   int upload_kib = 0, announce_interval = 15, unchoke_slots = 4, request_queue = 250;
-  std::string operator_token_file, notify_secret_file, fleet_ca, fleet_cert, fleet_key;
+  std::string operator_token_file, notify_secret_file;
   std::uint64_t budget_mib = 0;
   std::size_t image_seeds = 2, image_queue = 256;
 };
@@ -35,8 +34,7 @@ void declare(CLI::App& app, raw_flags& f) {
                  "how hosts reach this seeder (default: http://LISTEN)");
   app.add_option("--tracker", f.trackers,
                  "an external tracker announce URL instead of the built-in one");
-  app.add_option("--bt-listen", f.bt_listen, "BitTorrent listen interface")
-      ->capture_default_str();
+  app.add_option("--bt-listen", f.bt_listen, "BitTorrent listen interface")->capture_default_str();
   app.add_option("--upload-limit-kib", f.upload_kib, "upload rate limit in KiB/s (0: none)")
       ->capture_default_str();
   app.add_option("--unchoke-slots", f.unchoke_slots, "hosts uploaded to at once (rotated)")
@@ -60,12 +58,7 @@ void declare(CLI::App& app, raw_flags& f) {
                  "images waiting to be seeded; a notification beyond it is answered 429")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--fleet-ca", f.fleet_ca,
-                 "fleet CA certificate (PEM): BitTorrent over TLS with fleet members only");
-  app.add_option("--fleet-cert", f.fleet_cert, "this host's certificate, signed by the fleet CA");
-  app.add_option("--fleet-key", f.fleet_key, "this host's private key (PEM)");
-  app.add_option("--peer-allow", f.peer_allow,
-                 "network (CIDR) whose peers may connect; repeat; default: any");
+  app::add_fleet_flags(app, f.fleet);
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
 }
@@ -83,15 +76,14 @@ seeder_config config_of(raw_flags& f) {
   c.store = f.store;
   c.budget_bytes = f.budget_mib * 1024 * 1024;
   c.session.listen = f.bt_listen;
-  c.session.peer_allow = f.peer_allow;
   c.session.upload_rate_limit = f.upload_kib * 1024;
   c.session.seeder = true;
   c.session.unchoke_slots = f.unchoke_slots;
   c.session.origin_request_queue = f.request_queue;
-  p2p::load_fleet(c.session, f.fleet_ca, f.fleet_cert, f.fleet_key);
-  c.tracker = tracker_options{std::chrono::seconds(f.announce_interval),
-                              std::chrono::seconds(std::max(1, f.announce_interval / 3)), 5000,
-                              200};
+  app::apply_fleet_flags(f.fleet, c.session);
+  c.tracker =
+      tracker_options{std::chrono::seconds(f.announce_interval),
+                      std::chrono::seconds(std::max(1, f.announce_interval / 3)), 5000, 200};
   c.seeding.trackers = f.trackers.empty() ? std::vector{c.public_url + "/announce"} : f.trackers;
   c.seeding.fleet_ca_pem = c.session.fleet_ca_pem;
   c.api.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
@@ -109,15 +101,7 @@ std::variant<seeder_config, int> parse_options(int argc, const char* const* argv
       "rookery-seeder: seeds a registry's layers to a BitTorrent swarm of rookery-proxy hosts"};
   raw_flags flags;
   declare(app, flags);
-  try {
-    app.parse(argc, argv);
-    return config_of(flags);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  } catch (const std::exception& e) {  // bad values, unreadable secret or certificate files
-    std::cerr << "rookery-seeder: " << e.what() << "\n";
-    return 2;
-  }
+  return app::parse_command_line<seeder_config>(app, argc, argv, [&] { return config_of(flags); });
 }
 
 }  // namespace rookery::seeder

@@ -38,7 +38,8 @@ std::shared_ptr<const seeded_blob> seeding::start_seeding(const layers::digest& 
     return nullptr;
   }
   tracker_.allow(*info_hash);
-  auto s = std::make_shared<const seeded_blob>(seeded_blob{std::move(metainfo), *info_hash, t->size()});
+  auto s =
+      std::make_shared<const seeded_blob>(seeded_blob{std::move(metainfo), *info_hash, t->size()});
   seeded_[d] = s;
   spdlog::info("seeding {} ({} bytes, info-hash {})", d.str(), s->size, layers::to_hex(*info_hash));
   return s;
@@ -58,8 +59,7 @@ asio::awaitable<void> seeding::restore() {
   spdlog::info("restored {} seeded blobs", seeded_.size());
 }
 
-asio::awaitable<seed_result> seeding::ensure(const std::string& repository,
-                                             const layers::digest& d,
+asio::awaitable<seed_result> seeding::ensure(const std::string& repository, const layers::digest& d,
                                              const std::string& authorization) {
   seed_result result;
   if ((result.blob = find(d))) co_return result;

@@ -4,7 +4,9 @@
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/entry.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <variant>
 #include <vector>
 
 #include "http/query.hpp"
@@ -43,12 +45,19 @@ std::size_t tracker::peer_count() const {
   return n;
 }
 
-std::string tracker::announce(std::string_view query, const boost::asio::ip::address& from,
-                              clock::time_point now) {
+namespace {
+
+// One announce's parameters (BEP 3), validated.
+struct announce_request {
   std::string info_hash, peer_id, event;
   int port = -1;
   long long left = -1;
   std::size_t numwant = 50;
+};
+
+// The request, or the failure reason to answer with.
+std::variant<announce_request, std::string> parse_announce(std::string_view query) {
+  announce_request r;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const auto pair = query.substr(0, amp);
@@ -56,63 +65,81 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
     const auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
     const auto key = pair.substr(0, eq), value = pair.substr(eq + 1);
-    if (key == "info_hash") {
+    if (key == "info_hash" || key == "peer_id") {
       auto decoded = http::percent_decode(value);  // raw bytes
-      if (!decoded) return tracker_failure("malformed info_hash");
-      info_hash = std::move(*decoded);
-    } else if (key == "peer_id") {
-      auto decoded = http::percent_decode(value);
-      if (!decoded) return tracker_failure("malformed peer_id");
-      peer_id = std::move(*decoded);
+      if (!decoded) return "malformed " + std::string(key);
+      (key == "info_hash" ? r.info_hash : r.peer_id) = std::move(*decoded);
     } else if (key == "port") {
-      if (!number(value, port)) return tracker_failure("malformed port");
+      if (!number(value, r.port)) return "malformed port";
     } else if (key == "left") {
-      if (!number(value, left)) return tracker_failure("malformed left");
+      if (!number(value, r.left)) return "malformed left";
     } else if (key == "event") {
-      event = std::string(value);
+      r.event = std::string(value);
     } else if (key == "numwant") {
-      if (!number(value, numwant)) numwant = 50;
+      if (!number(value, r.numwant)) r.numwant = 50;
     }
   }
-  if (info_hash.size() != 20) return tracker_failure("info_hash must be 20 bytes");
-  if (peer_id.size() != 20) return tracker_failure("peer_id must be 20 bytes");
-  if (port <= 0 || port > 65535) return tracker_failure("port out of range");
-  auto it = swarms_.find(info_hash);
+  if (r.info_hash.size() != 20) return "info_hash must be 20 bytes";
+  if (r.peer_id.size() != 20) return "peer_id must be 20 bytes";
+  if (r.port <= 0 || r.port > 65535) return "port out of range";
+  return r;
+}
+
+// The IPv4 address of `from` (unspecified for a real IPv6 peer: compact lists are IPv4).
+boost::asio::ip::address_v4 v4_of(const boost::asio::ip::address& from) {
+  if (from.is_v4()) return from.to_v4();
+  if (from.is_v6() && from.to_v6().is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, from.to_v6());
+  return {};
+}
+
+}  // namespace
+
+std::string tracker::announce(std::string_view query, const boost::asio::ip::address& from,
+                              clock::time_point now) {
+  auto parsed = parse_announce(query);
+  if (auto* failure = std::get_if<std::string>(&parsed)) return tracker_failure(*failure);
+  const auto& r = std::get<announce_request>(parsed);
+  auto it = swarms_.find(r.info_hash);
   if (it == swarms_.end())
     return tracker_failure("unknown torrent: this tracker serves rookery's layers only");
   swarm& s = it->second;
   expire(s, now);
-
-  boost::asio::ip::address_v4 v4;
-  if (from.is_v4()) {
-    v4 = from.to_v4();
-  } else if (from.is_v6() && from.to_v6().is_v4_mapped()) {
-    v4 = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, from.to_v6());
-  }
-  const bool seed = left == 0;
-  if (event == "stopped") {
-    s.erase(peer_id);
+  const bool seed = r.left == 0;
+  const auto v4 = v4_of(from);
+  if (r.event == "stopped") {
+    s.erase(r.peer_id);
   } else if (!v4.is_unspecified()) {
-    if (!s.contains(peer_id) && s.size() >= opts_.max_peers_per_torrent) {
+    if (!s.contains(r.peer_id) && s.size() >= opts_.max_peers_per_torrent) {
       // Full: make room by dropping the longest-silent peer.
-      auto oldest = s.begin();
-      for (auto p = s.begin(); p != s.end(); ++p) {
-        if (p->second.last_seen < oldest->second.last_seen) oldest = p;
-      }
+      auto oldest = std::min_element(s.begin(), s.end(), [](const auto& a, const auto& b) {
+        return a.second.last_seen < b.second.last_seen;
+      });
       s.erase(oldest);
     }
-    s[peer_id] = peer{v4, static_cast<std::uint16_t>(port), seed, now};
+    s[r.peer_id] = peer{v4, static_cast<std::uint16_t>(r.port), seed, now};
   }
+  lt::entry answer(lt::entry::dictionary_t);
+  answer["peers"] = compact_peers(s, r.peer_id, seed, r.numwant);
+  std::int64_t complete = 0;
+  for (const auto& [id, p] : s) complete += p.seed ? 1 : 0;
+  answer["complete"] = complete;
+  answer["incomplete"] = static_cast<std::int64_t>(s.size()) - complete;
+  answer["interval"] = static_cast<std::int64_t>(opts_.interval.count());
+  answer["min interval"] = static_cast<std::int64_t>(opts_.min_interval.count());
+  return bencoded(answer);
+}
 
-  // Compact list: seeds are no use to a seed; start at a rotating offset so load spreads.
+std::string tracker::compact_peers(const swarm& s, const std::string& asker, bool asker_is_seed,
+                                   std::size_t numwant) {
+  // Seeds are no use to a seed; start at a rotating offset so load spreads.
   std::vector<const peer*> candidates;
   candidates.reserve(s.size());
   for (const auto& [id, p] : s) {
-    if (id != peer_id && !(seed && p.seed)) candidates.push_back(&p);
+    if (id != asker && !(asker_is_seed && p.seed)) candidates.push_back(&p);
   }
-  numwant = std::min(numwant, opts_.max_numwant);
   std::string peers;
-  const std::size_t n = std::min(numwant, candidates.size());
+  const std::size_t n = std::min({numwant, opts_.max_numwant, candidates.size()});
   const std::size_t start = candidates.empty() ? 0 : (rotation_++ % candidates.size());
   for (std::size_t i = 0; i < n; ++i) {
     const peer& p = *candidates[(start + i) % candidates.size()];
@@ -121,16 +148,7 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
     peers += static_cast<char>(p.port >> 8);
     peers += static_cast<char>(p.port & 0xff);
   }
-  std::size_t complete = 0;
-  for (const auto& [id, p] : s) complete += p.seed ? 1 : 0;
-
-  lt::entry answer(lt::entry::dictionary_t);
-  answer["complete"] = static_cast<std::int64_t>(complete);
-  answer["incomplete"] = static_cast<std::int64_t>(s.size() - complete);
-  answer["interval"] = static_cast<std::int64_t>(opts_.interval.count());
-  answer["min interval"] = static_cast<std::int64_t>(opts_.min_interval.count());
-  answer["peers"] = std::move(peers);
-  return bencoded(answer);
+  return peers;
 }
 
 }  // namespace rookery::seeder

@@ -51,6 +51,9 @@ class tracker {
   using swarm = std::unordered_map<std::string, peer>;  // by peer_id
 
   void expire(swarm& s, clock::time_point now) const;
+  /// Up to `numwant` peers of `s` for `asker` in BEP 23's compact form.
+  std::string compact_peers(const swarm& s, const std::string& asker, bool asker_is_seed,
+                            std::size_t numwant);
 
   tracker_options opts_;
   std::unordered_map<std::string, swarm> swarms_;

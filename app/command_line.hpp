@@ -1,0 +1,52 @@
+// Command lines of the rookery binaries: CLI11 parsing into a config struct, the fleet flags
+// both daemons share, and the common shape of main().
+#pragma once
+
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "app/startup.hpp"
+#include "p2p/session.hpp"
+
+namespace rookery::app {
+
+/// --fleet-ca, --fleet-cert, --fleet-key and --peer-allow.
+struct fleet_flags {
+  std::string ca, cert, key;
+  std::vector<std::string> peer_allow;
+};
+void add_fleet_flags(CLI::App& app, fleet_flags& flags);
+/// Reads the fleet's PEM files into `session` (throws when they are incomplete or unreadable).
+void apply_fleet_flags(const fleet_flags& flags, p2p::session_options& session);
+
+/// Parses `argv` with `app` (its flags bound to variables) and turns them into a config with
+/// `make`. Returns the config, or the exit status after printing help (0) or what was wrong (2).
+template <class Config, class Make>
+std::variant<Config, int> parse_command_line(CLI::App& app, int argc, const char* const* argv,
+                                             Make make) {
+  try {
+    app.parse(argc, argv);
+    return make();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const std::exception& e) {  // bad values, unreadable secret or certificate files
+    std::cerr << app.get_name() << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+/// main() of a daemon: parse, set the log level (Config::log_level), serve until a signal.
+template <class Config, class Parse, class Serve>
+int daemon_main(int argc, char** argv, const char* program, Parse parse, Serve serve) {
+  auto parsed = parse(argc, argv);
+  if (const int* status = std::get_if<int>(&parsed)) return *status;
+  auto& config = std::get<Config>(parsed);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  return guarded(program, [&] { return serve(config); });
+}
+
+}  // namespace rookery::app

@@ -52,7 +52,9 @@ route parse_route(std::string_view target, std::error_code& ec) {
     return out;
   }
   if (!layers::valid_tag(reference)) {
-    ec = errc::manifest_invalid;
+    // No such tag can exist, so no such manifest does: 404, as distribution and the
+    // conformance suite expect (".INVALID_MANIFEST_NAME").
+    ec = errc::manifest_unknown;
     out.detail = "reference is neither a tag nor a digest";
     return out;
   }

@@ -24,7 +24,7 @@ struct route {
 };
 
 /// Splits `target`; on a grammar violation returns errc::name_invalid / digest_invalid /
-/// manifest_invalid in `ec` with a reason in route::detail.
+/// manifest_unknown in `ec` with a reason in route::detail.
 route parse_route(std::string_view target, std::error_code& ec);
 
 }  // namespace rookery::proxy

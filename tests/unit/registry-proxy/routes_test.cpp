@@ -134,26 +134,26 @@ TEST_CASE("routes: a 128-character tag is the longest allowed", "[routes]") {
   CHECK(parse_ok("/v2/a/manifests/" + std::string(128, 't')).tag.size() == 128);
 }
 
-TEST_CASE("routes: a 129-character tag is manifest_invalid", "[routes]") {
-  parse_bad("/v2/a/manifests/" + std::string(129, 't'), errc::manifest_invalid);
+TEST_CASE("routes: a 129-character tag is manifest_unknown", "[routes]") {
+  parse_bad("/v2/a/manifests/" + std::string(129, 't'), errc::manifest_unknown);
 }
 
-TEST_CASE("routes: a tag starting with a dot is manifest_invalid", "[routes]") {
-  auto r = parse_bad("/v2/a/manifests/.hidden", errc::manifest_invalid);
+TEST_CASE("routes: a tag starting with a dot is manifest_unknown", "[routes]") {
+  auto r = parse_bad("/v2/a/manifests/.hidden", errc::manifest_unknown);
   CHECK(r.detail == "reference is neither a tag nor a digest");
   CHECK(r.tag.empty());
 }
 
-TEST_CASE("routes: a tag starting with a dash is manifest_invalid", "[routes]") {
-  parse_bad("/v2/a/manifests/-x", errc::manifest_invalid);
+TEST_CASE("routes: a tag starting with a dash is manifest_unknown", "[routes]") {
+  parse_bad("/v2/a/manifests/-x", errc::manifest_unknown);
 }
 
-TEST_CASE("routes: an empty reference is manifest_invalid", "[routes]") {
-  parse_bad("/v2/a/manifests/", errc::manifest_invalid);
+TEST_CASE("routes: an empty reference is manifest_unknown", "[routes]") {
+  parse_bad("/v2/a/manifests/", errc::manifest_unknown);
 }
 
-TEST_CASE("routes: a reference with a trailing slash is manifest_invalid", "[routes]") {
-  parse_bad("/v2/a/manifests/latest/", errc::manifest_invalid);
+TEST_CASE("routes: a reference with a trailing slash is manifest_unknown", "[routes]") {
+  parse_bad("/v2/a/manifests/latest/", errc::manifest_unknown);
 }
 
 TEST_CASE("routes: a reference with a colon is read as a digest", "[routes]") {

@@ -39,11 +39,10 @@ std::shared_ptr<fetch> blob_fetcher::find(const layers::digest& d) const {
   return it == inflight_.end() ? nullptr : it->second;
 }
 
-asio::awaitable<std::shared_ptr<fetch>> blob_fetcher::start(const blob_request& request,
-                                                            upstream_refusal& refusal,
-                                                            std::error_code& ec, bool& joined) {
+asio::awaitable<fetch_start> blob_fetcher::start(const blob_request& request) {
+  fetch_start out;
   auto f = find(request.digest);
-  joined = f != nullptr;
+  out.joined = f != nullptr;
   if (!f) {
     f = std::make_shared<fetch>(io_, request.digest);
     inflight_.emplace(request.digest, f);
@@ -53,11 +52,12 @@ asio::awaitable<std::shared_ptr<fetch>> blob_fetcher::start(const blob_request& 
   }
   while (f->state == fetch::phase::starting) co_await f->changed();
   if (f->state == fetch::phase::failed && f->written == 0) {
-    refusal = f->refusal;
-    ec = f->error;
-    co_return nullptr;
+    out.refusal = f->refusal;
+    out.error = f->error;
+  } else {
+    out.job = std::move(f);
   }
-  co_return f;
+  co_return out;
 }
 
 void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec) {

@@ -11,9 +11,9 @@
 #include <optional>
 #include <unordered_map>
 
-#include "pull/blob_source.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
+#include "pull/blob_source.hpp"
 
 namespace rookery::pull {
 
@@ -49,6 +49,14 @@ struct fetch {
   asio::steady_timer signal_;
 };
 
+/// What blob_fetcher::start gives back.
+struct fetch_start {
+  std::shared_ptr<pull::fetch> job;  ///< running or finished; null when it could not start
+  upstream_refusal refusal;          ///< when null: the source's refusal to relay (status set), or
+  std::error_code error;             ///< why else it could not start
+  bool joined = false;               ///< another request started it
+};
+
 class blob_fetcher {
  public:
   blob_fetcher(asio::io_context& io, layers::blob_store& store, blob_source& source,
@@ -59,11 +67,8 @@ class blob_fetcher {
   std::shared_ptr<fetch> find(const layers::digest& d) const;
 
   /// Joins the in-flight fetch of the request's digest or starts one, and waits until the
-  /// source answered. Returns the fetch (running or finished), or null with `refusal.status`
-  /// (relay it) or `ec` set. `joined` tells whether another request started it.
-  asio::awaitable<std::shared_ptr<fetch>> start(const blob_request& request,
-                                                upstream_refusal& refusal, std::error_code& ec,
-                                                bool& joined);
+  /// source answered.
+  asio::awaitable<fetch_start> start(const blob_request& request);
 
   /// Streams bytes [first, first + count) of a running fetch to `ex` (header already sent),
   /// waiting for bytes as they arrive. An error means the response must be abandoned.

@@ -282,12 +282,9 @@ void registry_proxy::prefetch(upstream& up, const std::string& repository,
 }
 
 asio::awaitable<void> registry_proxy::prefetch_blob(blob_request request) {
-  upstream_refusal refusal;
-  std::error_code ec;
-  bool joined = false;
-  auto f = co_await fetcher_.start(request, refusal, ec, joined);
-  if (!f && !refusal.status)
-    spdlog::info("prefetch of {} did not start: {}", request.digest.str(), ec.message());
+  const auto started = co_await fetcher_.start(request);
+  if (!started.job && !started.refusal.status)
+    spdlog::info("prefetch of {} did not start: {}", request.digest.str(), started.error.message());
 }
 
 asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const std::string& body,
@@ -312,7 +309,6 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     co_await ex.send(std::move(res));
     co_return;
   }
-  upstream_refusal refusal;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto lease = blobs_.open(*r.digest)) {
       if (!co_await check_access(ex, up, r, "blobs", authorization)) co_return;
@@ -322,20 +318,17 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     if (ex.is_head()) co_return co_await head_blob_upstream(ex, up, r);
 
     ++metrics_.blob_cache_misses;
-    std::error_code ec;
-    bool joined = false;
     const blob_request request{&up, r.name, *r.digest, authorization};
-    auto f = co_await fetcher_.start(request, refusal, ec, joined);
-    if (!f && joined) {
-      // Someone else's fetch failed (their credentials, perhaps): this client gets its own try.
-      refusal = {};
-      continue;
-    }
+    const auto started = co_await fetcher_.start(request);
+    auto f = started.job;
+    // Someone else's fetch failed (their credentials, perhaps): this client gets its own try.
+    if (!f && started.joined) continue;
     if (!f) {
-      if (refusal.status) co_return co_await pull::send_refusal(ex, refusal);
-      co_return co_await http::send_error(ex, ec ? ec : make_error_code(errc::blob_unknown));
+      if (started.refusal.status) co_return co_await pull::send_refusal(ex, started.refusal);
+      co_return co_await http::send_error(
+          ex, started.error ? started.error : make_error_code(errc::blob_unknown));
     }
-    if (joined) {
+    if (started.joined) {
       if (!co_await check_access(ex, up, r, "blobs", authorization)) co_return;
     } else {
       access_.allow(access_cache::key(up.display_name(), r.name, r.digest->str(), authorization));

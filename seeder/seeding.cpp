@@ -69,10 +69,14 @@ asio::awaitable<seed_result> seeding::ensure(const std::string& repository, cons
       co_return result;
     }
     // The fetcher makes concurrent callers share one fetch from the registry.
-    bool joined = false;
     const pull::blob_request request{&registry_, repository, d, authorization};
-    auto f = co_await fetcher_.start(request, result.refusal, result.ec, joined);
-    if (!f) co_return result;
+    auto started = co_await fetcher_.start(request);
+    auto f = started.job;
+    if (!f) {
+      result.refusal = std::move(started.refusal);
+      result.ec = started.error;
+      co_return result;
+    }
     while (f->state == pull::fetch::phase::running) co_await f->changed();
     if (f->state == pull::fetch::phase::failed) {
       result.ec = f->error ? f->error : make_error_code(errc::blob_unknown);

@@ -145,7 +145,8 @@ asio::awaitable<void> torrent::changed() {
   co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
-void torrent::on_piece(int piece) {
+void torrent::on_piece(lt::piece_index_t index) {
+  const int piece = static_cast<int>(index);
   if (piece < 0 || piece >= piece_count() || have_[static_cast<std::size_t>(piece)]) return;
   have_[static_cast<std::size_t>(piece)] = true;
   ++have_count_;
@@ -160,18 +161,20 @@ void torrent::on_error(std::error_code ec) {
   notify();
 }
 
-const torrent::piece_data* torrent::piece(int index) {
+const torrent::piece_data* torrent::piece(lt::piece_index_t piece_index) {
+  const int index = static_cast<int>(piece_index);
   if (auto it = pieces_read_.find(index); it != pieces_read_.end()) return &it->second;
   if (index < 0 || index >= piece_count() || !have_[static_cast<std::size_t>(index)])
     return nullptr;
   if (!reads_pending_[index]) {
     reads_pending_[index] = true;
-    handle_.read_piece(lt::piece_index_t(index));
+    handle_.read_piece(piece_index);
   }
   return nullptr;
 }
 
-void torrent::on_read(int index, boost::shared_array<char> bytes, int size) {
+void torrent::on_read(lt::piece_index_t piece_index, boost::shared_array<char> bytes, int size) {
+  const int index = static_cast<int>(piece_index);
   reads_pending_.erase(index);
   if (bytes) pieces_read_[index] = piece_data{std::move(bytes), size};
   notify();
@@ -364,7 +367,7 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   auto t = std::make_shared<torrent>(io_, d, h, static_cast<std::uint64_t>(ti->total_size()),
                                      ti->piece_length(), save_dir / d.hex());
   if (seed) {
-    for (int p = 0; p < t->piece_count(); ++p) t->on_piece(p);
+    for (int p = 0; p < t->piece_count(); ++p) t->on_piece(lt::piece_index_t(p));
   }
   torrents_.emplace(d, t);
   {
@@ -456,13 +459,13 @@ void session::drain_alerts() {
   lt_->pop_alerts(&alerts);
   for (lt::alert* a : alerts) {
     if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
-      if (auto t = by_handle(p->handle)) t->on_piece(static_cast<int>(p->piece_index));
+      if (auto t = by_handle(p->handle)) t->on_piece(p->piece_index);
     } else if (auto* r = lt::alert_cast<lt::read_piece_alert>(a)) {
       if (auto t = by_handle(r->handle)) {
         if (r->error)
           spdlog::warn("reading piece {} of {}: {}", static_cast<int>(r->piece), t->digest().str(),
                        r->error.message());
-        t->on_read(static_cast<int>(r->piece), r->error ? nullptr : r->buffer, r->size);
+        t->on_read(r->piece, r->error ? nullptr : r->buffer, r->size);
       }
     } else if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {
       ++hash_failures_;
@@ -500,7 +503,7 @@ void session::drain_alerts() {
       for (auto& [d, t] : torrents_) {
         const auto st = t->handle().status(lt::torrent_handle::query_pieces);
         for (int p = 0; p < t->piece_count() && p < st.pieces.size(); ++p) {
-          if (st.pieces.get_bit(lt::piece_index_t(p))) t->on_piece(p);
+          if (st.pieces.get_bit(lt::piece_index_t(p))) t->on_piece(lt::piece_index_t(p));
         }
       }
     }

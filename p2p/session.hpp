@@ -83,9 +83,17 @@ class torrent {
     boost::shared_array<char> bytes;
     int size = 0;
   };
-  const piece_data* piece(int index);
+  const piece_data* piece(lt::piece_index_t index);
   /// Forgets a piece read earlier (the reader is done with it).
-  void release(int index) { pieces_read_.erase(index); }
+  void release(lt::piece_index_t index) { pieces_read_.erase(static_cast<int>(index)); }
+  /// The piece holding byte `offset`, and the offset where a piece starts.
+  lt::piece_index_t piece_at(std::uint64_t offset) const noexcept {
+    return lt::piece_index_t(static_cast<int>(offset / static_cast<std::uint64_t>(piece_length_)));
+  }
+  std::uint64_t piece_start(lt::piece_index_t index) const noexcept {
+    return static_cast<std::uint64_t>(static_cast<int>(index)) *
+           static_cast<std::uint64_t>(piece_length_);
+  }
 
   /// Makes the piece holding byte `offset` urgent (a piece deadline), for a reader blocked
   /// there. Everything else comes rarest-first: hosts that all asked for the same next piece
@@ -94,9 +102,9 @@ class torrent {
 
  private:
   friend class session;
-  void on_piece(int piece);
+  void on_piece(lt::piece_index_t piece);
   void on_error(std::error_code ec);
-  void on_read(int index, boost::shared_array<char> bytes, int size);
+  void on_read(lt::piece_index_t index, boost::shared_array<char> bytes, int size);
   void notify() { signal_.cancel(); }
 
   layers::digest digest_;

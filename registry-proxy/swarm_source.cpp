@@ -32,14 +32,13 @@ class swarm_reader final : public pull::blob_reader {
       if (offset_ >= torrent_->size()) co_return 0;
       if (torrent_->contiguous() > offset_) {
         // Read through libtorrent: a verified piece may still sit in its write cache.
-        const int index =
-            static_cast<int>(offset_ / static_cast<std::uint64_t>(torrent_->piece_length()));
+        const lt::piece_index_t index = torrent_->piece_at(offset_);
         // Keep a few reads in flight so disk reads overlap with sending.
-        for (int ahead = 1; ahead <= read_ahead; ++ahead) torrent_->piece(index + ahead);
+        for (int ahead = 1; ahead <= read_ahead; ++ahead)
+          torrent_->piece(index + lt::piece_index_t::diff_type{ahead});
         if (const auto* piece = torrent_->piece(index)) {
-          const std::uint64_t start = static_cast<std::uint64_t>(index) *
-                                      static_cast<std::uint64_t>(torrent_->piece_length());
-          const std::size_t in_piece = static_cast<std::size_t>(offset_ - start);
+          const std::size_t in_piece =
+              static_cast<std::size_t>(offset_ - torrent_->piece_start(index));
           const std::size_t n =
               std::min<std::size_t>(size, static_cast<std::size_t>(piece->size) - in_piece);
           std::memcpy(data, piece->bytes.get() + in_piece, n);

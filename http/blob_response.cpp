@@ -5,6 +5,8 @@
 #include "layers/error.hpp"
 
 namespace rookery::http {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
 
 asio::awaitable<std::optional<blob_span>> send_blob_header(exchange& ex, std::uint64_t size,
                                                            const std::string& digest) {

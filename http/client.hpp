@@ -23,10 +23,6 @@
 
 namespace rookery::http {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-
 /// An absolute http(s) URL split into what a request needs.
 struct url {
   std::string scheme;  ///< "http" or "https"
@@ -59,36 +55,37 @@ class response_stream {
   ~response_stream();
 
   unsigned status() const { return parser_.get().result_int(); }
-  const bhttp::fields& headers() const { return parser_.get().base(); }
-  std::string header(bhttp::field f) const { return std::string(parser_.get()[f]); }
+  const boost::beast::http::fields& headers() const { return parser_.get().base(); }
+  std::string header(boost::beast::http::field f) const { return std::string(parser_.get()[f]); }
   std::optional<std::uint64_t> content_length() const;
   /// The URL that finally answered (after redirects).
   const url& where() const noexcept { return where_; }
 
   /// Reads up to `size` body bytes; returns 0 with no error once the body is complete.
-  asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec);
+  boost::asio::awaitable<std::size_t> read_some(void* data, std::size_t size, std::error_code& ec);
   /// Reads the whole body into `out`; errc::size_invalid past `limit`.
-  asio::awaitable<std::error_code> read_body(std::string& out, std::size_t limit);
+  boost::asio::awaitable<std::error_code> read_body(std::string& out, std::size_t limit);
   bool done() const { return parser_.is_done(); }
 
  private:
-  friend asio::awaitable<std::unique_ptr<response_stream>> send_request(
-      asio::any_io_executor, asio::ssl::context&, bhttp::verb, const url&, const bhttp::fields&,
-      const client_options&, std::error_code&);
-  explicit response_stream(asio::any_io_executor ex, const client_options& opts)
+  friend boost::asio::awaitable<std::unique_ptr<response_stream>> send_request(
+      boost::asio::any_io_executor, boost::asio::ssl::context&, boost::beast::http::verb,
+      const url&, const boost::beast::http::fields&, const client_options&, std::error_code&);
+  explicit response_stream(boost::asio::any_io_executor ex, const client_options& opts)
       : ex_(std::move(ex)), opts_(opts) {}
-  beast::tcp_stream& lowest();
+  boost::beast::tcp_stream& lowest();
   template <class Op>
-  asio::awaitable<void> on_stream(Op op);
-  asio::awaitable<std::error_code> open(asio::ssl::context& tls, const url& where);
-  asio::awaitable<std::error_code> exchange(bhttp::verb method, const url& where,
-                                            const bhttp::fields& headers);
+  boost::asio::awaitable<void> on_stream(Op op);
+  boost::asio::awaitable<std::error_code> open(boost::asio::ssl::context& tls, const url& where);
+  boost::asio::awaitable<std::error_code> exchange(boost::beast::http::verb method,
+                                                   const url& where,
+                                                   const boost::beast::http::fields& headers);
 
-  asio::any_io_executor ex_;
-  std::unique_ptr<beast::tcp_stream> plain_;                   ///< set for http
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;  ///< set for https
-  beast::flat_buffer buffer_;
-  bhttp::response_parser<bhttp::buffer_body> parser_;
+  boost::asio::any_io_executor ex_;
+  std::unique_ptr<boost::beast::tcp_stream> plain_;                          ///< set for http
+  std::unique_ptr<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;  ///< set for https
+  boost::beast::flat_buffer buffer_;
+  boost::beast::http::response_parser<boost::beast::http::buffer_body> parser_;
   client_options opts_;
   url where_;
   bool head_ = false;
@@ -97,11 +94,12 @@ class response_stream {
 /// Sends one request and reads the response header, following redirects for GET and HEAD
 /// (Authorization is dropped when a redirect leaves the original host). On failure returns
 /// null with errc::upstream_unavailable (unreachable, timed out) or upstream_bad_response.
-asio::awaitable<std::unique_ptr<response_stream>> send_request(
-    asio::any_io_executor ex, asio::ssl::context& tls, bhttp::verb method, const url& where,
-    const bhttp::fields& headers, const client_options& opts, std::error_code& ec);
+boost::asio::awaitable<std::unique_ptr<response_stream>> send_request(
+    boost::asio::any_io_executor ex, boost::asio::ssl::context& tls,
+    boost::beast::http::verb method, const url& where, const boost::beast::http::fields& headers,
+    const client_options& opts, std::error_code& ec);
 
 /// A client TLS context that verifies peers against the system's CA store.
-asio::ssl::context make_client_tls_context();
+boost::asio::ssl::context make_client_tls_context();
 
 }  // namespace rookery::http

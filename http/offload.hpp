@@ -22,13 +22,13 @@ boost::asio::awaitable<std::invoke_result_t<F&>> offload(boost::asio::io_context
                                                          boost::asio::thread_pool& pool, F fn) {
   namespace asio = boost::asio;
   std::optional<std::invoke_result_t<F&>> result;
-  asio::steady_timer done(io, asio::steady_timer::time_point::max());
-  asio::post(pool, [&] {
+  boost::asio::steady_timer done(io, boost::asio::steady_timer::time_point::max());
+  boost::asio::post(pool, [&] {
     result.emplace(fn());
-    asio::post(io, [&] { done.cancel(); });
+    boost::asio::post(io, [&] { done.cancel(); });
   });
   boost::system::error_code ignored;  // cancel() is the wake-up
-  co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await done.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
   co_return std::move(*result);
 }
 

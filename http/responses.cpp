@@ -3,6 +3,8 @@
 #include "http/oci_error.hpp"
 
 namespace rookery::http {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
 
 asio::awaitable<void> send_error(exchange& ex, std::error_code ec, std::string detail) {
   string_response res{status_for(ec), 11};

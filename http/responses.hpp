@@ -9,8 +9,8 @@
 namespace rookery::http {
 
 /// The OCI error JSON for `ec` with its status; `detail` when non-empty.
-asio::awaitable<void> send_error(exchange& ex, std::error_code ec, std::string detail = {});
+boost::asio::awaitable<void> send_error(exchange& ex, std::error_code ec, std::string detail = {});
 /// 200 with `body` as `type`.
-asio::awaitable<void> send_text(exchange& ex, std::string body, std::string type);
+boost::asio::awaitable<void> send_text(exchange& ex, std::string body, std::string type);
 
 }  // namespace rookery::http

@@ -20,6 +20,9 @@
 #include "layers/error.hpp"
 
 namespace rookery::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
 namespace {
 
 using detail::awaitable_ec;

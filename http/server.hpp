@@ -21,13 +21,9 @@
 
 namespace rookery::http {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-
-using request = bhttp::request<bhttp::string_body>;
-using string_response = bhttp::response<bhttp::string_body>;
-using response_header = bhttp::response_header<>;
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using string_response = boost::beast::http::response<boost::beast::http::string_body>;
+using response_header = boost::beast::http::response_header<>;
 
 struct server_options {
   std::size_t header_limit = 16 * 1024;    ///< request line + headers
@@ -42,23 +38,24 @@ struct server_options {
 /// that add up to the announced Content-Length. HEAD requests get headers only.
 class exchange {
  public:
-  exchange(beast::tcp_stream& stream, request& req, const server_options& opts,
-           asio::ip::address remote)
+  exchange(boost::beast::tcp_stream& stream, request& req, const server_options& opts,
+           boost::asio::ip::address remote)
       : stream_(stream), req_(req), opts_(opts), remote_(std::move(remote)) {}
 
   const request& req() const noexcept { return req_; }
-  bool is_head() const noexcept { return req_.method() == bhttp::verb::head; }
+  bool is_head() const noexcept { return req_.method() == boost::beast::http::verb::head; }
   /// The client's address.
-  const asio::ip::address& remote_address() const noexcept { return remote_; }
+  const boost::asio::ip::address& remote_address() const noexcept { return remote_; }
 
   /// Sends a complete response; Content-Length is set from the body (kept for HEAD).
-  asio::awaitable<std::error_code> send(string_response res);
+  boost::asio::awaitable<std::error_code> send(string_response res);
   /// Sends a response header; Content-Length must be set. For HEAD this completes the exchange.
-  asio::awaitable<std::error_code> send_header(response_header header);
+  boost::asio::awaitable<std::error_code> send_header(response_header header);
   /// Writes body bytes after send_header().
-  asio::awaitable<std::error_code> write(const void* data, std::size_t size);
+  boost::asio::awaitable<std::error_code> write(const void* data, std::size_t size);
   /// Writes `count` bytes of `fd` from `offset` after send_header(), with sendfile(2).
-  asio::awaitable<std::error_code> send_file(int fd, std::uint64_t offset, std::uint64_t count);
+  boost::asio::awaitable<std::error_code> send_file(int fd, std::uint64_t offset,
+                                                    std::uint64_t count);
 
   /// Adds a header to whatever response this exchange sends (e.g. API version, namespace).
   void always_set(std::string_view name, std::string_view value) { extra_.set(name, value); }
@@ -70,40 +67,40 @@ class exchange {
   unsigned status() const noexcept { return status_; }
 
  private:
-  void decorate(bhttp::fields& fields) const;
+  void decorate(boost::beast::http::fields& fields) const;
   void account(std::size_t n) noexcept { body_left_ -= n <= body_left_ ? n : body_left_; }
 
-  beast::tcp_stream& stream_;
+  boost::beast::tcp_stream& stream_;
   request& req_;
   const server_options& opts_;
-  asio::ip::address remote_;
-  bhttp::fields extra_;
+  boost::asio::ip::address remote_;
+  boost::beast::http::fields extra_;
   bool header_sent_ = false;
   unsigned status_ = 0;
   std::uint64_t body_left_ = 0;
 };
 
-using handler = std::function<asio::awaitable<void>(exchange&)>;
+using handler = std::function<boost::asio::awaitable<void>(exchange&)>;
 
 /// "ADDRESS:PORT" ("[v6]:PORT" too) as an endpoint; nullopt when malformed.
-std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text);
+std::optional<boost::asio::ip::tcp::endpoint> parse_endpoint(std::string_view text);
 
 /// Accepts connections on an endpoint and runs `handler` for every request. Single
 /// io_context; the handler runs on it.
 class server {
  public:
-  server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, handler h,
+  server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, handler h,
          server_options opts = {});
   /// Starts accepting (a coroutine on the io_context).
   void start();
-  asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
  private:
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(beast::tcp_stream stream);
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::beast::tcp_stream stream);
 
-  asio::io_context& io_;
-  asio::ip::tcp::acceptor acceptor_;
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
   handler handler_;
   server_options opts_;
 };

@@ -20,6 +20,7 @@
 #include "layers/small_file.hpp"
 
 namespace rookery::p2p {
+namespace asio = boost::asio;
 namespace {
 
 // RFC 7919's ffdhe2048 group: libtorrent wants DH parameters with every SSL torrent's

@@ -24,8 +24,6 @@
 
 namespace rookery::p2p {
 
-namespace asio = boost::asio;
-
 struct session_options {
   std::string listen = "0.0.0.0:6881";  ///< BitTorrent listen interface(s), libtorrent syntax
   int upload_rate_limit = 0;            ///< bytes/s, 0 = unlimited
@@ -58,7 +56,7 @@ bool parse_cidr(const std::string& text, lt::address& first, lt::address& last);
 /// One blob's torrent. Owned by the session; shared with readers. io_context thread only.
 class torrent {
  public:
-  torrent(asio::io_context& io, layers::digest d, lt::torrent_handle h, std::uint64_t size,
+  torrent(boost::asio::io_context& io, layers::digest d, lt::torrent_handle h, std::uint64_t size,
           int piece_length, std::filesystem::path file);
 
   const layers::digest& digest() const noexcept { return digest_; }
@@ -76,7 +74,7 @@ class torrent {
   std::chrono::steady_clock::time_point last_progress() const noexcept { return last_progress_; }
 
   /// Resumes on the next event: a piece arrived, an error, or the session's periodic tick.
-  asio::awaitable<void> changed();
+  boost::asio::awaitable<void> changed();
   /// A verified piece's bytes, read through libtorrent (its disk cache may hold bytes the file
   /// does not have yet). Asks for it and returns null until it arrives; piece() reports it.
   struct piece_data {
@@ -122,7 +120,7 @@ class torrent {
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
   std::int64_t payload_seen_ = 0;  ///< payload bytes received when progress was last noted
-  asio::steady_timer signal_;
+  boost::asio::steady_timer signal_;
 };
 
 /// Bytes a session moved, summed over its torrents.
@@ -135,7 +133,7 @@ struct transfer_totals {
 /// post to it.
 class session {
  public:
-  session(asio::io_context& io, session_options opts);
+  session(boost::asio::io_context& io, session_options opts);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -179,10 +177,10 @@ class session {
 
  private:
   void drain_alerts();
-  asio::awaitable<void> tick(std::weak_ptr<bool> alive);
+  boost::asio::awaitable<void> tick(std::weak_ptr<bool> alive);
   std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
 
-  asio::io_context& io_;
+  boost::asio::io_context& io_;
   std::unique_ptr<lt::session> lt_;
   std::unordered_map<layers::digest, std::shared_ptr<torrent>> torrents_;
   std::unordered_map<layers::digest, std::filesystem::path> moving_from_;
@@ -192,7 +190,7 @@ class session {
   std::shared_ptr<bool> alive_;
   std::uint64_t hash_failures_ = 0;
   std::uint64_t alerts_dropped_ = 0;
-  asio::steady_timer ticker_;
+  boost::asio::steady_timer ticker_;
   std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
 };
 

@@ -15,6 +15,7 @@
 #include "layers/error.hpp"
 
 namespace rookery::pull {
+namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t chunk_bytes = 256 * 1024;  // the only buffer a fetch holds

@@ -31,11 +31,11 @@ struct fetch_counters {
 struct fetch {
   enum class phase { starting, running, committed, failed };
 
-  fetch(asio::io_context& io, layers::digest d);
+  fetch(boost::asio::io_context& io, layers::digest d);
   ~fetch();
   void notify() { signal_.cancel(); }
   /// Resumes at the next change (bytes arrived, phase changed).
-  asio::awaitable<void> changed();
+  boost::asio::awaitable<void> changed();
 
   layers::digest digest;
   phase state = phase::starting;
@@ -46,7 +46,7 @@ struct fetch {
   std::error_code error;     ///< when the fetch failed
 
  private:
-  asio::steady_timer signal_;
+  boost::asio::steady_timer signal_;
 };
 
 /// What blob_fetcher::start gives back.
@@ -59,8 +59,8 @@ struct fetch_start {
 
 class blob_fetcher {
  public:
-  blob_fetcher(asio::io_context& io, layers::blob_store& store, blob_source& source,
-               asio::thread_pool& disk)
+  blob_fetcher(boost::asio::io_context& io, layers::blob_store& store, blob_source& source,
+               boost::asio::thread_pool& disk)
       : io_(io), store_(store), source_(source), disk_(disk) {}
 
   /// The in-flight fetch of `d`, if any.
@@ -68,12 +68,12 @@ class blob_fetcher {
 
   /// Joins the in-flight fetch of the request's digest or starts one, and waits until the
   /// source answered.
-  asio::awaitable<fetch_start> start(const blob_request& request);
+  boost::asio::awaitable<fetch_start> start(const blob_request& request);
 
   /// Streams bytes [first, first + count) of a running fetch to `ex` (header already sent),
   /// waiting for bytes as they arrive. An error means the response must be abandoned.
-  asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, http::exchange& ex,
-                                          std::uint64_t first, std::uint64_t count);
+  boost::asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, http::exchange& ex,
+                                                 std::uint64_t first, std::uint64_t count);
 
   std::size_t inflight() const noexcept { return inflight_.size(); }
   const fetch_counters& counters() const noexcept { return counters_; }
@@ -83,14 +83,14 @@ class blob_fetcher {
   }
 
  private:
-  asio::awaitable<void> run(std::shared_ptr<fetch> f, blob_request request);
-  asio::awaitable<std::error_code> commit(layers::blob_store::writer& writer);
+  boost::asio::awaitable<void> run(std::shared_ptr<fetch> f, blob_request request);
+  boost::asio::awaitable<std::error_code> commit(layers::blob_store::writer& writer);
   void finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec);
 
-  asio::io_context& io_;
+  boost::asio::io_context& io_;
   layers::blob_store& store_;
   blob_source& source_;
-  asio::thread_pool& disk_;
+  boost::asio::thread_pool& disk_;
   fetch_counters counters_;
   std::unordered_map<layers::digest, std::shared_ptr<fetch>> inflight_;
 };

@@ -3,6 +3,8 @@
 #include "layers/error.hpp"
 
 namespace rookery::pull {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
 namespace {
 
 class http_blob_reader final : public blob_reader {

@@ -9,9 +9,9 @@
 #include <system_error>
 
 #include "http/client.hpp"
+#include "layers/digest.hpp"
 #include "pull/refusal.hpp"
 #include "pull/upstream.hpp"
-#include "layers/digest.hpp"
 
 namespace rookery::pull {
 
@@ -29,8 +29,8 @@ class blob_reader {
   /// Total size when the source announced it.
   virtual std::optional<std::uint64_t> size() const = 0;
   /// Up to `size` bytes; 0 with no error at the end.
-  virtual asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
-                                                 std::error_code& ec) = 0;
+  virtual boost::asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
+                                                        std::error_code& ec) = 0;
 };
 
 /// Blob bytes a source delivered, by where they came from.
@@ -44,9 +44,9 @@ struct source_bytes {
 class blob_source {
  public:
   virtual ~blob_source() = default;
-  virtual asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
-                                                             upstream_refusal& refusal,
-                                                             std::error_code& ec) = 0;
+  virtual boost::asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
+                                                                    upstream_refusal& refusal,
+                                                                    std::error_code& ec) = 0;
   /// Called once the blob the source delivered is verified and committed to the store.
   virtual void committed(const layers::digest&) {}
   /// Called when a fetch the source served failed (nothing was committed): drop its state.
@@ -57,18 +57,16 @@ class blob_source {
 /// Pulls blobs with GET from the request's upstream registry (following redirects).
 class upstream_blob_source final : public blob_source {
  public:
-  asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
-                                                     upstream_refusal& refusal,
-                                                     std::error_code& ec) override;
+  boost::asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
+                                                            upstream_refusal& refusal,
+                                                            std::error_code& ec) override;
   source_bytes bytes() const override { return {0, bytes_}; }
 
   /// A GET of the blob from `offset` on (Range when offset > 0), as a reader. Shared with
   /// other sources that fall back to upstream. `counter` (may be null) counts bytes read.
-  static asio::awaitable<std::unique_ptr<blob_reader>> open_range(const blob_request& request,
-                                                                  std::uint64_t offset,
-                                                                  std::uint64_t* counter,
-                                                                  upstream_refusal& refusal,
-                                                                  std::error_code& ec);
+  static boost::asio::awaitable<std::unique_ptr<blob_reader>> open_range(
+      const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
+      upstream_refusal& refusal, std::error_code& ec);
 
  private:
   std::uint64_t bytes_ = 0;

@@ -10,6 +10,8 @@
 #include "layers/error.hpp"
 
 namespace rookery::pull {
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
 namespace {
 
 std::string percent_encode(std::string_view s) {
@@ -81,9 +83,8 @@ std::string challenge_param(const std::string& challenge, const std::string& key
   return {};
 }
 
-asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(const upstream_call& call,
-                                                                      const std::string& auth,
-                                                                      std::error_code& ec) {
+asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(
+    const upstream_call& call, const std::string& auth, std::error_code& ec) {
   bhttp::fields headers;
   if (!auth.empty()) headers.set(bhttp::field::authorization, auth);
   if (!call.accept.empty()) headers.set(bhttp::field::accept, call.accept);
@@ -95,7 +96,7 @@ asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(cons
 }
 
 asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const upstream_call& call,
-                                                                 std::error_code& ec) {
+                                                                       std::error_code& ec) {
   if (!call.authorization.empty() || !has_credentials() || !call.own_credentials) {
     co_return co_await send_once(call, call.authorization, ec);
   }

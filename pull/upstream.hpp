@@ -13,19 +13,16 @@
 
 namespace rookery::pull {
 
-namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
-
 struct upstream_config {
   std::string name;  ///< the ?ns= value that selects it; empty for the default upstream
-  http::url base;          ///< e.g. http://127.0.0.1:5000
+  http::url base;    ///< e.g. http://127.0.0.1:5000
   std::string username;
   std::string password;  ///< proxy-side credentials; both empty when none
 };
 
 /// What a request to one upstream needs besides the path.
 struct upstream_call {
-  bhttp::verb method = bhttp::verb::get;
+  boost::beast::http::verb method = boost::beast::http::verb::get;
   std::string path;           ///< e.g. /v2/library/alpine/manifests/3
   std::string authorization;  ///< the client's header, may be empty
   std::string accept;         ///< forwarded Accept, may be empty
@@ -38,7 +35,7 @@ struct upstream_call {
 /// One upstream registry. Lives on the proxy's io_context; not thread-safe.
 class upstream {
  public:
-  upstream(upstream_config config, asio::ssl::context& tls, http::client_options opts)
+  upstream(upstream_config config, boost::asio::ssl::context& tls, http::client_options opts)
       : config_(std::move(config)), tls_(tls), opts_(opts) {}
 
   const upstream_config& config() const noexcept { return config_; }
@@ -46,14 +43,14 @@ class upstream {
   std::string display_name() const { return config_.name.empty() ? "default" : config_.name; }
 
   /// Sends the call and returns the response with its header read (body not yet read).
-  asio::awaitable<std::unique_ptr<http::response_stream>> send(const upstream_call& call,
-                                                         std::error_code& ec);
+  boost::asio::awaitable<std::unique_ptr<http::response_stream>> send(const upstream_call& call,
+                                                                      std::error_code& ec);
 
  private:
-  asio::awaitable<std::unique_ptr<http::response_stream>> send_once(const upstream_call& call,
-                                                              const std::string& auth,
-                                                              std::error_code& ec);
-  asio::awaitable<std::string> fetch_token(const std::string& challenge, std::error_code& ec);
+  boost::asio::awaitable<std::unique_ptr<http::response_stream>> send_once(
+      const upstream_call& call, const std::string& auth, std::error_code& ec);
+  boost::asio::awaitable<std::string> fetch_token(const std::string& challenge,
+                                                  std::error_code& ec);
   bool has_credentials() const { return !config_.username.empty(); }
 
   struct token {
@@ -62,7 +59,7 @@ class upstream {
   };
 
   upstream_config config_;
-  asio::ssl::context& tls_;
+  boost::asio::ssl::context& tls_;
   http::client_options opts_;
   std::map<std::string, token> tokens_;                ///< by realm|service|scope
   std::map<std::string, std::string> last_challenge_;  ///< by path prefix (repository)

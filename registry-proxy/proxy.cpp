@@ -14,6 +14,17 @@
 #include "layers/manifest.hpp"
 
 namespace rookery::proxy {
+using pull::access_cache;
+using pull::access_verdict;
+using pull::blob_fetcher;
+using pull::blob_request;
+using pull::blob_source;
+using pull::fetch;
+using pull::upstream;
+using pull::upstream_call;
+using pull::upstream_refusal;
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
 namespace {
 
 std::string header_of(const http::request& req, bhttp::field f) {

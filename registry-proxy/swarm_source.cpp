@@ -11,6 +11,7 @@
 #include "layers/error.hpp"
 
 namespace rookery::proxy {
+namespace asio = boost::asio;
 namespace fs = std::filesystem;
 namespace bhttp = boost::beast::http;
 

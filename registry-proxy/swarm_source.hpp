@@ -11,14 +11,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pull/blob_source.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/metainfo_store.hpp"
 #include "p2p/session.hpp"
+#include "pull/blob_source.hpp"
 
 namespace rookery::proxy {
-
-namespace asio = boost::asio;
 
 struct swarm_options {
   http::url seeder;  ///< rookery-seeder's base URL
@@ -32,12 +30,12 @@ struct swarm_options {
 
 class swarm_source final : public pull::blob_source {
  public:
-  swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
+  swarm_source(boost::asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,
                swarm_options opts);
 
-  asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
-                                                           pull::upstream_refusal& refusal,
-                                                           std::error_code& ec) override;
+  boost::asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
+                                                                  pull::upstream_refusal& refusal,
+                                                                  std::error_code& ec) override;
   void committed(const layers::digest& d) override;
   void failed(const layers::digest& d) override;
   pull::source_bytes bytes() const override {
@@ -53,14 +51,15 @@ class swarm_source final : public pull::blob_source {
 
  private:
   friend class swarm_reader;
-  asio::awaitable<std::string> fetch_metainfo(const pull::blob_request& request,
-                                              pull::upstream_refusal& refusal, int& seeder_port);
+  boost::asio::awaitable<std::string> fetch_metainfo(const pull::blob_request& request,
+                                                     pull::upstream_refusal& refusal,
+                                                     int& seeder_port);
 
-  asio::ssl::context& tls_;
+  boost::asio::ssl::context& tls_;
   p2p::session& swarm_;
   layers::blob_store& store_;
   swarm_options opts_;
-  p2p::metainfo_store saved_;  ///< of committed blobs, for restarts
+  p2p::metainfo_store saved_;          ///< of committed blobs, for restarts
   pull::upstream_blob_source direct_;  ///< upstreams the seeder does not front
   pull::source_bytes bytes_;
   std::uint64_t fallbacks_ = 0;

@@ -1,6 +1,7 @@
 #include "seeder/hashing_source.hpp"
 
 namespace rookery::seeder {
+namespace asio = boost::asio;
 namespace {
 
 class hashing_reader final : public pull::blob_reader {

@@ -5,18 +5,16 @@
 #include <memory>
 #include <unordered_map>
 
-#include "pull/blob_source.hpp"
 #include "layers/layer_torrent.hpp"
+#include "pull/blob_source.hpp"
 
 namespace rookery::seeder {
 
-namespace asio = boost::asio;
-
 class hashing_source final : public pull::blob_source {
  public:
-  asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
-                                                           pull::upstream_refusal& refusal,
-                                                           std::error_code& ec) override;
+  boost::asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
+                                                                  pull::upstream_refusal& refusal,
+                                                                  std::error_code& ec) override;
   pull::source_bytes bytes() const override { return inner_.bytes(); }
   /// The piece hashes of a blob this source delivered whole, once; null otherwise.
   std::unique_ptr<layers::piece_hasher> take(const layers::digest& d);

@@ -135,7 +135,7 @@ std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text) {
 
 server::server(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint, handler h,
                server_options opts)
-    : io_(io), acceptor_(io), handler_(std::move(h)), opts_(std::move(opts)) {
+    : io_(io), acceptor_(io), handler_(std::move(h)), opts_(std::move(opts)), slot_freed_(io) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -148,16 +148,30 @@ void server::start() {
 
 asio::awaitable<void> server::accept_loop() {
   for (;;) {
+    // At the cap, new clients wait in the kernel's backlog until a connection closes.
+    while (connections_ >= opts_.max_connections) co_await pause(std::chrono::seconds(1));
     boost::system::error_code ec;
     auto socket = co_await acceptor_.async_accept(awaitable_ec(ec));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept: {}", ec.message());
+      // Out of descriptors (EMFILE/ENFILE) or the like: retrying at once would spin.
+      co_await pause(std::chrono::milliseconds(100));
       continue;
     }
     socket.set_option(asio::ip::tcp::no_delay(true));
-    asio::co_spawn(io_, serve(beast::tcp_stream(std::move(socket))), asio::detached);
+    ++connections_;
+    asio::co_spawn(io_, serve(beast::tcp_stream(std::move(socket))), [this](std::exception_ptr) {
+      --connections_;
+      slot_freed_.cancel();
+    });
   }
+}
+
+asio::awaitable<void> server::pause(std::chrono::milliseconds delay) {
+  slot_freed_.expires_after(delay);
+  boost::system::error_code ignored;  // cancel() (a connection closed) ends the pause early
+  co_await slot_freed_.async_wait(awaitable_ec(ignored));
 }
 
 asio::awaitable<void> server::serve(beast::tcp_stream stream) {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -30,6 +31,7 @@ struct server_options {
   std::size_t body_limit = 64 * 1024;      ///< request bodies (JSON control requests)
   std::chrono::seconds idle_timeout{60};   ///< waiting for the next request
   std::chrono::seconds write_timeout{60};  ///< a client that reads nothing for this long is dropped
+  std::size_t max_connections = 4096;      ///< beyond this, new connections wait in the backlog
   std::string server_name = "rookery";
 };
 
@@ -97,12 +99,16 @@ class server {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  /// Waits `delay`, or less when a connection closes meanwhile.
+  boost::asio::awaitable<void> pause(std::chrono::milliseconds delay);
   boost::asio::awaitable<void> serve(boost::beast::tcp_stream stream);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   handler handler_;
   server_options opts_;
+  std::size_t connections_ = 0;           ///< open now
+  boost::asio::steady_timer slot_freed_;  ///< cancelled when a connection closes
 };
 
 }  // namespace rookery::http

@@ -76,8 +76,10 @@ std::string challenge_param(const std::string& challenge, const std::string& key
       value = challenge.substr(at, end == std::string::npos ? std::string::npos : end - at);
       at = end;
     }
-    if (std::equal(name.begin(), name.end(), key.begin(), key.end(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    // std::tolower takes an unsigned char's value: a negative char would be undefined.
+    if (std::equal(
+            name.begin(), name.end(), key.begin(), key.end(),
+            [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); }))
       return value;
   }
   return {};

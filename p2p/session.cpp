@@ -10,6 +10,7 @@
 #include <cctype>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/extensions/smart_ban.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -86,8 +87,13 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
   pack.set_int(sp::request_timeout, 10);
   pack.set_int(sp::piece_timeout, 10);
   pack.set_int(sp::min_reconnect_time, 1);
+  // Keep a connection between two seeds open (idle). Closing it, libtorrent's default, happens
+  // at the extension handshake before either side learns the other is a seed, so they
+  // reconnect every min_reconnect_time: 18,000 TLS handshakes in one 16-host run.
+  pack.set_bool(sp::close_redundant_connections, false);
   if (opts.seeder) {
-    // Few hosts at a time, in turn: each gets different pieces and the hosts trade them.
+    // Without a dealer: few hosts at a time, in turn, so each gets different pieces and the
+    // hosts trade them. (With one, unchoke_slots is -1: every host, from the first second.)
     pack.set_int(sp::seed_choking_algorithm, sp::round_robin);
     // Turn quickly: a host waiting for its first piece from the origin waits one interval.
     pack.set_int(sp::unchoke_interval, 5);
@@ -100,6 +106,13 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
                                    lt::alert_category::piece_progress);
   return pack;
 }
+
+struct smart_ban_only final : lt::plugin {
+  std::shared_ptr<lt::torrent_plugin> new_torrent(const lt::torrent_handle& h,
+                                                  lt::client_data_t data) override {
+    return lt::create_smart_ban_plugin(h, data);
+  }
+};
 
 lt::address_v6 all_ones_v6() {
   lt::address_v6::bytes_type bytes;
@@ -246,8 +259,14 @@ session::session(asio::io_context& io, session_options opts)
       fleet_key_pem_(opts.fleet_key_pem),
       fleet_ca_pem_(opts.fleet_ca_pem),
       alive_(std::make_shared<bool>(true)),
+      deal_pieces_(opts.deal_pieces),
       ticker_(io) {
   lt::session_params params(datacenter_settings(opts));
+  // Peers come from the tracker only. Peer exchange would hand each host addresses it has no
+  // use for (its own, seeds when it is one): every one a TLS handshake to nowhere, hundreds a
+  // second on the testbed. Metainfo always comes from the seeder. Smart-ban stays: it bans a
+  // peer that sends a corrupt block.
+  params.extensions = {std::make_shared<smart_ban_only>()};
   lt_ = std::make_unique<lt::session>(std::move(params));
   if (opts.upload_rate_limit > 0 || opts.download_rate_limit > 0) {
     // libtorrent exempts LAN peers from rate limits by default; a datacenter is all LAN, so
@@ -359,6 +378,9 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   // measured on the testbed: 16 hosts finished later (2.5x the link limit against 2.1x) for
   // less origin traffic (1.4x the image against 1.6-1.7x), so it stays off.)
   if (seed) atp.flags |= lt::torrent_flags::seed_mode;
+  if (seed && deal_pieces_)
+    atp.extensions.push_back(
+        piece_dealer(ti->num_pieces(), ti->piece_length(), ti->total_size(), dealing_));
   lt::torrent_handle h = lt_->add_torrent(std::move(atp), lec);
   if (lec) {
     spdlog::warn("libtorrent refused {}: {}", d.str(), lec.message());

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "layers/digest.hpp"
+#include "p2p/piece_dealer.hpp"
 
 namespace rookery::p2p {
 
@@ -32,6 +33,8 @@ struct session_options {
   int unchoke_slots = 64;               ///< peers uploaded to at once
   int origin_request_queue = 32;        ///< blocks a host may have requested from the origin
   bool seeder = false;                  ///< the origin: few upload slots, rotated
+  /// The origin deals each piece to one host (p2p/piece_dealer.hpp) and uploads to every host.
+  bool deal_pieces = false;
   /// This host's fleet certificate and key (PEM), signed by the fleet CA. When set, the
   /// session speaks BitTorrent over TLS only (libtorrent's SSL torrents): a peer without a
   /// certificate from the same CA gets no connection, let alone a byte.
@@ -166,6 +169,8 @@ class session {
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
   std::uint64_t hash_failures() const noexcept { return hash_failures_; }
   std::uint64_t alerts_dropped() const noexcept { return alerts_dropped_; }
+  /// What the origin's piece dealer did (all zero unless session_options::deal_pieces).
+  const dealer_counters& dealing() const noexcept { return *dealing_; }
   const std::unordered_map<layers::digest, std::shared_ptr<torrent>>& all() const {
     return torrents_;
   }
@@ -188,6 +193,8 @@ class session {
   mutable std::mutex handles_mutex_;  ///< guards handles_, the one map other threads touch
   std::unordered_map<layers::digest, lt::torrent_handle> handles_;
   std::shared_ptr<bool> alive_;
+  bool deal_pieces_;
+  std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
   std::uint64_t hash_failures_ = 0;
   std::uint64_t alerts_dropped_ = 0;
   boost::asio::steady_timer ticker_;

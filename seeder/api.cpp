@@ -226,7 +226,23 @@ std::string api::metrics_text() const {
       .counter("torrents_served_total", "Metainfo answers given.", torrents_served_)
       .gauge("tracker_peers", "Peers the built-in tracker knows.", tracker_.peer_count())
       .counter("hash_failures_total", "Pieces from peers that failed their hash check.",
-               swarm_.hash_failures());
+               swarm_.hash_failures())
+      .counter("pieces_dealt_total", "Pieces dealt to a host (sent from here first).",
+               swarm_.dealing().dealt.load())
+      .counter("requests_redirected_total", "Requests for a piece dealt to another host, rejected.",
+               swarm_.dealing().redirected.load())
+      .counter("blocks_served_again_total",
+               "Blocks of a piece dealt to another host sent anyway (every piece was out).",
+               swarm_.dealing().served_again.load())
+      .counter("hosts_unmasked_total",
+               "Host torrents shown every piece again because nothing was left to deal.",
+               swarm_.dealing().unmasked.load())
+      .counter("pieces_lapsed_total", "Pieces dealt again because their host stopped asking.",
+               swarm_.dealing().lapsed.load())
+      .counter("pieces_released_total", "Pieces dealt again because their host disconnected.",
+               swarm_.dealing().released.load())
+      .counter("dealer_connections_total", "Host connections the piece dealer has seen.",
+               swarm_.dealing().hosts.load());
   return out.str();
 }
 

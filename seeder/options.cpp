@@ -13,7 +13,8 @@ struct raw_flags {
   std::string public_url, bt_listen = "0.0.0.0:6881", log_level = "info";
   std::vector<std::string> trackers;
   app::fleet_flags fleet;
-  int upload_kib = 0, announce_interval = 15, unchoke_slots = 4, request_queue = 250;
+  int upload_kib = 0, announce_interval = 15, unchoke_slots = 0, request_queue = 250;
+  bool deal_pieces = true;
   std::string operator_token_file, notify_secret_file;
   std::uint64_t budget_mib = 0;
   std::size_t image_seeds = 2, image_queue = 256;
@@ -37,7 +38,11 @@ void declare(CLI::App& app, raw_flags& f) {
   app.add_option("--bt-listen", f.bt_listen, "BitTorrent listen interface")->capture_default_str();
   app.add_option("--upload-limit-kib", f.upload_kib, "upload rate limit in KiB/s (0: none)")
       ->capture_default_str();
-  app.add_option("--unchoke-slots", f.unchoke_slots, "hosts uploaded to at once (rotated)")
+  app.add_option("--deal-pieces", f.deal_pieces,
+                 "deal each piece to one host, so each leaves the seeder about once")
+      ->capture_default_str();
+  app.add_option("--unchoke-slots", f.unchoke_slots,
+                 "hosts uploaded to at once (0: all when dealing pieces, else 4, rotated)")
       ->capture_default_str();
   app.add_option("--request-queue", f.request_queue,
                  "16 KiB blocks one host may have requested from the seeder at once")
@@ -78,7 +83,8 @@ seeder_config config_of(raw_flags& f) {
   c.session.listen = f.bt_listen;
   c.session.upload_rate_limit = f.upload_kib * 1024;
   c.session.seeder = true;
-  c.session.unchoke_slots = f.unchoke_slots;
+  c.session.deal_pieces = f.deal_pieces;
+  c.session.unchoke_slots = f.unchoke_slots != 0 ? f.unchoke_slots : f.deal_pieces ? -1 : 4;
   c.session.origin_request_queue = f.request_queue;
   app::apply_fleet_flags(f.fleet, c.session);
   c.tracker =

@@ -117,10 +117,11 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
       });
       s.erase(oldest);
     }
-    s[r.peer_id] = peer{v4, static_cast<std::uint16_t>(r.port), seed, now};
   }
+  const peer self{v4, static_cast<std::uint16_t>(r.port), seed, now};
+  if (r.event != "stopped" && !v4.is_unspecified()) s[r.peer_id] = self;
   lt::entry answer(lt::entry::dictionary_t);
-  answer["peers"] = compact_peers(s, r.peer_id, seed, r.numwant);
+  answer["peers"] = compact_peers(s, r.peer_id, self, r.numwant);
   std::int64_t complete = 0;
   for (const auto& [id, p] : s) complete += p.seed ? 1 : 0;
   answer["complete"] = complete;
@@ -130,13 +131,15 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
   return bencoded(answer);
 }
 
-std::string tracker::compact_peers(const swarm& s, const std::string& asker, bool asker_is_seed,
+std::string tracker::compact_peers(const swarm& s, const std::string& asker, const peer& self,
                                    std::size_t numwant) {
-  // Seeds are no use to a seed; start at a rotating offset so load spreads.
+  // Not the asker itself (by id, or by address and port: a client that changed its peer id
+  // would connect to itself), no seeds to a seed; start at a rotating offset so load spreads.
   std::vector<const peer*> candidates;
   candidates.reserve(s.size());
   for (const auto& [id, p] : s) {
-    if (id != asker && !(asker_is_seed && p.seed)) candidates.push_back(&p);
+    const bool itself = id == asker || (p.address == self.address && p.port == self.port);
+    if (!itself && !(self.seed && p.seed)) candidates.push_back(&p);
   }
   std::string peers;
   const std::size_t n = std::min({numwant, opts_.max_numwant, candidates.size()});

@@ -52,7 +52,7 @@ class tracker {
 
   void expire(swarm& s, clock::time_point now) const;
   /// Up to `numwant` peers of `s` for `asker` in BEP 23's compact form.
-  std::string compact_peers(const swarm& s, const std::string& asker, bool asker_is_seed,
+  std::string compact_peers(const swarm& s, const std::string& asker, const peer& self,
                             std::size_t numwant);
 
   tracker_options opts_;

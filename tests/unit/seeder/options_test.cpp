@@ -30,6 +30,19 @@ TEST_CASE("seeder options: defaults", "[options]") {
   CHECK_FALSE(c.api.notify_secret.configured());
   CHECK_FALSE(c.api.operator_token.configured());
   CHECK(c.seeding.fleet_ca_pem.empty());
+  CHECK(c.session.deal_pieces);
+  CHECK(c.session.unchoke_slots == -1);  // dealing: every host from the first second
+}
+
+TEST_CASE("seeder options: without the dealer the origin unchokes a few hosts in turn",
+          "[options]") {
+  auto off = parse({"--registry", "http://r:5000", "--deal-pieces", "false"});
+  REQUIRE(std::holds_alternative<seeder_config>(off));
+  CHECK_FALSE(std::get<seeder_config>(off).session.deal_pieces);
+  CHECK(std::get<seeder_config>(off).session.unchoke_slots == 4);
+  auto set = parse({"--registry", "http://r:5000", "--unchoke-slots", "8"});
+  REQUIRE(std::holds_alternative<seeder_config>(set));
+  CHECK(std::get<seeder_config>(set).session.unchoke_slots == 8);
 }
 
 TEST_CASE("seeder options: secrets and credentials from the environment", "[options]") {

@@ -55,6 +55,16 @@ TEST_CASE("tracker does not return a peer to itself", "[tracker]") {
   CHECK(peers_of(answer).empty());
 }
 
+TEST_CASE("tracker does not return a peer its own address under another id", "[tracker]") {
+  tracker t;
+  t.allow(hash_a);
+  t.announce(query(peer_id('a'), 6881), make_address("198.18.0.1"));
+  // The same host and port with a new peer id (a restarted torrent): not a peer of itself.
+  CHECK(peers_of(t.announce(query(peer_id('b'), 6881), make_address("198.18.0.1"))).empty());
+  // Another port on the same address is another host (hosts behind one address).
+  CHECK(peers_of(t.announce(query(peer_id('c'), 6882), make_address("198.18.0.1"))).size() == 12);
+}
+
 TEST_CASE("tracker gives seeds only downloaders", "[tracker]") {
   tracker t;
   t.allow(hash_a);

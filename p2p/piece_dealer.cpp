@@ -1,0 +1,269 @@
+#include "p2p/piece_dealer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/peer_connection_handle.hpp>
+#include <libtorrent/peer_request.hpp>
+#include <numeric>
+#include <random>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace rookery::p2p {
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr int block_size = 16 * 1024;  // what every BitTorrent client requests
+// A host that has asked the origin for nothing within this long has stalled: what it was dealt
+// and has not asked for in full goes to whoever asks next.
+constexpr auto lease = std::chrono::seconds(15);
+// In the tail a piece leaves the origin once more, and again only after this long: another
+// host that has it should have passed it on by then (if it has not, it may be the one peer that
+// has it, or a corrupt one, and the origin is the only sure source).
+constexpr auto tail_repeat = std::chrono::seconds(10);
+// Pieces a host is shown at a time: enough to keep its requests flowing while the next is
+// dealt, but no more than a share of the torrent: with 64 pieces and 16 hosts, windows of 4
+// would deal every piece in the first second and leave nothing to deal as hosts need it.
+constexpr int max_window = 4;
+// BitTorrent message ids (BEP 3, BEP 6, BEP 10).
+constexpr std::uint8_t have_msg = 4, reject_msg = 16, extended_msg = 20;
+
+struct piece_state {
+  std::uint32_t owner = 0;   ///< the host it was dealt to; 0: not dealt
+  int blocks_asked = 0;      ///< blocks the owner has asked for
+  std::uint32_t second = 0;  ///< the last other host sent it in the tail
+  clock::time_point second_at;
+};
+
+// One torrent's deal, shared by its peer plugins (libtorrent's network thread only).
+struct deal {
+  deal(int pieces, int piece_length, std::int64_t total_size, std::shared_ptr<dealer_counters> c)
+      : state(static_cast<std::size_t>(pieces)),
+        piece_length(piece_length),
+        total_size(total_size),
+        counters(std::move(c)) {
+    fresh.resize(state.size());
+    std::iota(fresh.begin(), fresh.end(), 0);
+    std::shuffle(fresh.begin(), fresh.end(), std::mt19937(std::random_device{}()));
+  }
+
+  int pieces() const { return static_cast<int>(state.size()); }
+  piece_state& at(int piece) { return state[static_cast<std::size_t>(piece)]; }
+  int blocks_in(int piece) const {
+    const std::int64_t start = static_cast<std::int64_t>(piece) * piece_length;
+    const std::int64_t size = std::min<std::int64_t>(piece_length, total_size - start);
+    return static_cast<int>((size + block_size - 1) / block_size);
+  }
+  bool asked_in_full(int piece) { return at(piece).blocks_asked >= blocks_in(piece); }
+  bool taken(int piece, clock::time_point now) {
+    const auto& s = at(piece);
+    if (s.owner == 0 || asked_in_full(piece)) return s.owner != 0;
+    const auto active = last_ask.find(s.owner);
+    return active != last_ask.end() && now - active->second < lease;
+  }
+  void give(int piece, std::uint32_t host) {
+    if (at(piece).owner == host) return;
+    if (at(piece).owner != 0) counters->lapsed.fetch_add(1, std::memory_order_relaxed);
+    at(piece) = piece_state{host, 0, 0, {}};
+    counters->dealt.fetch_add(1, std::memory_order_relaxed);
+  }
+  /// Deals `host` a piece nobody holds and `lacks` says it lacks; -1 when none is left (a
+  /// piece whose lease lapsed counts as not held).
+  template <class Lacks>
+  int deal_fresh(std::uint32_t host, clock::time_point now, Lacks lacks) {
+    while (!fresh.empty()) {
+      const int piece = fresh.back();
+      fresh.pop_back();
+      if (taken(piece, now) || !lacks(piece)) continue;
+      give(piece, host);
+      return piece;
+    }
+    for (int piece = 0; piece < pieces(); ++piece) {
+      if (!taken(piece, now) && lacks(piece)) {
+        give(piece, host);
+        return piece;
+      }
+    }
+    return -1;
+  }
+
+  std::vector<piece_state> state;
+  std::vector<int> fresh;  ///< never dealt, in random order (popped from the back)
+  int piece_length;
+  std::int64_t total_size;
+  std::uint32_t next_host = 1;
+  std::unordered_map<std::uint32_t, clock::time_point> last_ask;  ///< per connected host
+  std::shared_ptr<dealer_counters> counters;
+};
+
+void put32(char* out, std::uint32_t v) {
+  out[0] = static_cast<char>(v >> 24);
+  out[1] = static_cast<char>(v >> 16);
+  out[2] = static_cast<char>(v >> 8);
+  out[3] = static_cast<char>(v);
+}
+
+class dealer_peer final : public lt::peer_plugin {
+ public:
+  dealer_peer(std::shared_ptr<deal> d, lt::peer_connection_handle pc)
+      : deal_(std::move(d)), pc_(std::move(pc)), host_(deal_->next_host++) {
+    deal_->last_ask[host_] = clock::now();
+    deal_->counters->hosts.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool on_extension_handshake(const lt::bdecode_node& handshake) override {
+    const auto m = handshake.dict_find_dict("m");
+    const auto id = m ? m.dict_find_int_value("lt_donthave", 0) : 0;
+    if (id <= 0 || id > 255 || masked_ || tail_) return true;
+    // The host saw "have all" from libtorrent: hide everything but its window.
+    dont_have_id_ = static_cast<std::uint8_t>(id);
+    masked_ = true;
+    top_up(clock::now());
+    for (int piece = 0; piece < deal_->pieces(); ++piece) {
+      if (std::find(window_.begin(), window_.end(), piece) == window_.end()) send_dont_have(piece);
+    }
+    return true;
+  }
+
+  bool on_request(const lt::peer_request& r) override {
+    const int piece = static_cast<int>(r.piece);
+    if (piece < 0 || piece >= deal_->pieces() || pc_.is_choked())
+      return false;  // libtorrent rejects it itself
+    const auto now = clock::now();
+    auto& s = deal_->at(piece);
+    deal_->last_ask[host_] = now;
+    if (s.owner == host_ || !deal_->taken(piece, now)) {
+      deal_->give(piece, host_);
+      ++s.blocks_asked;
+      if (masked_ && deal_->asked_in_full(piece)) top_up(now);
+      return false;
+    }
+    // A host that cannot be shown a window gets what it asks for; in the tail, each piece goes
+    // out once more, to the first host that asks.
+    const bool again = s.second == 0 || s.second == host_ || now - s.second_at >= tail_repeat;
+    if (!masked_ || (tail_ && again)) {
+      if (masked_ && s.second != host_) s = piece_state{s.owner, s.blocks_asked, host_, now};
+      deal_->counters->served_again.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    // Another host was dealt this piece (asked before the window reached this host, a piece
+    // it lost with a lapsed lease, or one just sent again): hide it, reject the request.
+    send_dont_have(piece);
+    if (tail_) hidden_.push_back(piece);
+    send(std::array<std::uint32_t, 3>{static_cast<std::uint32_t>(piece),
+                                      static_cast<std::uint32_t>(r.start),
+                                      static_cast<std::uint32_t>(r.length)},
+         reject_msg);
+    deal_->counters->redirected.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Once a second: replace window pieces the host got elsewhere or lost to a lapsed lease.
+  // In the tail: show again, now and then, what was hidden.
+  void tick() override {
+    const auto now = clock::now();
+    if (masked_ && !tail_) top_up(now);
+    if (tail_ && !hidden_.empty() && now - revealed_at_ >= tail_repeat) {
+      revealed_at_ = now;
+      for (int piece : std::exchange(hidden_, {}))
+        if (!pc_.has_piece(lt::piece_index_t(piece))) send_have(piece);
+    }
+  }
+
+  void on_disconnect(const lt::error_code&) override {
+    deal_->last_ask.erase(host_);
+    // What this host was dealt but did not ask for in full goes back to the deal.
+    for (int piece = 0; piece < deal_->pieces(); ++piece) {
+      if (deal_->at(piece).owner == host_ && !deal_->asked_in_full(piece)) {
+        deal_->at(piece) = piece_state{};
+        deal_->fresh.push_back(piece);
+        deal_->counters->released.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+ private:
+  // Keeps a window of pieces dealt to this host and shown to it; shows it everything once
+  // nothing is left to deal.
+  void top_up(clock::time_point now) {
+    std::erase_if(window_, [&](int piece) {
+      return deal_->at(piece).owner != host_ || deal_->asked_in_full(piece) ||
+             pc_.has_piece(lt::piece_index_t(piece));
+    });
+    const int hosts = static_cast<int>(deal_->last_ask.size());
+    const int window = std::clamp(deal_->pieces() / (2 * std::max(1, hosts)), 1, max_window);
+    while (static_cast<int>(window_.size()) < window) {
+      const int piece = deal_->deal_fresh(
+          host_, now, [this](int p) { return !pc_.has_piece(lt::piece_index_t(p)); });
+      if (piece < 0) break;
+      window_.push_back(piece);
+      send_have(piece);
+    }
+    if (!window_.empty()) return;
+    tail_ = true;
+    revealed_at_ = now;
+    deal_->counters->unmasked.fetch_add(1, std::memory_order_relaxed);
+    for (int piece = 0; piece < deal_->pieces(); ++piece) {
+      if (!pc_.has_piece(lt::piece_index_t(piece))) send_have(piece);
+    }
+  }
+
+  void send_have(int piece) {
+    send(std::array<std::uint32_t, 1>{static_cast<std::uint32_t>(piece)}, have_msg);
+  }
+
+  template <std::size_t N>
+  void send(const std::array<std::uint32_t, N>& fields, std::uint8_t id) {
+    std::array<char, 5 + 4 * N> msg{};
+    put32(msg.data(), 1 + 4 * N);
+    msg[4] = static_cast<char>(id);
+    for (std::size_t i = 0; i < N; ++i) put32(msg.data() + 5 + 4 * i, fields[i]);
+    pc_.send_buffer(msg.data(), static_cast<int>(msg.size()));
+  }
+  void send_dont_have(int piece) {
+    std::array<char, 10> msg{};
+    put32(msg.data(), 6);
+    msg[4] = static_cast<char>(extended_msg);
+    msg[5] = static_cast<char>(dont_have_id_);
+    put32(msg.data() + 6, static_cast<std::uint32_t>(piece));
+    pc_.send_buffer(msg.data(), static_cast<int>(msg.size()));
+  }
+
+  std::shared_ptr<deal> deal_;
+  lt::peer_connection_handle pc_;
+  std::uint32_t host_;
+  std::uint8_t dont_have_id_ = 0;  ///< the host's id for BEP 54's DONT_HAVE
+  bool masked_ = false;            ///< the host sees only its window
+  bool tail_ = false;              ///< nothing left to deal: the host sees every piece
+  std::vector<int> window_;        ///< pieces dealt to and shown to this host
+  std::vector<int> hidden_;        ///< in the tail: pieces hidden from it since revealed_at_
+  clock::time_point revealed_at_;
+};
+
+class dealer_torrent final : public lt::torrent_plugin {
+ public:
+  explicit dealer_torrent(std::shared_ptr<deal> d) : deal_(std::move(d)) {}
+  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
+    if (pc.type() != lt::connection_type::bittorrent) return nullptr;
+    return std::make_shared<dealer_peer>(deal_, pc);
+  }
+
+ private:
+  std::shared_ptr<deal> deal_;
+};
+
+}  // namespace
+
+std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>
+piece_dealer(int pieces, int piece_length, std::int64_t total_size,
+             std::shared_ptr<dealer_counters> counters) {
+  return [=](const lt::torrent_handle&, lt::client_data_t) -> std::shared_ptr<lt::torrent_plugin> {
+    return std::make_shared<dealer_torrent>(
+        std::make_shared<deal>(pieces, piece_length, total_size, counters));
+  };
+}
+
+}  // namespace rookery::p2p

@@ -234,6 +234,17 @@ tb_cpu_start() {
   ) &
   TB_CPU_PID=$!
 }
+# tb_cpu_by_kind: CPU seconds (user + system) each kind of process in the testbed's namespaces
+# has used so far, as "KIND SECONDS" lines; KIND is the command name (rookery-proxy, python3..).
+tb_cpu_by_kind() {
+  local ns pid
+  for ns in $(tb_leftovers); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+      # /proc/PID/stat: "PID (COMM) STATE ..."; utime and stime are fields 14 and 15.
+      sed -E 's/^[0-9]+ \(([^)]*)\) /\1 /' "/proc/$pid/stat" 2>/dev/null || true
+    done
+  done | awk -v hz="$(getconf CLK_TCK)" '{cpu[$1] += ($13 + $14) / hz} END {for (k in cpu) printf "%s %.2f\n", k, cpu[k]}'
+}
 tb_cpu_stop() {
   kill "$TB_CPU_PID" 2>/dev/null || true
   wait "$TB_CPU_PID" 2>/dev/null || true

@@ -300,3 +300,21 @@ TEST_CASE("routes: an empty query is no query", "[routes]") {
   CHECK(r.tag == "3");
   CHECK(r.ns.empty());
 }
+
+// ---- prewarm ----------------------------------------------------------------
+
+TEST_CASE("routes: /v1/prewarm starts a prewarm", "[routes]") {
+  CHECK(parse_ok("/v1/prewarm").kind == route_kind::prewarm);
+}
+
+TEST_CASE("routes: /v1/prewarm/{id} follows one", "[routes]") {
+  const auto r = parse_ok("/v1/prewarm/0123456789abcdef0123456789abcdef");
+  CHECK(r.kind == route_kind::prewarm_progress);
+  CHECK(r.name == "0123456789abcdef0123456789abcdef");
+}
+
+TEST_CASE("routes: a prewarm id that is not 32 hex digits is no route", "[routes]") {
+  CHECK(parse_ok("/v1/prewarm/../../etc").kind == route_kind::unknown);
+  CHECK(parse_ok("/v1/prewarm/0123456789ABCDEF0123456789abcdef").kind == route_kind::unknown);
+  CHECK(parse_ok("/v1/prewarm/").kind == route_kind::unknown);
+}

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "layers/error.hpp"
+
 namespace rookery::cli {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
@@ -20,6 +22,14 @@ bhttp::fields request_headers(const std::string& authorization, bool json) {
   if (json) headers.set(bhttp::field::content_type, "application/json");
   headers.set(bhttp::field::accept, "application/json, application/x-ndjson");
   return headers;
+}
+
+// For a human: the client's error codes speak of "upstream", which here is the host asked.
+std::string no_answer(const host& to, std::error_code ec) {
+  const char* why = ec == errc::upstream_unavailable ? "unreachable or timed out"
+                    : ec == errc::upstream_bad_response ? "not a usable HTTP answer"
+                                                        : nullptr;
+  return "no answer from " + to.name + " (" + (why ? std::string(why) : ec.message()) + ")";
 }
 
 }  // namespace
@@ -37,7 +47,7 @@ asio::awaitable<reply> api_client::call(const host& to, bhttp::verb method, std:
   auto res = co_await http::send_request(io_.get_executor(), tls_, method, where, headers,
                                          std::move(json_body), opts_, ec);
   if (!res) {
-    out.error = "no answer from " + to.name + " (" + ec.message() + ")";
+    out.error = no_answer(to, ec);
     co_return out;
   }
   out.status = res->status();
@@ -55,7 +65,7 @@ asio::awaitable<std::string> api_client::follow_lines(
   std::error_code ec;
   auto res = co_await http::send_request(io_.get_executor(), tls_, bhttp::verb::get, where, headers,
                                          opts_, ec);
-  if (!res) co_return "no answer from " + to.name + " (" + ec.message() + ")";
+  if (!res) co_return no_answer(to, ec);
   if (res->status() != 200) {
     std::string body;
     co_await res->read_body(body, 64 * 1024);

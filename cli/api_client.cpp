@@ -26,7 +26,7 @@ bhttp::fields request_headers(const std::string& authorization, bool json) {
 
 // For a human: the client's error codes speak of "upstream", which here is the host asked.
 std::string no_answer(const host& to, std::error_code ec) {
-  const char* why = ec == errc::upstream_unavailable ? "unreachable or timed out"
+  const char* why = ec == errc::upstream_unavailable    ? "unreachable or timed out"
                     : ec == errc::upstream_bad_response ? "not a usable HTTP answer"
                                                         : nullptr;
   return "no answer from " + to.name + " (" + (why ? std::string(why) : ec.message()) + ")";

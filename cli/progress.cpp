@@ -8,7 +8,9 @@ namespace {
 
 std::uint64_t number(const nlohmann::json& doc, const char* key) {
   const auto it = doc.find(key);
-  return it != doc.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  if (it == doc.end()) return 0;
+  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
+  return it->is_number_integer() && it->get<std::int64_t>() > 0 ? it->get<std::uint64_t>() : 0;
 }
 
 std::string format(const char* pattern, double value, const char* unit) {

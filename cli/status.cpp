@@ -14,6 +14,11 @@ namespace bhttp = boost::beast::http;
 using nlohmann::json;
 namespace {
 
+// A count: a non-negative integer (parsed JSON has them unsigned, built JSON signed).
+bool counts(const json& v) {
+  return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+}
+
 // The number at `path` (e.g. {"store", "bytes"}) as text; "-" when absent.
 std::string at(const json& doc, std::initializer_list<const char*> path, bool bytes = false) {
   const json* node = &doc;
@@ -21,7 +26,7 @@ std::string at(const json& doc, std::initializer_list<const char*> path, bool by
     if (!node->is_object() || !node->contains(key)) return "-";
     node = &(*node)[key];
   }
-  if (!node->is_number_unsigned()) return "-";
+  if (!counts(*node)) return "-";
   const auto value = node->get<std::uint64_t>();
   return bytes ? human_bytes(value) : std::to_string(value);
 }
@@ -31,7 +36,7 @@ std::string sum(const json* list, const char* key, bool bytes = false) {
   if (!list || !list->is_array()) return "-";
   std::uint64_t total = 0;
   for (const auto& item : *list)
-    if (item.is_object() && item.contains(key) && item[key].is_number_unsigned())
+    if (item.is_object() && item.contains(key) && counts(item[key]))
       total += item[key].get<std::uint64_t>();
   return bytes ? human_bytes(total) : std::to_string(total);
 }

@@ -1,8 +1,8 @@
 #include "cli/api_client.hpp"
 
-#include <catch2/catch.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -70,7 +70,8 @@ TEST_CASE("take_lines skips empty lines", "[cli][api]") {
 
 TEST_CASE("describe_failure reads an OCI error body", "[cli][api]") {
   const auto text = cli::describe_failure(
-      401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":"token"}]})");
+      401,
+      R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":"token"}]})");
   CHECK(text == "HTTP 401 UNAUTHORIZED: authentication required (token)");
 }
 
@@ -125,7 +126,10 @@ TEST_CASE("call reports a host that does not answer", "[cli][api]") {
   // Port 1 on loopback: nothing listens there (connection refused at once).
   const auto to = cli::parse_host("127.0.0.1:1");
   asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { answer = co_await client.call(to, bhttp::verb::get, "/", {}, ""); },
+      io,
+      [&]() -> asio::awaitable<void> {
+        answer = co_await client.call(to, bhttp::verb::get, "/", {}, "");
+      },
       asio::detached);
   io.run_for(std::chrono::seconds(10));
   CHECK_FALSE(answer.ok());

@@ -31,8 +31,9 @@ TEST_CASE("status_row reads a seeder's counts", "[cli][status]") {
 }
 
 TEST_CASE("status_row sums uploads and peers of a seeder's detailed status", "[cli][status]") {
-  const json s = {{"seeded_blobs", 2},
-                  {"seeding", {{{"uploaded", 1024}, {"peers", 1}}, {{"uploaded", 1024}, {"peers", 2}}}}};
+  const json s = {
+      {"seeded_blobs", 2},
+      {"seeding", {{{"uploaded", 1024}, {"peers", 1}}, {{"uploaded", 1024}, {"peers", 2}}}}};
   const auto row = status_row("s", s);
   CHECK(row[6] == "2.00 KiB");
   CHECK(row[8] == "3");
@@ -52,5 +53,6 @@ TEST_CASE("format_table aligns columns two spaces apart", "[cli][status]") {
 }
 
 TEST_CASE("format_table copes with short rows", "[cli][status]") {
-  CHECK(format_table({{"A", "B", "C"}, {"x", "unreachable"}}) == "A  B            C\nx  unreachable\n");
+  CHECK(format_table({{"A", "B", "C"}, {"x", "unreachable"}}) ==
+        "A  B            C\nx  unreachable\n");
 }

@@ -46,7 +46,8 @@ TEST_CASE("prewarm request: the host's platform by default", "[prewarm]") {
 }
 
 TEST_CASE("prewarm request: a named platform and upstream", "[prewarm]") {
-  const auto r = parse_ok(R"({"image": "a:1", "platform": "linux/arm64/v8", "ns": "127.0.0.1:5000"})");
+  const auto r =
+      parse_ok(R"({"image": "a:1", "platform": "linux/arm64/v8", "ns": "127.0.0.1:5000"})");
   CHECK(r.platform.architecture == "arm64");
   CHECK(r.platform.variant == "v8");
   CHECK(r.ns == "127.0.0.1:5000");

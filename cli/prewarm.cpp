@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,9 @@ constexpr auto redraw_every = std::chrono::milliseconds(200);
 int terminal_width() {
   winsize size{};
   if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 20) return size.ws_col;
-  return 120;
+  const char* columns = std::getenv("COLUMNS");  // a pty that was given no size
+  const int from_env = columns ? std::atoi(columns) : 0;
+  return from_env > 20 ? from_env : 120;
 }
 
 http::client_options client_options(std::chrono::seconds timeout) {

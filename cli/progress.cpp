@@ -23,11 +23,17 @@ double rate_of(std::uint64_t bytes, double seconds) {
   return seconds > 0 ? static_cast<double>(bytes) / seconds : 0;
 }
 
-// "12.3 MiB from peers, 1.0 MiB upstream, 4.0 MiB cached"
+// "  peers 12.3 MiB  upstream 1.00 MiB  cached 4.00 MiB"
 std::string sources(std::uint64_t peers, std::uint64_t upstream, std::uint64_t cached) {
-  std::string out = human_bytes(peers) + " from peers, " + human_bytes(upstream) + " upstream";
-  if (cached) out += ", " + human_bytes(cached) + " cached";
+  std::string out = "  peers " + human_bytes(peers) + "  upstream " + human_bytes(upstream);
+  if (cached) out += "  cached " + human_bytes(cached);
   return out;
+}
+
+// "  ETA 46s" while running, "  done 6s" when finished.
+std::string timing(bool finished, double seconds, double rate, std::uint64_t left) {
+  if (finished) return "  done " + human_duration(seconds);
+  return "  ETA " + human_duration(rate > 0 ? static_cast<double>(left) / rate : -1);
 }
 
 }  // namespace
@@ -104,17 +110,11 @@ std::string host_line(const host_progress& p, std::size_t name_width) {
   if (p.state == host_progress::phase::failed) return head + " FAILED: " + p.error;
   if (p.state == host_progress::phase::starting) return head + " starting";
   const double rate = rate_of(p.bytes > p.cached ? p.bytes - p.cached : 0, p.seconds);
-  std::string line = head + format(" %3.0f%s", fraction * 100, "%") + " " + human_bytes(p.bytes) +
-                     "/" + human_bytes(p.total_bytes) + "  " +
-                     human_bytes(static_cast<std::uint64_t>(rate)) + "/s";
-  if (p.state == host_progress::phase::done) {
-    line += "  done in " + human_duration(p.seconds);
-  } else {
-    const std::uint64_t left = p.total_bytes > p.bytes ? p.total_bytes - p.bytes : 0;
-    const double eta = rate > 0 ? static_cast<double>(left) / rate : -1;
-    line += "  ETA " + human_duration(eta);
-  }
-  return line + "  (" + sources(p.from_peers, p.from_upstream, p.cached) + ")";
+  const std::uint64_t left = p.total_bytes > p.bytes ? p.total_bytes - p.bytes : 0;
+  return head + format(" %3.0f%s", fraction * 100, "%") + "  " + human_bytes(p.bytes) + "/" +
+         human_bytes(p.total_bytes) + "  " + human_bytes(static_cast<std::uint64_t>(rate)) + "/s" +
+         timing(p.state == host_progress::phase::done, p.seconds, rate, left) +
+         sources(p.from_peers, p.from_upstream, p.cached);
 }
 
 nlohmann::json total_json(const std::vector<host_progress>& hosts, double elapsed) {
@@ -139,14 +139,13 @@ std::string total_line(const std::vector<host_progress>& hosts, double elapsed) 
   const std::uint64_t bytes = t["bytes"], total = t["total_bytes"], cached = t["cached"];
   const double rate = rate_of(bytes > cached ? bytes - cached : 0, elapsed);
   const std::uint64_t left = total > bytes ? total - bytes : 0;
-  const double eta = rate > 0 ? static_cast<double>(left) / rate : -1;
-  std::string line =
-      "total: " + std::to_string(t["hosts_done"].get<std::size_t>()) + "/" +
-      std::to_string(hosts.size()) + " hosts done, " + human_bytes(bytes) + "/" +
-      human_bytes(total) + ", " + human_bytes(static_cast<std::uint64_t>(rate)) + "/s, " +
-      (bytes >= total ? "elapsed " + human_duration(elapsed) : "ETA " + human_duration(eta)) +
-      " (" + sources(t["from_peers"], t["from_upstream"], cached) + ")";
-  if (!t["failed"].empty()) line += ", " + std::to_string(t["failed"].size()) + " failed";
+  const std::size_t done = t["hosts_done"], failed = t["failed"].size();
+  std::string line = "total  " + std::to_string(done) + "/" + std::to_string(hosts.size()) +
+                     " hosts done  " + human_bytes(bytes) + "/" + human_bytes(total) + "  " +
+                     human_bytes(static_cast<std::uint64_t>(rate)) + "/s" +
+                     timing(done + failed == hosts.size(), elapsed, rate, left) +
+                     sources(t["from_peers"], t["from_upstream"], cached);
+  if (failed) line += "  " + std::to_string(failed) + " failed";
   return line;
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -75,14 +76,19 @@ class prewarm_run {
 
  private:
   asio::awaitable<void> run_host(std::size_t i) {
+    // Arguments are named before each co_await (GCC 12 and temporaries in co_await expressions).
     const host& to = opts_.proxies[i];
-    const reply answer = co_await client_.call(to, bhttp::verb::post, "/v1/prewarm",
-                                               prewarm_body(opts_), opts_.authorization);
-    std::string id = accepted(i, answer);
+    std::string target = "/v1/prewarm", body = prewarm_body(opts_);
+    const reply answer =
+        co_await client_.call(to, bhttp::verb::post, target, body, opts_.authorization);
+    const std::string id = accepted(i, answer);
     if (id.empty()) co_return finished_one();
+    target = "/v1/prewarm/" + id;
+    const std::function<void(std::string_view)> each_line = [this, i](std::string_view line) {
+      on_line(i, line);
+    };
     const std::string error =
-        co_await client_.follow_lines(to, "/v1/prewarm/" + id, opts_.authorization,
-                                      [this, i](std::string_view line) { on_line(i, line); });
+        co_await client_.follow_lines(to, target, opts_.authorization, each_line);
     if (!progress_[i].finished())
       fail(i, error.empty() ? "the progress stream ended before the prewarm did" : error);
     finished_one();

@@ -27,9 +27,9 @@ asio::awaitable<void> pause(std::chrono::milliseconds how_long) {
 // trying again cannot help).
 asio::awaitable<json> seed_once(api_client& client, const seed_options& opts, std::string& why,
                                 bool& final) {
-  const std::string body = json{{"image", opts.image}}.dump();
+  const std::string target = "/v1/seed", body = json{{"image", opts.image}}.dump();
   const reply r =
-      co_await client.call(opts.seeder, bhttp::verb::post, "/v1/seed", body, opts.authorization);
+      co_await client.call(opts.seeder, bhttp::verb::post, target, body, opts.authorization);
   why.clear();
   final = false;
   if (!r.error.empty()) {
@@ -52,10 +52,11 @@ asio::awaitable<json> seed_once(api_client& client, const seed_options& opts, st
 // --wait: until the seeder's status lists every blob of the summary, or the deadline.
 asio::awaitable<std::string> until_seeding(api_client& client, const seed_options& opts,
                                            const json& summary, clock::time_point deadline) {
+  const std::string target = "/v1/status", no_body;
   std::string why;
   for (;;) {
     const reply r =
-        co_await client.call(opts.seeder, bhttp::verb::get, "/v1/status", {}, opts.authorization);
+        co_await client.call(opts.seeder, bhttp::verb::get, target, no_body, opts.authorization);
     if (r.ok()) {
       const auto status = json::parse(r.body, nullptr, false);
       const auto missing = not_seeding(summary, status);

@@ -50,7 +50,8 @@ const json* find_path(const json& doc, const char* a, const char* b = nullptr) {
 
 asio::awaitable<void> fetch_status(api_client& client, const host& from,
                                    const std::string& authorization, reply& out) {
-  out = co_await client.call(from, bhttp::verb::get, "/v1/status", {}, authorization);
+  const std::string target = "/v1/status", no_body;
+  out = co_await client.call(from, bhttp::verb::get, target, no_body, authorization);
 }
 
 }  // namespace

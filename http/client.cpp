@@ -219,8 +219,9 @@ asio::awaitable<std::error_code> response_stream::read_body(std::string& out, st
 asio::awaitable<std::unique_ptr<response_stream>> send_request(
     asio::any_io_executor ex, asio::ssl::context& tls, bhttp::verb method, const url& where,
     const bhttp::fields& headers, const client_options& opts, std::error_code& ec) {
-  co_return co_await send_request(std::move(ex), tls, method, where, headers, std::string(), opts,
-                                  ec);
+  std::string no_body;  // named: GCC 12 and temporaries in co_await expressions
+  co_return co_await send_request(std::move(ex), tls, method, where, headers, std::move(no_body),
+                                  opts, ec);
 }
 
 asio::awaitable<std::unique_ptr<response_stream>> send_request(

@@ -285,6 +285,7 @@ void prewarmer::blob_event(prewarm_job& job, std::size_t i, const char* event, j
 
 void prewarmer::finish(prewarm_job& job) {
   job.finished = true;
+  job.authorization.clear();  // kept jobs hold no credentials
   --running_;
   running_by_key_.erase(job.key);
   json last = {{"event", job.blobs_failed ? "failed" : "done"}, {"id", job.id}};

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <vector>
 
 #include "http/responses.hpp"
@@ -102,8 +103,11 @@ TEST_CASE("follow_lines reads a chunked body line by line", "[cli][api]") {
   std::vector<std::string> lines;
   std::string error = "not run";
   lo.run([&]() -> asio::awaitable<void> {
-    error = co_await lo.client.follow_lines(lo.to, "/lines", "",
-                                            [&](std::string_view l) { lines.emplace_back(l); });
+    const std::string target = "/lines", authorization;
+    const std::function<void(std::string_view)> each = [&](std::string_view l) {
+      lines.emplace_back(l);
+    };
+    error = co_await lo.client.follow_lines(lo.to, target, authorization, each);
   });
   CHECK(error.empty());
   CHECK(lines == std::vector<std::string>{"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"});
@@ -113,7 +117,8 @@ TEST_CASE("call sends a JSON body with its type", "[cli][api]") {
   loopback lo;
   cli::reply answer;
   lo.run([&]() -> asio::awaitable<void> {
-    answer = co_await lo.client.call(lo.to, bhttp::verb::post, "/echo", "{\"a\":1}", "");
+    const std::string target = "/echo", body = "{\"a\":1}", authorization;
+    answer = co_await lo.client.call(lo.to, bhttp::verb::post, target, body, authorization);
   });
   CHECK(answer.ok());
   CHECK(answer.body == "{\"a\":1}|application/json");
@@ -128,7 +133,8 @@ TEST_CASE("call reports a host that does not answer", "[cli][api]") {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        answer = co_await client.call(to, bhttp::verb::get, "/", {}, "");
+        const std::string target = "/", none;
+        answer = co_await client.call(to, bhttp::verb::get, target, none, none);
       },
       asio::detached);
   io.run_for(std::chrono::seconds(10));

@@ -8,6 +8,7 @@
 #include "cli/hosts.hpp"
 #include "cli/prewarm.hpp"
 #include "cli/seed.hpp"
+#include "cli/setup.hpp"
 #include "cli/status.hpp"
 #include "pull/upstream.hpp"
 
@@ -18,7 +19,9 @@ using namespace rookery;
 struct flags {
   std::vector<std::string> proxies, seeders;
   std::string hosts_file, platform, ns, token_file, creds;
-  std::string image, seeder;
+  std::string image, seeder, runtime, path;
+  std::vector<std::string> registries;
+  bool dry_run = false;
   int timeout = 1800;
   bool wait = false, json = false;
 };
@@ -111,6 +114,33 @@ void add_status(CLI::App& app, flags& f, std::function<int()>& command) {
   });
 }
 
+void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
+  auto* sub = app.add_subcommand("setup", "Point a container runtime at this host's proxy");
+  sub->add_option("runtime", f.runtime, "containerd, docker or podman")
+      ->required()
+      ->check(CLI::IsMember({"containerd", "docker", "podman"}));
+  sub->add_option("--proxy", f.proxies, "The proxy's URL (default: http://127.0.0.1:5050)");
+  sub->add_option("--registry", f.registries,
+                  "A registry to mirror, NAME or NAME=URL (repeatable; containerd also gets "
+                  "the _default catch-all)");
+  sub->add_option("--path", f.path,
+                  "Where to write (default: /etc/containerd/certs.d, /etc/docker/daemon.json, "
+                  "/etc/containers/registries.conf.d/rookery.conf)");
+  sub->add_flag("--dry-run", f.dry_run, "Print the files instead of writing them");
+  sub->callback([&f, &command] {
+    command = [&f] {
+      cli::setup_options o;
+      o.runtime = f.runtime;
+      if (f.proxies.size() > 1) throw std::invalid_argument("setup takes one --proxy");
+      o.proxy = cli::parse_host(f.proxies.empty() ? "http://127.0.0.1:5050" : f.proxies[0]);
+      for (const auto& r : f.registries) o.registries.push_back(cli::parse_mirrored_registry(r));
+      o.path = f.path;
+      o.dry_run = f.dry_run;
+      return cli::run_setup(o);
+    };
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,6 +152,7 @@ int main(int argc, char** argv) {
   add_prewarm(app, f, command);
   add_seed(app, f, command);
   add_status(app, f, command);
+  add_setup(app, f, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

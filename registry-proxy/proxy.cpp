@@ -97,15 +97,8 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       co_return co_await http::send_text(ex, std::move(text), "application/json");
     }
     case route_kind::prewarm:
-      if (req.method() != bhttp::verb::post)
-        co_return co_await http::send_error(ex, errc::unsupported, "POST a JSON body here");
-      co_return co_await handle_prewarm(ex);
-    case route_kind::prewarm_progress: {
-      auto job = prewarm_.find(r.name);
-      if (!read) co_return co_await http::send_error(ex, errc::unsupported);
-      if (!job) co_return co_await http::send_error(ex, errc::not_found, "no such prewarm");
-      co_return co_await prewarm_.follow(ex, std::move(job));
-    }
+    case route_kind::prewarm_progress:
+      co_return co_await handle_prewarm(ex, r);
     case route_kind::unknown:
       if (req.target().substr(0, 4) == "/v2/" && !read)
         co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
@@ -309,7 +302,21 @@ asio::awaitable<void> registry_proxy::prefetch_blob(blob_request request) {
     spdlog::info("prefetch of {} did not start: {}", request.digest.str(), started.error.message());
 }
 
-asio::awaitable<void> registry_proxy::handle_prewarm(http::exchange& ex) {
+asio::awaitable<void> registry_proxy::handle_prewarm(http::exchange& ex, const route& r) {
+  const auto method = ex.req().method();
+  if (r.kind == route_kind::prewarm) {
+    if (method != bhttp::verb::post)
+      co_return co_await http::send_error(ex, errc::unsupported, "POST a JSON body here");
+    co_return co_await start_prewarm(ex);
+  }
+  if (method != bhttp::verb::get && method != bhttp::verb::head)
+    co_return co_await http::send_error(ex, errc::unsupported);
+  auto job = prewarm_.find(r.name);
+  if (!job) co_return co_await http::send_error(ex, errc::not_found, "no such prewarm");
+  co_return co_await prewarm_.follow(ex, std::move(job));
+}
+
+asio::awaitable<void> registry_proxy::start_prewarm(http::exchange& ex) {
   std::string why;
   const auto request = parse_prewarm_request(ex.req().body(), why);
   if (!request) co_return co_await http::send_error(ex, errc::name_invalid, std::move(why));

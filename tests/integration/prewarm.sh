@@ -65,7 +65,7 @@ done
 [ "$peers" -gt 0 ] || fail "no byte came from peers"
 expect_eq "$(jq -r .from_peers <<<"$total")" "$peers" "bytes from peers, CLI total vs the proxies' status"
 [ "$(jq -r .from_upstream <<<"$total")" -lt "$image_bytes" ] || fail "as many bytes from upstream as the image has"
-pass "prewarm filled both stores ($image_bytes bytes each, $peers bytes from peers); every line parses and a total ends them"
+pass "prewarm filled both stores ($image_bytes bytes in all, $peers of them from peers); every line parses and a total ends them"
 
 # 2. Idempotent: a second prewarm of an image being warmed joins the first.
 make_image "$RK_TMP/img2" v2 3 $((3 * 1024 * 1024))
@@ -93,6 +93,24 @@ grep -q "127.0.0.1:$dead" "$RK_TMP/err3" || fail "the dead proxy is not named: $
 check_lines "$RK_TMP/out3.jsonl" 2 1 >/dev/null || fail "malformed lines with a dead proxy"
 expect_eq "$(store_digests px2)" "$(printf '%s\n' "$expected" "$(image_digests)" | sort)" "both images in proxy 2's store"
 pass "a dead proxy: exit $rc naming it ($(cat "$RK_TMP/err3")), the live ones finished"
+
+# 3b. A proxy that accepts connections and never answers: --timeout ends the wait, naming it.
+hang=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(120)' "$hang" &
+hang_pid=$!
+RK_PIDS+=("$hang_pid")
+rk_wait_until 10 rk_tcp_open 127.0.0.1 "$hang" || fail "the silent listener did not start"
+rc=0
+start=$SECONDS
+"$ROOKERY" prewarm demo/app:v1 --proxy "http://127.0.0.1:$p1" --proxy "http://127.0.0.1:$hang" --timeout 3 \
+  > "$RK_TMP/out3b.jsonl" 2> "$RK_TMP/err3b" || rc=$?
+[ "$rc" -eq 1 ] || fail "prewarm with a silent proxy exited $rc"
+[ $((SECONDS - start)) -le 10 ] || fail "--timeout 3 took $((SECONDS - start)) s"
+grep -q "127.0.0.1:$hang: timed out after 3s" "$RK_TMP/err3b" || fail "the silent proxy is not named: $(cat "$RK_TMP/err3b")"
+check_lines "$RK_TMP/out3b.jsonl" 1 1 >/dev/null || fail "malformed lines with a silent proxy"
+stop_pid "$hang_pid"
+pass "a silent proxy: --timeout 3 ended the prewarm, naming it; the other finished"
 
 # 4. status of every host, as a table and as JSON lines.
 "$ROOKERY" status --hosts "$RK_TMP/hosts" --seeder "http://127.0.0.1:$sp" > "$RK_TMP/status" || fail "status failed"

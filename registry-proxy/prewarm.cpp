@@ -231,6 +231,7 @@ asio::awaitable<void> prewarmer::warm_blob(std::shared_ptr<prewarm_job> job, std
     const pull::blob_request request{job->from, job->repository, blob.digest, job->authorization};
     const auto started = co_await fetcher_.start(request);
     if (!started.job) {
+      error = "the fetch it joined failed";
       if (started.joined) continue;  // someone else's fetch failed: ours gets its own try
       error = started.refusal.status ? "upstream answered " + std::to_string(started.refusal.status)
               : started.error        ? started.error.message()

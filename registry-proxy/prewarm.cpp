@@ -272,7 +272,14 @@ asio::awaitable<std::string> prewarmer::watch(std::shared_ptr<prewarm_job> job, 
 
 void prewarmer::blob_event(prewarm_job& job, std::size_t i, const char* event, json extra) {
   const bool progress = std::string_view(event) == "blob_progress";
-  if (progress && job.events.size() >= limits_.events) return;
+  if (progress) {
+    // Past the limit, a progress line at most every few seconds: memory stays bounded.
+    const auto now = std::chrono::steady_clock::now();
+    if (job.events.size() >= limits_.events &&
+        now - job.last_progress < limits_.slow_progress_every)
+      return;
+    job.last_progress = now;
+  }
   const auto& blob = job.blobs[i];
   json out = {{"event", event},
               {"digest", blob.digest.str()},

@@ -80,6 +80,7 @@ struct prewarm_job {
   std::size_t blobs_done = 0, blobs_failed = 0;
   std::string first_error;
   std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point last_progress;  ///< of the last progress line kept
   bool finished = false;
 
  private:
@@ -89,9 +90,12 @@ struct prewarm_job {
 struct prewarm_limits {
   std::size_t blobs_at_once = 4;  ///< fetches one prewarm runs at the same time
   std::size_t running = 16;       ///< prewarms at once; more are refused (429)
-  std::size_t kept = 64;          ///< finished prewarms whose progress can still be read
-  std::size_t events = 20000;     ///< progress lines kept per prewarm (others are never dropped)
-  std::chrono::milliseconds progress_every{250};  ///< per blob
+  std::size_t kept = 32;          ///< finished prewarms whose progress can still be read
+  /// Lines a prewarm keeps before its progress lines thin out to one per `slow_progress_every`
+  /// (started, done and failed lines are never dropped).
+  std::size_t events = 2000;
+  std::chrono::milliseconds progress_every{250};        ///< per blob
+  std::chrono::milliseconds slow_progress_every{5000};  ///< per prewarm, past `events`
 };
 
 /// The proxy's prewarms. io_context thread only.
@@ -121,7 +125,7 @@ class prewarmer {
   /// Follows a fetch to its end, reporting progress; the error when it failed.
   boost::asio::awaitable<std::string> watch(std::shared_ptr<prewarm_job> job, std::size_t i,
                                             std::shared_ptr<pull::fetch> f);
-  /// A per-blob event; progress lines are dropped once the job has said `limits_.events` lines.
+  /// A per-blob event; progress lines thin out once the job has said `limits_.events` lines.
   void blob_event(prewarm_job& job, std::size_t i, const char* event,
                   nlohmann::json extra = nlohmann::json::object());
   void finish(prewarm_job& job);

@@ -7,8 +7,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <limits>
@@ -144,11 +144,15 @@ asio::awaitable<std::error_code> response_stream::open(asio::ssl::context& tls, 
 }
 
 asio::awaitable<std::error_code> response_stream::exchange(bhttp::verb method, const url& where,
-                                                           const bhttp::fields& headers) {
-  bhttp::request<bhttp::empty_body> req{method, where.target, 11};
+                                                           const bhttp::fields& headers,
+                                                           const std::string& body) {
+  bhttp::request<bhttp::string_body> req{method, where.target, 11};
   for (const auto& field : headers) req.set(field.name_string(), field.value());
   req.set(bhttp::field::host, where.authority());
   req.set(bhttp::field::user_agent, "rookery");
+  req.body() = body;
+  if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::put)
+    req.prepare_payload();
   head_ = method == bhttp::verb::head;
   boost::system::error_code ec;
   lowest().expires_after(opts_.response_timeout);
@@ -215,12 +219,21 @@ asio::awaitable<std::error_code> response_stream::read_body(std::string& out, st
 asio::awaitable<std::unique_ptr<response_stream>> send_request(
     asio::any_io_executor ex, asio::ssl::context& tls, bhttp::verb method, const url& where,
     const bhttp::fields& headers, const client_options& opts, std::error_code& ec) {
+  std::string no_body;  // named: GCC 12 and temporaries in co_await expressions
+  co_return co_await send_request(std::move(ex), tls, method, where, headers, std::move(no_body),
+                                  opts, ec);
+}
+
+asio::awaitable<std::unique_ptr<response_stream>> send_request(
+    asio::any_io_executor ex, asio::ssl::context& tls, bhttp::verb method, const url& where,
+    const bhttp::fields& headers, std::string body, const client_options& opts,
+    std::error_code& ec) {
   url current = where;
   bhttp::fields fields = headers;
   for (int hop = 0;; ++hop) {
     std::unique_ptr<response_stream> res(new response_stream(ex, opts));
     ec = co_await res->open(tls, current);
-    if (!ec) ec = co_await res->exchange(method, current, fields);
+    if (!ec) ec = co_await res->exchange(method, current, fields, body);
     if (ec) co_return nullptr;
     const bool follow = (method == bhttp::verb::get || method == bhttp::verb::head) &&
                         is_redirect(res->status()) && hop < opts.max_redirects;

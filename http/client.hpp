@@ -70,7 +70,8 @@ class response_stream {
  private:
   friend boost::asio::awaitable<std::unique_ptr<response_stream>> send_request(
       boost::asio::any_io_executor, boost::asio::ssl::context&, boost::beast::http::verb,
-      const url&, const boost::beast::http::fields&, const client_options&, std::error_code&);
+      const url&, const boost::beast::http::fields&, std::string, const client_options&,
+      std::error_code&);
   explicit response_stream(boost::asio::any_io_executor ex, const client_options& opts)
       : ex_(std::move(ex)), opts_(opts) {}
   boost::beast::tcp_stream& lowest();
@@ -79,7 +80,8 @@ class response_stream {
   boost::asio::awaitable<std::error_code> open(boost::asio::ssl::context& tls, const url& where);
   boost::asio::awaitable<std::error_code> exchange(boost::beast::http::verb method,
                                                    const url& where,
-                                                   const boost::beast::http::fields& headers);
+                                                   const boost::beast::http::fields& headers,
+                                                   const std::string& body);
 
   boost::asio::any_io_executor ex_;
   std::unique_ptr<boost::beast::tcp_stream> plain_;                          ///< set for http
@@ -98,6 +100,13 @@ boost::asio::awaitable<std::unique_ptr<response_stream>> send_request(
     boost::asio::any_io_executor ex, boost::asio::ssl::context& tls,
     boost::beast::http::verb method, const url& where, const boost::beast::http::fields& headers,
     const client_options& opts, std::error_code& ec);
+
+/// The same with a request body (e.g. a JSON POST; Content-Type comes from `headers`). Only
+/// GET and HEAD follow redirects.
+boost::asio::awaitable<std::unique_ptr<response_stream>> send_request(
+    boost::asio::any_io_executor ex, boost::asio::ssl::context& tls,
+    boost::beast::http::verb method, const url& where, const boost::beast::http::fields& headers,
+    std::string body, const client_options& opts, std::error_code& ec);
 
 /// A client TLS context that verifies peers against the system's CA store.
 boost::asio::ssl::context make_client_tls_context();

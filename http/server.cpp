@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
@@ -73,6 +74,44 @@ asio::awaitable<std::error_code> exchange::send_header(response_header header) {
   co_await bhttp::async_write_header(stream_, sr, awaitable_ec(ec));
   header_sent_ = true;
   body_left_ = is_head() ? 0 : length;
+  co_return to_std(ec);
+}
+
+asio::awaitable<std::error_code> exchange::send_chunked_header(response_header header) {
+  bhttp::response<bhttp::empty_body> res(std::move(header));
+  status_ = res.result_int();
+  res.version(req_.version());
+  res.keep_alive(req_.keep_alive());
+  decorate(res);
+  res.erase(bhttp::field::content_length);
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr(res);
+  boost::system::error_code ec;
+  stream_.expires_after(opts_.write_timeout);
+  co_await bhttp::async_write_header(stream_, sr, awaitable_ec(ec));
+  header_sent_ = true;
+  body_left_ = 0;
+  chunks_open_ = !is_head() && !ec;
+  co_return to_std(ec);
+}
+
+asio::awaitable<std::error_code> exchange::write_chunk(std::string_view data) {
+  if (!chunks_open_ || data.empty()) co_return std::error_code{};
+  boost::system::error_code ec;
+  stream_.expires_after(opts_.write_timeout);
+  // Named before co_await (GCC 12 and temporaries in co_await expressions).
+  const auto chunk = bhttp::make_chunk(asio::buffer(data.data(), data.size()));
+  co_await asio::async_write(stream_, chunk, awaitable_ec(ec));
+  co_return to_std(ec);
+}
+
+asio::awaitable<std::error_code> exchange::end_chunks() {
+  if (!chunks_open_) co_return std::error_code{};
+  boost::system::error_code ec;
+  stream_.expires_after(opts_.write_timeout);
+  const auto last = bhttp::make_chunk_last();
+  co_await asio::async_write(stream_, last, awaitable_ec(ec));
+  if (!ec) chunks_open_ = false;
   co_return to_std(ec);
 }
 

@@ -59,11 +59,20 @@ class exchange {
   boost::asio::awaitable<std::error_code> send_file(int fd, std::uint64_t offset,
                                                     std::uint64_t count);
 
+  /// Sends a response header with `Transfer-Encoding: chunked` (no Content-Length): a body of
+  /// unknown length follows as write_chunk() calls closed by end_chunks(). For HEAD this
+  /// completes the exchange.
+  boost::asio::awaitable<std::error_code> send_chunked_header(response_header header);
+  /// Writes one chunk (non-empty) after send_chunked_header().
+  boost::asio::awaitable<std::error_code> write_chunk(std::string_view data);
+  /// Writes the last chunk: the response is complete.
+  boost::asio::awaitable<std::error_code> end_chunks();
+
   /// Adds a header to whatever response this exchange sends (e.g. API version, namespace).
   void always_set(std::string_view name, std::string_view value) { extra_.set(name, value); }
 
   /// True once a full response went out, so the connection may serve the next request.
-  bool complete() const noexcept { return header_sent_ && body_left_ == 0; }
+  bool complete() const noexcept { return header_sent_ && body_left_ == 0 && !chunks_open_; }
   bool header_sent() const noexcept { return header_sent_; }
   /// The status sent, 0 before.
   unsigned status() const noexcept { return status_; }
@@ -78,6 +87,7 @@ class exchange {
   boost::asio::ip::address remote_;
   boost::beast::http::fields extra_;
   bool header_sent_ = false;
+  bool chunks_open_ = false;  ///< a chunked body was begun and not ended
   unsigned status_ = 0;
   std::uint64_t body_left_ = 0;
 };

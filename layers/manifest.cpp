@@ -1,5 +1,7 @@
 #include "layers/manifest.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace rookery::layers {
@@ -116,6 +118,31 @@ const descriptor* select_platform(const manifest& index, const platform& want) {
     return &entry;
   }
   return nullptr;
+}
+
+std::optional<platform> parse_platform(std::string_view text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const auto slash = text.find('/', start);
+    parts.emplace_back(text.substr(start, slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3) return std::nullopt;
+  for (const auto& part : parts) {
+    const bool word =
+        !part.empty() && part.size() <= 64 && std::all_of(part.begin(), part.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                 c == '-';
+        });
+    if (!word) return std::nullopt;
+  }
+  return platform{parts[0], parts[1], parts.size() == 3 ? parts[2] : std::string()};
+}
+
+std::string to_string(const platform& p) {
+  return p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
 }
 
 platform host_platform() {

@@ -73,4 +73,10 @@ const descriptor* select_platform(const manifest& index, const platform& want);
 /// The platform of this process, in OCI terms ("linux", "amd64", "").
 platform host_platform();
 
+/// "os/architecture[/variant]" (e.g. "linux/arm64/v8"); nullopt when a part is missing, empty
+/// or not [a-z0-9._-].
+std::optional<platform> parse_platform(std::string_view text);
+/// The same text back: "linux/amd64", "linux/arm64/v8".
+std::string to_string(const platform& p);
+
 }  // namespace rookery::layers

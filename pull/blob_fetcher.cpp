@@ -106,6 +106,7 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
     if (n == 0) break;
     if ((ec = writer->write(buffer.data(), n))) break;
     f->written += n;
+    if (reader->from_peers()) f->from_peers += n;
     counters_.bytes_fetched += n;
     f->notify();
   }

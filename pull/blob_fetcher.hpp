@@ -41,9 +41,10 @@ struct fetch {
   phase state = phase::starting;
   std::optional<std::uint64_t> size;  ///< known once running, when the source announced it
   std::uint64_t written = 0;
-  int read_fd = -1;          ///< the temporary file, for followers (pread/sendfile)
-  upstream_refusal refusal;  ///< when the source refused
-  std::error_code error;     ///< when the fetch failed
+  std::uint64_t from_peers = 0;  ///< of `written`, bytes BitTorrent peers delivered
+  int read_fd = -1;              ///< the temporary file, for followers (pread/sendfile)
+  upstream_refusal refusal;      ///< when the source refused
+  std::error_code error;         ///< when the fetch failed
 
  private:
   boost::asio::steady_timer signal_;

@@ -31,6 +31,9 @@ class blob_reader {
   /// Up to `size` bytes; 0 with no error at the end.
   virtual boost::asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
                                                         std::error_code& ec) = 0;
+  /// Whether the bytes the last read_some returned came from BitTorrent peers (else from the
+  /// upstream registry).
+  virtual bool from_peers() const { return false; }
 };
 
 /// Blob bytes a source delivered, by where they came from.

@@ -58,7 +58,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       access_(opts_.access_fresh),
       source_(source),
       swarm_(swarm),
-      fetcher_(io, blobs, source, disk_) {}
+      fetcher_(io, blobs, source, disk_),
+      prewarm_(io, fetcher_, blobs) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
   // No ns (Docker's registry-mirrors) → the default upstream; an ns → only an allow-listed one.
@@ -95,6 +96,9 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       std::string text = status_json(opts_.operator_token.admits(req[bhttp::field::authorization]));
       co_return co_await http::send_text(ex, std::move(text), "application/json");
     }
+    case route_kind::prewarm:
+    case route_kind::prewarm_progress:
+      co_return co_await handle_prewarm(ex, r);
     case route_kind::unknown:
       if (req.target().substr(0, 4) == "/v2/" && !read)
         co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
@@ -298,6 +302,64 @@ asio::awaitable<void> registry_proxy::prefetch_blob(blob_request request) {
     spdlog::info("prefetch of {} did not start: {}", request.digest.str(), started.error.message());
 }
 
+asio::awaitable<void> registry_proxy::handle_prewarm(http::exchange& ex, const route& r) {
+  const auto method = ex.req().method();
+  if (r.kind == route_kind::prewarm) {
+    if (method != bhttp::verb::post)
+      co_return co_await http::send_error(ex, errc::unsupported, "POST a JSON body here");
+    co_return co_await start_prewarm(ex);
+  }
+  if (method != bhttp::verb::get && method != bhttp::verb::head)
+    co_return co_await http::send_error(ex, errc::unsupported);
+  auto job = prewarm_.find(r.name);
+  if (!job) co_return co_await http::send_error(ex, errc::not_found, "no such prewarm");
+  co_return co_await prewarm_.follow(ex, std::move(job));
+}
+
+asio::awaitable<void> registry_proxy::start_prewarm(http::exchange& ex) {
+  std::string why;
+  const auto request = parse_prewarm_request(ex.req().body(), why);
+  if (!request) co_return co_await http::send_error(ex, errc::name_invalid, std::move(why));
+  upstream* up = select_upstream(request->ns);
+  if (!up) {
+    std::string detail = "namespace '" + request->ns.substr(0, 128) + "' is not an upstream here";
+    co_return co_await http::send_error(ex, errc::name_unknown, std::move(detail));
+  }
+  // Authorized like a pull: upstream reads the manifest with the caller's credentials (or, when
+  // the caller sent none, the proxy's own), and whoever may read it may read its blobs.
+  const std::string authorization = header_of(ex.req(), bhttp::field::authorization);
+  const resolved_image image = co_await resolve_image(*up, *request, authorization);
+  if (image.refusal.status) co_return co_await pull::send_refusal(ex, image.refusal);
+  if (!image.manifest) co_return co_await http::send_error(ex, image.error, image.why);
+  for (const auto& [d, body] : image.manifests) {
+    store_manifest(d, body);
+    access_.allow(
+        access_cache::key(up->display_name(), request->repository, d.str(), authorization));
+  }
+  for (const auto& blob : image.blobs)
+    access_.allow(access_cache::key(up->display_name(), request->repository, blob.digest.str(),
+                                    authorization));
+  const bool by_digest = request->reference.find(':') != std::string::npos;
+  const std::string name = request->repository + (by_digest ? "@" : ":") + request->reference;
+  const auto started = prewarm_.start(*up, request->repository, name, image, authorization);
+  if (!started.job)
+    co_return co_await http::send_error(ex, errc::too_many_requests, "too many prewarms running");
+  std::uint64_t total = 0;
+  for (const auto& blob : image.blobs) total += blob.size;
+  const nlohmann::json answer = {{"id", started.job->id},
+                                 {"joined", started.joined},
+                                 {"image", name},
+                                 {"manifest", image.manifest->str()},
+                                 {"platform", layers::to_string(request->platform)},
+                                 {"blobs", image.blobs.size()},
+                                 {"total_bytes", total},
+                                 {"progress", "/v1/prewarm/" + started.job->id}};
+  http::string_response res{bhttp::status::accepted, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = answer.dump();
+  co_await ex.send(std::move(res));
+}
+
 asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const std::string& body,
                                                      const std::string& content_type,
                                                      const std::string& digest) {
@@ -400,6 +462,7 @@ std::string registry_proxy::status_json(bool detailed) const {
   nlohmann::json out = {
       {"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
       {"fetches_in_flight", fetcher_.inflight()},
+      {"prewarms_running", prewarm_.running()},
       {"bytes",
        {{"served_from_cache", metrics_.blob_bytes_from_cache},
         {"streamed_while_fetching", fetcher_.counters().bytes_streamed},

@@ -17,6 +17,7 @@
 #include "pull/blob_fetcher.hpp"
 #include "pull/upstream.hpp"
 #include "registry-proxy/metrics.hpp"
+#include "registry-proxy/prewarm.hpp"
 #include "registry-proxy/routes.hpp"
 
 namespace rookery::proxy {
@@ -72,6 +73,11 @@ class registry_proxy {
   void prefetch(pull::upstream& up, const std::string& repository, const layers::manifest& manifest,
                 const std::string& authorization);
   boost::asio::awaitable<void> prefetch_blob(pull::blob_request request);
+  /// POST /v1/prewarm and GET /v1/prewarm/{id}.
+  boost::asio::awaitable<void> handle_prewarm(http::exchange& ex, const route& r);
+  /// POST /v1/prewarm: resolves the image with the caller's credentials, starts (or joins) its
+  /// prewarm and answers 202 with the id.
+  boost::asio::awaitable<void> start_prewarm(http::exchange& ex);
   pull::upstream* select_upstream(const std::string& ns);
   std::string status_json(bool detailed) const;
 
@@ -86,6 +92,7 @@ class registry_proxy {
   pull::blob_source& source_;
   p2p::session* swarm_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
+  prewarmer prewarm_;
 };
 
 }  // namespace rookery::proxy

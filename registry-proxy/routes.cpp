@@ -21,6 +21,16 @@ route parse_route(std::string_view target, std::error_code& ec) {
   if (path == "/metrics") return out.kind = route_kind::metrics, out;
   if (path == "/healthz") return out.kind = route_kind::healthz, out;
   if (path == "/v1/status") return out.kind = route_kind::status, out;
+  if (path == "/v1/prewarm") return out.kind = route_kind::prewarm, out;
+  if (path.starts_with("/v1/prewarm/")) {
+    // Ids are 32 lowercase hex digits; anything else is no prewarm (404).
+    const std::string_view id = path.substr(12);
+    if (id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos) {
+      out.kind = route_kind::prewarm_progress;
+      out.name = std::string(id);
+    }
+    return out;
+  }
   if (path.substr(0, 4) != "/v2/") return out;
 
   const std::string_view rest = path.substr(4);

@@ -12,12 +12,22 @@
 
 namespace rookery::proxy {
 
-enum class route_kind { base, manifest, blob, metrics, healthz, status, unknown };
+enum class route_kind {
+  base,
+  manifest,
+  blob,
+  metrics,
+  healthz,
+  status,
+  prewarm,           ///< POST /v1/prewarm
+  prewarm_progress,  ///< GET /v1/prewarm/{id}
+  unknown
+};
 
 struct route {
   route_kind kind = route_kind::unknown;
-  std::string name;                      ///< repository, for manifest and blob
-  std::string tag;                       ///< manifest by tag
+  std::string name;  ///< repository, for manifest and blob; the id for prewarm_progress
+  std::string tag;   ///< manifest by tag
   std::optional<layers::digest> digest;  ///< manifest by digest, or blob
   std::string ns;                        ///< containerd's ?ns=, empty when absent
   std::string detail;                    ///< why it was refused

@@ -24,6 +24,7 @@ class swarm_reader final : public pull::blob_reader {
   swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, pull::blob_request request)
       : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
+  bool from_peers() const override { return !fallback_; }
 
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
                                          std::error_code& ec) override {

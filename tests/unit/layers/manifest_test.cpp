@@ -110,3 +110,28 @@ TEST_CASE("manifest rejects documents over 4 MiB", "[manifest]") {
 TEST_CASE("manifest rejects a non-object document", "[manifest]") {
   CHECK_FALSE(parse_manifest("[1,2,3]"));
 }
+
+TEST_CASE("parse_platform reads os/architecture", "[manifest][platform]") {
+  const auto p = rookery::layers::parse_platform("linux/amd64");
+  REQUIRE(p);
+  CHECK(p->os == "linux");
+  CHECK(p->architecture == "amd64");
+  CHECK(p->variant.empty());
+}
+
+TEST_CASE("parse_platform reads a variant", "[manifest][platform]") {
+  const auto p = rookery::layers::parse_platform("linux/arm/v7");
+  REQUIRE(p);
+  CHECK(p->variant == "v7");
+  CHECK(rookery::layers::to_string(*p) == "linux/arm/v7");
+}
+
+TEST_CASE("parse_platform refuses missing, empty or odd parts", "[manifest][platform]") {
+  using rookery::layers::parse_platform;
+  CHECK_FALSE(parse_platform("linux"));
+  CHECK_FALSE(parse_platform("linux/"));
+  CHECK_FALSE(parse_platform("/amd64"));
+  CHECK_FALSE(parse_platform("linux/amd64/v8/x"));
+  CHECK_FALSE(parse_platform("Linux/AMD64"));
+  CHECK_FALSE(parse_platform("linux/amd 64"));
+}

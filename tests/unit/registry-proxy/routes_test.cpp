@@ -11,8 +11,7 @@ using rookery::proxy::route_kind;
 
 namespace {
 
-const std::string sha =
-    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const std::string sha = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 route parse_ok(std::string_view target) {
   std::error_code ec = make_error_code(errc::store_failure);  // must be cleared
@@ -168,8 +167,7 @@ TEST_CASE("routes: a manifest digest with upper-case hex is digest_invalid", "[r
 }
 
 TEST_CASE("routes: an unknown digest algorithm is digest_invalid with its name", "[routes]") {
-  auto r = parse_bad("/v2/a/manifests/md5:d41d8cd98f00b204e9800998ecf8427e",
-                     errc::digest_invalid);
+  auto r = parse_bad("/v2/a/manifests/md5:d41d8cd98f00b204e9800998ecf8427e", errc::digest_invalid);
   CHECK(r.detail.find("md5") != std::string::npos);
 }
 
@@ -299,4 +297,22 @@ TEST_CASE("routes: an empty query is no query", "[routes]") {
   auto r = parse_ok("/v2/a/manifests/3?");
   CHECK(r.tag == "3");
   CHECK(r.ns.empty());
+}
+
+// ---- prewarm ----------------------------------------------------------------
+
+TEST_CASE("routes: /v1/prewarm starts a prewarm", "[routes]") {
+  CHECK(parse_ok("/v1/prewarm").kind == route_kind::prewarm);
+}
+
+TEST_CASE("routes: /v1/prewarm/{id} follows one", "[routes]") {
+  const auto r = parse_ok("/v1/prewarm/0123456789abcdef0123456789abcdef");
+  CHECK(r.kind == route_kind::prewarm_progress);
+  CHECK(r.name == "0123456789abcdef0123456789abcdef");
+}
+
+TEST_CASE("routes: a prewarm id that is not 32 hex digits is no route", "[routes]") {
+  CHECK(parse_ok("/v1/prewarm/../../etc").kind == route_kind::unknown);
+  CHECK(parse_ok("/v1/prewarm/0123456789ABCDEF0123456789abcdef").kind == route_kind::unknown);
+  CHECK(parse_ok("/v1/prewarm/").kind == route_kind::unknown);
 }

@@ -1,0 +1,167 @@
+// rookery: the operator's command line for a fleet of rookery proxies and seeders.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <stdexcept>
+
+#include "cli/api_client.hpp"
+#include "cli/hosts.hpp"
+#include "cli/prewarm.hpp"
+#include "cli/seed.hpp"
+#include "cli/setup.hpp"
+#include "cli/status.hpp"
+#include "pull/upstream.hpp"
+
+namespace {
+
+using namespace rookery;
+
+struct flags {
+  std::vector<std::string> proxies, seeders;
+  std::string hosts_file, platform, ns, token_file, creds;
+  std::string image, seeder, runtime, path;
+  std::vector<std::string> registries;
+  bool dry_run = false;
+  int timeout = 1800;
+  bool wait = false, json = false;
+};
+
+// --proxy URL... and --hosts FILE, together.
+std::vector<cli::host> proxy_hosts(const flags& f) {
+  std::vector<cli::host> out;
+  for (const auto& p : f.proxies) out.push_back(cli::parse_host(p));
+  if (!f.hosts_file.empty()) {
+    auto listed = cli::read_hosts_file(f.hosts_file);
+    out.insert(out.end(), listed.begin(), listed.end());
+  }
+  if (out.empty()) throw std::invalid_argument("name the proxies: --proxy URL or --hosts FILE");
+  return out;
+}
+
+std::string basic_from(const std::string& creds) {
+  if (creds.empty()) return {};
+  if (creds.find(':') == std::string::npos)
+    throw std::invalid_argument("--creds must be USER:PASSWORD");
+  return pull::basic_authorization(creds.substr(0, creds.find(':')),
+                                   creds.substr(creds.find(':') + 1));
+}
+
+void add_prewarm(CLI::App& app, flags& f, std::function<int()>& command) {
+  auto* sub = app.add_subcommand("prewarm", "Bring an image's blobs into every listed proxy");
+  sub->add_option("image", f.image, "repository[:tag] or repository@digest")->required();
+  sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
+  sub->add_option("--hosts", f.hosts_file, "A file of proxy URLs, one a line");
+  sub->add_option("--platform", f.platform, "os/arch[/variant] (default: each proxy's own)");
+  sub->add_option("--ns", f.ns, "The proxies' upstream name (default: their default upstream)");
+  sub->add_option("--creds", f.creds, "USER:PASSWORD for the registry (default: the proxies')");
+  sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
+  sub->add_flag("--json", f.json, "One JSON line per event, even on a terminal");
+  sub->callback([&f, &command] {
+    command = [&f] {
+      cli::prewarm_options o{f.image, proxy_hosts(f),      f.platform,
+                             f.ns,    basic_from(f.creds), std::chrono::seconds(f.timeout),
+                             f.json};
+      return cli::run_prewarm(o);
+    };
+  });
+}
+
+void add_seed(CLI::App& app, flags& f, std::function<int()>& command) {
+  auto* sub = app.add_subcommand("seed", "Make the seeder seed an image");
+  sub->add_option("image", f.image, "repository[:tag] or repository@digest")->required();
+  sub->add_option("--seeder", f.seeder, "The seeder's base URL")->required();
+  sub->add_flag("--wait", f.wait, "Return once every blob is seeding (tries again until then)");
+  sub->add_option("--operator-token-file", f.token_file,
+                  "The operator token (default: $ROOKERY_OPERATOR_TOKEN)");
+  sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
+  sub->add_flag("--json", f.json, "The seeder's summary as JSON");
+  sub->callback([&f, &command] {
+    command = [&f] {
+      cli::seed_options o{f.image,
+                          cli::parse_host(f.seeder),
+                          cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN"),
+                          f.wait,
+                          std::chrono::seconds(f.timeout),
+                          f.json};
+      if (o.authorization.empty())
+        throw std::invalid_argument(
+            "no operator token: --operator-token-file or $ROOKERY_OPERATOR_TOKEN");
+      return cli::run_seed(o);
+    };
+  });
+}
+
+void add_status(CLI::App& app, flags& f, std::function<int()>& command) {
+  auto* sub = app.add_subcommand("status", "A table of proxies' and seeders' /v1/status");
+  sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
+  sub->add_option("--seeder", f.seeders, "A seeder's base URL (repeatable)");
+  sub->add_option("--hosts", f.hosts_file, "A file of proxy or seeder URLs, one a line");
+  sub->add_option("--operator-token-file", f.token_file,
+                  "The operator token, for peers and uploads (default: $ROOKERY_OPERATOR_TOKEN)");
+  sub->add_flag("--json", f.json, "One JSON line per host");
+  sub->callback([&f, &command] {
+    command = [&f] {
+      cli::status_options o;
+      for (const auto& s : f.seeders) o.hosts.push_back(cli::parse_host(s));
+      if (!f.proxies.empty() || !f.hosts_file.empty() || o.hosts.empty()) {
+        auto proxies = proxy_hosts(f);
+        o.hosts.insert(o.hosts.begin(), proxies.begin(), proxies.end());
+      }
+      o.authorization = cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN");
+      o.json = f.json;
+      return cli::run_status(o);
+    };
+  });
+}
+
+void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
+  auto* sub = app.add_subcommand("setup", "Point a container runtime at this host's proxy");
+  sub->add_option("runtime", f.runtime, "containerd, docker or podman")
+      ->required()
+      ->check(CLI::IsMember({"containerd", "docker", "podman"}));
+  sub->add_option("--proxy", f.proxies, "The proxy's URL (default: http://127.0.0.1:5050)");
+  sub->add_option("--registry", f.registries,
+                  "A registry to mirror, NAME or NAME=URL (repeatable; containerd also gets "
+                  "the _default catch-all)");
+  sub->add_option("--path", f.path,
+                  "Where to write (default: /etc/containerd/certs.d, /etc/docker/daemon.json, "
+                  "/etc/containers/registries.conf.d/rookery.conf)");
+  sub->add_flag("--dry-run", f.dry_run, "Print the files instead of writing them");
+  sub->callback([&f, &command] {
+    command = [&f] {
+      cli::setup_options o;
+      o.runtime = f.runtime;
+      if (f.proxies.size() > 1) throw std::invalid_argument("setup takes one --proxy");
+      o.proxy = cli::parse_host(f.proxies.empty() ? "http://127.0.0.1:5050" : f.proxies[0]);
+      for (const auto& r : f.registries) o.registries.push_back(cli::parse_mirrored_registry(r));
+      o.path = f.path;
+      o.dry_run = f.dry_run;
+      return cli::run_setup(o);
+    };
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("rookery: pre-warm, seed and inspect a fleet of rookery proxies and seeders",
+               "rookery");
+  app.require_subcommand(1);
+  flags f;
+  std::function<int()> command;
+  add_prewarm(app, f, command);
+  add_seed(app, f, command);
+  add_status(app, f, command);
+  add_setup(app, f, command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    return command();
+  } catch (const std::exception& e) {
+    std::cerr << "rookery: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -13,7 +13,7 @@
 namespace rookery::layers {
 
 int piece_length_for(std::uint64_t size) {
-  constexpr std::uint64_t min_piece = 128 * 1024, max_piece = 4 * 1024 * 1024, max_pieces = 512;
+  constexpr std::uint64_t min_piece = 64 * 1024, max_piece = 4 * 1024 * 1024, max_pieces = 512;
   std::uint64_t piece = min_piece;
   while (piece < max_piece && piece * max_pieces < size) piece *= 2;
   return static_cast<int>(piece);

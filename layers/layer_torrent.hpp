@@ -18,7 +18,9 @@
 namespace rookery::layers {
 
 /// The piece length for a blob of `size` bytes: the smallest power of two that keeps the piece
-/// count at or under 512, and within [128 KiB, 4 MiB].
+/// count at or under 512, and within [64 KiB, 4 MiB]. (Small pieces relay fast: on the testbed,
+/// 16 hosts took 1.48x the link limit with 64 KiB pieces against 1.64x with 128 KiB; 32 KiB
+/// measured the same as 64.)
 int piece_length_for(std::uint64_t size);
 
 /// A torrent's v1 info-hash (20 bytes; its bytes are what trackers and peers use).

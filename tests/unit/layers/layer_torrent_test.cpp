@@ -41,7 +41,9 @@ std::string random_bytes(std::size_t n, unsigned seed) {
 }  // namespace
 
 TEST_CASE("piece length follows the fixed rule", "[layer_torrent]") {
-  CHECK(piece_length_for(1) == 128 * 1024);
+  CHECK(piece_length_for(1) == 64 * 1024);
+  CHECK(piece_length_for(32 * 1024 * 1024) == 64 * 1024);
+  CHECK(piece_length_for(32 * 1024 * 1024 + 1) == 128 * 1024);
   CHECK(piece_length_for(64 * 1024 * 1024) == 128 * 1024);
   CHECK(piece_length_for(64 * 1024 * 1024 + 1) == 256 * 1024);
   CHECK(piece_length_for(1ull << 30) == 2 * 1024 * 1024);
@@ -62,7 +64,7 @@ TEST_CASE("two independent creations give one info-hash", "[layer_torrent]") {
   CHECK_FALSE(first->info_hash.is_all_zeros());
   CHECK(first->info_hash == second->info_hash);
   CHECK(first->metainfo != second->metainfo);  // trackers and web seeds differ, outside info
-  CHECK(first->piece_count == 3);
+  CHECK(first->piece_count == 5);  // 64 KiB pieces
 }
 
 TEST_CASE("the metainfo names the file by the digest's hex and has no date", "[layer_torrent]") {

@@ -250,8 +250,8 @@ TEST_CASE("session: add seeds a complete blob and find returns it", "[p2p][sessi
   CHECK(f.s->find(blob.d) == t);
   CHECK(t->digest() == blob.d);
   CHECK(t->size() == blob.content.size());
-  CHECK(t->piece_length() == 128 * 1024);
-  CHECK(t->piece_count() == 3);
+  CHECK(t->piece_length() == 64 * 1024);
+  CHECK(t->piece_count() == 5);
   CHECK(t->complete());
   CHECK(t->contiguous() == blob.content.size());
   CHECK(t->file() == f.dir / blob.d.hex());

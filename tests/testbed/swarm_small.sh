@@ -31,7 +31,7 @@ hosts=$(jq '.per_host | length' <<<"$run")
 egress=$(jq '.origin_egress_bytes / .image_bytes' <<<"$run")
 upstream=$(jq '[.per_host[].bytes_from_upstream] | add' <<<"$run")
 echo "origin egress ${egress}x the image; bytes from the registry at the hosts: $upstream"
-dealt=$(rk_prom_value rookery_seeder_pieces_dealt_total < "$out/logs/rookery-n3/origin/seeder.metrics")
+dealt=$(rk_prom_value rookery_seeder_pieces_dealt_total < "$out"/logs/rookery-n3-*/origin/seeder.metrics)
 echo "pieces dealt by the seeder: $dealt"
 [ "${dealt:-0}" -gt 0 ] || { echo "FAIL: the seeder dealt no pieces" >&2; exit 1; }
 awk -v e="$egress" 'BEGIN {exit !(e < 1.35)}' || { echo "FAIL: the origin sent ${egress}x the image (limit 1.35 for 3 hosts)" >&2; exit 1; }

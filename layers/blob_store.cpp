@@ -189,6 +189,13 @@ std::optional<blob_store::lease> blob_store::open(const digest& d) {
     index_.erase(it);
     return std::nullopt;
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != it->second.size) {
+    // Truncated or grown behind our back: those bytes cannot hash to the digest.
+    ::close(fd);
+    quarantine_locked(d);
+    return std::nullopt;
+  }
   it->second.last_use = ++clock_;
   ++it->second.pins;
   const auto size = it->second.size;
@@ -241,6 +248,25 @@ bool blob_store::remove(const digest& d) {
   return true;
 }
 
+bool blob_store::quarantine(const digest& d) {
+  std::lock_guard lock(mutex_);
+  return quarantine_locked(d);
+}
+
+bool blob_store::quarantine_locked(const digest& d) {
+  auto it = index_.find(d);
+  if (it == index_.end()) return false;
+  total_ -= it->second.size;
+  index_.erase(it);
+  ++quarantined_;
+  std::error_code ec;
+  fs::create_directories(quarantine_directory(), ec);
+  const auto from = final_path(d);
+  if (!ec && ::rename(from.c_str(), (quarantine_directory() / d.hex()).c_str()) == 0) return true;
+  fs::remove(from, ec);
+  return false;
+}
+
 void blob_store::evict_locked() {
   if (budget_ == 0) return;
   while (total_ > budget_) {
@@ -285,6 +311,11 @@ std::vector<digest> blob_store::list() const {
 std::uint64_t blob_store::total_bytes() const {
   std::lock_guard lock(mutex_);
   return total_;
+}
+
+std::uint64_t blob_store::quarantined_count() const {
+  std::lock_guard lock(mutex_);
+  return quarantined_;
 }
 
 std::size_t blob_store::blob_count() const {

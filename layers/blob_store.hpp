@@ -4,6 +4,8 @@
 // being written. A blob becomes visible under its digest solely by rename() after its content
 // was hashed, checked against the digest and fsynced, so nothing partial or corrupt is ever
 // served. A size budget is kept by evicting least-recently-used blobs that nobody holds open.
+// A blob found bad (by a store check, or a file whose size changed behind our back) moves to
+// quarantine/ and is never served again.
 #pragma once
 
 #include <cstdint>
@@ -92,7 +94,8 @@ class blob_store {
   blob_store(const blob_store&) = delete;
   blob_store& operator=(const blob_store&) = delete;
 
-  /// A lease on the blob, or nullopt when it is not stored. Marks the blob recently used.
+  /// A lease on the blob, or nullopt when it is not stored. Marks the blob recently used. A
+  /// file whose size is no longer the one indexed is quarantined instead (nullopt).
   std::optional<lease> open(const digest& d);
   bool contains(const digest& d) const;
   /// Starts writing `d`; `expected_size`, when known, is enforced. Errors: store_failure.
@@ -100,11 +103,19 @@ class blob_store {
                               std::error_code& ec);
   /// Removes a blob unless it is pinned; true when it was removed.
   bool remove(const digest& d);
+  /// Moves a blob that failed a check to quarantine_directory()/<hex> (kept for inspection,
+  /// never served again), pinned or not: readers keep their descriptor. False when `d` was not
+  /// stored or the move failed (the file is then deleted, so it is not served either).
+  bool quarantine(const digest& d);
+  /// Where quarantined blobs go: <root>/quarantine.
+  std::filesystem::path quarantine_directory() const { return root_ / "quarantine"; }
 
   /// Every stored blob, least recently used first.
   std::vector<digest> list() const;
   std::uint64_t total_bytes() const;
   std::size_t blob_count() const;
+  /// Blobs quarantined since the store opened.
+  std::uint64_t quarantined_count() const;
   const std::filesystem::path& root() const noexcept { return root_; }
   /// The directory that holds committed blobs of `algorithm`, each named by its hex (where a
   /// torrent can seed them from).
@@ -124,6 +135,7 @@ class blob_store {
   std::error_code finish_commit(const digest& d, const std::filesystem::path& temp,
                                 std::uint64_t size);
   void evict_locked();
+  bool quarantine_locked(const digest& d);
   void unpin(const digest& d) noexcept;
 
   std::filesystem::path root_;
@@ -133,6 +145,7 @@ class blob_store {
   std::unordered_map<digest, entry> index_;
   std::uint64_t total_ = 0;
   std::uint64_t clock_ = 0;
+  std::uint64_t quarantined_ = 0;
 };
 
 }  // namespace rookery::layers

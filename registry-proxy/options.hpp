@@ -31,6 +31,7 @@ struct proxy_config {
   http::client_options client;
   std::chrono::seconds access_fresh{60};
   bool prefetch = true;
+  bool fsck = false;  ///< hash every cached blob at start, quarantine the bad ones
   http::secret operator_token;
   std::string log_level = "info";
   std::optional<swarm_config> swarm;  ///< without a seeder: upstream only

@@ -78,6 +78,8 @@ asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer
 }
 
 asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request request) {
+  if (slots_.full()) ++counters_.queued;
+  const auto slot = co_await slots_.acquire();  // held until the fetch ends
   std::error_code ec;
   auto reader = co_await source_.open(request, f->refusal, ec);
   if (!reader) {

@@ -62,9 +62,14 @@ int serve(proxy::proxy_config& config) {
     evict_to = swarm_source.get();
     source = std::move(swarm_source);
   }
-  proxy::registry_proxy handler(
-      io, blobs, manifests, std::move(upstreams), *source,
-      {config.access_fresh, config.prefetch, std::move(config.operator_token)}, swarm.get());
+  proxy::proxy_options options;
+  options.access_fresh = config.access_fresh;
+  options.prefetch = config.prefetch;
+  options.operator_token = std::move(config.operator_token);
+  options.max_fetches = config.max_fetches;
+  options.prefetch_limits = {config.max_prefetches, config.prefetch_queue};
+  proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
+                                std::move(options), swarm.get());
   http::server server(io, config.listen, [&](http::exchange& ex) { return handler.handle(ex); });
   server.start();
   spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",

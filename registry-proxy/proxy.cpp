@@ -58,7 +58,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       access_(opts_.access_fresh),
       source_(source),
       swarm_(swarm),
-      fetcher_(io, blobs, source, disk_) {}
+      fetcher_(io, blobs, source, disk_, opts_.max_fetches),
+      prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
   // No ns (Docker's registry-mirrors) → the default upstream; an ns → only an allow-listed one.
@@ -84,9 +85,12 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       if (swarm_)
         swarm = metrics::swarm_figures{swarm_->totals().uploaded, swarm_->hash_failures(),
                                        swarm_->torrent_count()};
+      const metrics::bound_figures bounds{
+          fetcher_.queued(), prefetcher_.queued(), prefetcher_.dropped(),
+          blobs_.quarantined_count() + manifests_.quarantined_count()};
       std::string text =
           metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
-                              blobs_.blob_count(), fetcher_.inflight(), swarm);
+                              blobs_.blob_count(), fetcher_.inflight(), swarm, bounds);
       co_return co_await http::send_text(ex, std::move(text), http::prometheus_text::content_type);
     }
     case route_kind::healthz:
@@ -286,16 +290,9 @@ void registry_proxy::prefetch(upstream& up, const std::string& repository,
     // Registries grant pulls per repository: whoever read the manifest may read its blobs.
     access_.allow(
         access_cache::key(up.display_name(), repository, blob.digest.str(), authorization));
-    ++metrics_.blob_prefetches;
-    asio::co_spawn(io_, prefetch_blob(blob_request{&up, repository, blob.digest, authorization}),
-                   asio::detached);
+    if (prefetcher_.push(blob_request{&up, repository, blob.digest, authorization}))
+      ++metrics_.blob_prefetches;
   }
-}
-
-asio::awaitable<void> registry_proxy::prefetch_blob(blob_request request) {
-  const auto started = co_await fetcher_.start(request);
-  if (!started.job && !started.refusal.status)
-    spdlog::info("prefetch of {} did not start: {}", request.digest.str(), started.error.message());
 }
 
 asio::awaitable<void> registry_proxy::serve_manifest(http::exchange& ex, const std::string& body,

@@ -15,6 +15,7 @@
 #include "p2p/session.hpp"
 #include "pull/access_cache.hpp"
 #include "pull/blob_fetcher.hpp"
+#include "pull/prefetcher.hpp"
 #include "pull/upstream.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/routes.hpp"
@@ -28,6 +29,9 @@ struct proxy_options {
   bool prefetch = true;
   /// For the detailed /v1/status (digests of what this host holds); unset: counts only.
   http::secret operator_token;
+  /// Blob fetches talking to a source at once; later ones wait their turn (0: no limit).
+  std::size_t max_fetches = pull::blob_fetcher::default_max_fetches;
+  pull::prefetch_options prefetch_limits;  ///< prefetches at once, and waiting
 };
 
 /// Owns the proxy's state; handle() is the http::server handler. io_context thread only.
@@ -71,7 +75,6 @@ class registry_proxy {
   /// Starts fetches of the config and layers of an image manifest this client just read.
   void prefetch(pull::upstream& up, const std::string& repository, const layers::manifest& manifest,
                 const std::string& authorization);
-  boost::asio::awaitable<void> prefetch_blob(pull::blob_request request);
   pull::upstream* select_upstream(const std::string& ns);
   std::string status_json(bool detailed) const;
 
@@ -86,6 +89,7 @@ class registry_proxy {
   pull::blob_source& source_;
   p2p::session* swarm_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
+  pull::prefetcher prefetcher_;
 };
 
 }  // namespace rookery::proxy

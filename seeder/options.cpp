@@ -14,6 +14,7 @@ struct raw_flags {
   std::vector<std::string> trackers;
   app::fleet_flags fleet;
   int upload_kib = 0, announce_interval = 15, unchoke_slots = 4, request_queue = 250;
+  std::size_t tracker_peers = 5000, tracker_peers_per_address = 16;
   std::string operator_token_file, notify_secret_file;
   std::uint64_t budget_mib = 0;
   std::size_t image_seeds = 2, image_queue = 256;
@@ -44,6 +45,13 @@ void declare(CLI::App& app, raw_flags& f) {
       ->capture_default_str();
   app.add_option("--announce-interval", f.announce_interval, "seconds between tracker announces")
       ->capture_default_str();
+  app.add_option("--tracker-peers", f.tracker_peers,
+                 "peers the built-in tracker keeps per torrent (the longest silent go first)")
+      ->capture_default_str();
+  app.add_option("--tracker-peers-per-address", f.tracker_peers_per_address,
+                 "peer ids one address may hold per torrent (its own longest silent go first)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--operator-token-file", f.operator_token_file,
                  "file holding the operator token for /v1/seed and detailed /v1/status (or "
                  "ROOKERY_OPERATOR_TOKEN); without one those answer 401");
@@ -81,9 +89,9 @@ seeder_config config_of(raw_flags& f) {
   c.session.unchoke_slots = f.unchoke_slots;
   c.session.origin_request_queue = f.request_queue;
   app::apply_fleet_flags(f.fleet, c.session);
-  c.tracker =
-      tracker_options{std::chrono::seconds(f.announce_interval),
-                      std::chrono::seconds(std::max(1, f.announce_interval / 3)), 5000, 200};
+  c.tracker = tracker_options{std::chrono::seconds(f.announce_interval),
+                              std::chrono::seconds(std::max(1, f.announce_interval / 3)),
+                              f.tracker_peers, 200, f.tracker_peers_per_address};
   c.seeding.trackers = f.trackers.empty() ? std::vector{c.public_url + "/announce"} : f.trackers;
   c.seeding.fleet_ca_pem = c.session.fleet_ca_pem;
   c.api.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");

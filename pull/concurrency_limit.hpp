@@ -3,6 +3,8 @@
 // prefetches).
 #pragma once
 
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>

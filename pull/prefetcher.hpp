@@ -4,6 +4,8 @@
 // wants such a blob asks for it and starts its fetch itself).
 #pragma once
 
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange
+
 #include <boost/asio/io_context.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +18,7 @@
 namespace rookery::pull {
 
 struct prefetch_options {
-  std::size_t concurrency = 4;  ///< prefetches fetching at once
+  std::size_t concurrency = 8;  ///< prefetches fetching at once
   std::size_t queue = 1024;     ///< prefetches waiting; more are dropped
 };
 

@@ -15,7 +15,7 @@ struct raw_flags {
   app::fleet_flags fleet;
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
   bool prefetch = true, fsck = false;
-  std::size_t max_fetches = 16, max_prefetches = 4, prefetch_queue = 1024;
+  std::size_t max_fetches = 16, max_prefetches = 8, prefetch_queue = 1024;
   std::string operator_token_file, log_level = "info";
   std::string seeder, bt_listen = "0.0.0.0:6881";
   int stall_ms = 15000, metainfo_timeout_ms = 10000, upload_kib = 0, download_kib = 0;

@@ -33,7 +33,7 @@ struct proxy_config {
   bool prefetch = true;
   bool fsck = false;
   std::size_t max_fetches = 16;       ///< blob fetches from a source at once; more wait
-  std::size_t max_prefetches = 4;     ///< prefetch fetches at once
+  std::size_t max_prefetches = 8;     ///< prefetch fetches at once
   std::size_t prefetch_queue = 1024;  ///< prefetches waiting; more are dropped  ///< hash every
                                       ///< cached blob at start, quarantine the bad ones
   http::secret operator_token;

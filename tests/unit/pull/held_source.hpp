@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -33,7 +33,8 @@ blob_store::lease::lease(lease&& other) noexcept
     : store_(std::exchange(other.store_, nullptr)),
       digest_(other.digest_),
       fd_(std::exchange(other.fd_, -1)),
-      size_(other.size_) {}
+      size_(other.size_),
+      verified_(other.verified_) {}
 
 blob_store::lease& blob_store::lease::operator=(lease&& other) noexcept {
   if (this != &other) {
@@ -42,6 +43,7 @@ blob_store::lease& blob_store::lease::operator=(lease&& other) noexcept {
     digest_ = other.digest_;
     fd_ = std::exchange(other.fd_, -1);
     size_ = other.size_;
+    verified_ = other.verified_;
   }
   return *this;
 }
@@ -169,7 +171,7 @@ void blob_store::rebuild_index() {
             [](const found& a, const found& b) { return a.mtime < b.mtime; });
   std::lock_guard lock(mutex_);
   for (auto& b : blobs) {
-    index_[b.d] = entry{b.size, ++clock_, 0};
+    index_[b.d] = entry{b.size, ++clock_, 0, false};
     total_ += b.size;
   }
   evict_locked();
@@ -199,9 +201,10 @@ std::optional<blob_store::lease> blob_store::open(const digest& d) {
   it->second.last_use = ++clock_;
   ++it->second.pins;
   const auto size = it->second.size;
+  const bool verified = it->second.verified;
   lock.unlock();
   ::futimens(fd, nullptr);  // keeps LRU order across restarts
-  return lease(this, d, fd, size);
+  return lease(this, d, fd, size, verified);
 }
 
 bool blob_store::contains(const digest& d) const {
@@ -230,9 +233,10 @@ std::error_code blob_store::finish_commit(const digest& d, const fs::path& temp,
   if (::rename(temp.c_str(), target.c_str()) != 0) return errc::store_failure;
   if (sync_directory(target.parent_path())) return errc::store_failure;
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0});
+  auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0, true});
   if (inserted) total_ += size;
   it->second.last_use = ++clock_;
+  it->second.verified = true;  // the writer hashed every byte
   evict_locked();
   return {};
 }
@@ -246,6 +250,11 @@ bool blob_store::remove(const digest& d) {
   total_ -= it->second.size;
   index_.erase(it);
   return true;
+}
+
+void blob_store::mark_verified(const digest& d) {
+  std::lock_guard lock(mutex_);
+  if (auto it = index_.find(d); it != index_.end()) it->second.verified = true;
 }
 
 bool blob_store::quarantine(const digest& d) {

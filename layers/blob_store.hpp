@@ -5,7 +5,8 @@
 // was hashed, checked against the digest and fsynced, so nothing partial or corrupt is ever
 // served. A size budget is kept by evicting least-recently-used blobs that nobody holds open.
 // A blob found bad (by a store check, or a file whose size changed behind our back) moves to
-// quarantine/ and is never served again.
+// quarantine/ and is never served again. Blobs found on disk at start are "unverified" until
+// someone hashed them (check_store, or the owner before it first serves one).
 #pragma once
 
 #include <cstdint>
@@ -44,16 +45,20 @@ class blob_store {
     int fd() const noexcept { return fd_; }
     std::uint64_t size() const noexcept { return size_; }
     const layers::digest& digest() const noexcept { return digest_; }
+    /// Whether the blob's bytes were hashed since the store opened (committed, or
+    /// mark_verified). An unverified blob was found on disk at start: hash it before serving.
+    bool verified() const noexcept { return verified_; }
 
    private:
     friend class blob_store;
-    lease(blob_store* store, layers::digest d, int fd, std::uint64_t size)
-        : store_(store), digest_(std::move(d)), fd_(fd), size_(size) {}
+    lease(blob_store* store, layers::digest d, int fd, std::uint64_t size, bool verified)
+        : store_(store), digest_(std::move(d)), fd_(fd), size_(size), verified_(verified) {}
     void release() noexcept;
     blob_store* store_;
     layers::digest digest_;
     int fd_;
     std::uint64_t size_;
+    bool verified_;
   };
 
   /// Writes one blob into a temporary file, hashing as it goes. Single-threaded use; the
@@ -107,6 +112,8 @@ class blob_store {
   /// never served again), pinned or not: readers keep their descriptor. False when `d` was not
   /// stored or the move failed (the file is then deleted, so it is not served either).
   bool quarantine(const digest& d);
+  /// Records that `d`'s stored bytes hashed to `d` (see lease::verified).
+  void mark_verified(const digest& d);
   /// Where quarantined blobs go: <root>/quarantine.
   std::filesystem::path quarantine_directory() const { return root_ / "quarantine"; }
 
@@ -128,6 +135,7 @@ class blob_store {
     std::uint64_t size = 0;
     std::uint64_t last_use = 0;
     unsigned pins = 0;
+    bool verified = false;  ///< hashed since the store opened
   };
 
   std::filesystem::path final_path(const digest& d) const;

@@ -38,6 +38,7 @@ store_check_report check_store(blob_store& store) {
       good = content_matches(lease->fd(), lease->size(), d);
     }
     if (good) {
+      store.mark_verified(d);
       ++report.verified;
     } else {
       store.quarantine(d);

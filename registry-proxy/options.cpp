@@ -51,7 +51,7 @@ void declare(CLI::App& app, raw_flags& f) {
   app.add_option("--max-prefetches", f.max_prefetches,
                  "prefetched blobs fetched at once (a manifest's blobs beyond that wait)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 65536));
   app.add_option("--prefetch-queue", f.prefetch_queue,
                  "prefetches that may wait; more are not prefetched (clients fetch them on demand)")
       ->capture_default_str();

@@ -8,10 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
+#include "http/offload.hpp"
 #include "http/prometheus.hpp"
 #include "http/responses.hpp"
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
+#include "layers/store_check.hpp"
 
 namespace rookery::proxy {
 using pull::access_cache;
@@ -264,8 +266,14 @@ asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, 
   if (!lease) co_return false;
   if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return true;
   std::string body;
-  auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
-  if (!parsed) co_return false;
+  // At most 4 MiB: hashed on every serve, so a damaged copy is never served.
+  const bool intact =
+      read_lease(*lease, body) && layers::digest_of(body, r.digest->algorithm()) == *r.digest;
+  auto parsed = intact ? layers::parse_manifest(body) : std::nullopt;
+  if (!parsed) {
+    if (!intact) manifests_.quarantine(*r.digest);
+    co_return false;
+  }
   ++metrics_.manifest_cache_hits;
   if (!ex.is_head()) prefetch(up, r.name, *parsed, authorization);
   const std::string digest = r.digest->str();
@@ -319,6 +327,9 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto lease = blobs_.open(*r.digest)) {
+      // Found on disk at start and never hashed since: hash it first. A bad one is quarantined
+      // and the next attempt fetches it afresh.
+      if (!lease->verified() && !co_await verify_cached(*lease)) continue;
       if (!co_await check_access(ex, up, r, "blobs", authorization)) co_return;
       ++metrics_.blob_cache_hits;
       co_return co_await serve_cached_blob(ex, *lease);
@@ -358,6 +369,21 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     co_return;
   }
   co_return co_await http::send_error(ex, errc::blob_unknown, "blob vanished while being served");
+}
+
+asio::awaitable<bool> registry_proxy::verify_cached(const layers::blob_store::lease& blob) {
+  const int fd = blob.fd();
+  const std::uint64_t size = blob.size();
+  const layers::digest d = blob.digest();
+  const bool good = co_await http::offload(
+      io_, disk_, [fd, size, &d] { return layers::content_matches(fd, size, d); });
+  if (good) {
+    blobs_.mark_verified(d);
+    co_return true;
+  }
+  spdlog::warn("cached blob {} does not match its digest: quarantined, fetching it again", d.str());
+  blobs_.quarantine(d);
+  co_return false;
 }
 
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,

@@ -64,6 +64,9 @@ class registry_proxy {
   boost::asio::awaitable<void> serve_manifest(http::exchange& ex, const std::string& body,
                                               const std::string& content_type,
                                               const std::string& digest);
+  /// Hashes a cached blob not verified since start (on the disk pool); quarantines it when
+  /// bad. True when it may be served.
+  boost::asio::awaitable<bool> verify_cached(const layers::blob_store::lease& blob);
   boost::asio::awaitable<void> head_blob_upstream(http::exchange& ex, pull::upstream& up,
                                                   const route& r);
   boost::asio::awaitable<access> confirm_access(pull::upstream& up, const route& r,

@@ -51,7 +51,7 @@ void declare(CLI::App& app, raw_flags& f) {
   app.add_option("--tracker-peers-per-address", f.tracker_peers_per_address,
                  "peer ids one address may hold per torrent (its own longest silent go first)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 65536));
   app.add_option("--operator-token-file", f.operator_token_file,
                  "file holding the operator token for /v1/seed and detailed /v1/status (or "
                  "ROOKERY_OPERATOR_TOKEN); without one those answer 401");

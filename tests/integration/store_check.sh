@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A cached blob that went bad on disk is never served: --fsck hashes the store at start and
 # moves a blob with a flipped byte to quarantine/, and the next pull fetches it afresh from
-# upstream with the right bytes; a blob whose file changed size is quarantined when it is opened,
-# with or without --fsck. Healthy blobs stay cached.
+# upstream with the right bytes. Without --fsck a blob found at start is hashed before its
+# first serve; a file that changes size while the proxy runs is quarantined when opened; a
+# cached manifest is hashed on every serve. Healthy blobs stay cached.
 source "$(dirname "$0")/lib.sh"
 
 rp=$(free_port); pp=$(free_port)
@@ -35,12 +36,37 @@ expect_eq "$(registry_blob_gets reg "$keep")" 1 "registry GETs of the healthy bl
 expect_eq "$(rk_file_digest "$blobs/blobs/sha256/${rot#sha256:}")" "$rot" "the blob committed again"
 pass "--fsck quarantined the flipped blob, which then came fresh from upstream; the healthy one stayed cached"
 
-# Truncated behind the proxy's back, no --fsck: quarantined when opened, fetched afresh.
+# Without --fsck: a blob found on disk at start is hashed before it is first served. One with a
+# flipped byte and one truncated across a restart are quarantined and fetched afresh.
 stop_pid "$PROXY_PID"
+printf '\xff' | dd of="$blobs/blobs/sha256/${keep#sha256:}" bs=1 seek=5 conv=notrunc status=none
 truncate -s 1000 "$blobs/blobs/sha256/${trunc#sha256:}"
 start_proxy px "$pp" --upstream "http://127.0.0.1:$rp"
-curl -sf -o "$RK_TMP/got" "$(url "$trunc")" || fail "pull of the truncated blob"
-expect_eq "$(rk_file_digest "$RK_TMP/got")" "$trunc" "bytes of the truncated blob's pull"
-expect_eq "$(registry_blob_gets reg "$trunc")" 2 "registry GETs of the truncated blob"
-[ -f "$blobs/quarantine/${trunc#sha256:}" ] || fail "the truncated blob is not in quarantine/"
-pass "a truncated blob is never served: quarantined on open, fetched afresh"
+for d in "$keep" "$trunc"; do
+  curl -sf -o "$RK_TMP/got" "$(url "$d")" || fail "pull of damaged $d without --fsck"
+  expect_eq "$(rk_file_digest "$RK_TMP/got")" "$d" "bytes of damaged $d without --fsck"
+  expect_eq "$(registry_blob_gets reg "$d")" 2 "registry GETs of damaged $d"
+  [ -f "$blobs/quarantine/${d#sha256:}" ] || fail "damaged $d is not in quarantine/"
+done
+curl -sf -o "$RK_TMP/got" "$(url "$rot")" || fail "pull of a healthy blob after restart"
+expect_eq "$(registry_blob_gets reg "$rot")" 2 "registry GETs of a healthy blob after restart (cached)"
+pass "without --fsck: damaged blobs are hashed before their first serve, quarantined and fetched afresh"
+
+# While the proxy runs: a blob truncated behind its back is quarantined when opened (its size
+# no longer matches the index), never served short.
+truncate -s 1000 "$blobs/blobs/sha256/${keep#sha256:}"
+curl -sf -o "$RK_TMP/got" "$(url "$keep")" || fail "pull of a blob truncated while running"
+expect_eq "$(rk_file_digest "$RK_TMP/got")" "$keep" "bytes of a blob truncated while running"
+expect_eq "$(registry_blob_gets reg "$keep")" 3 "registry GETs of the blob truncated while running"
+
+# A cached manifest with a flipped byte is not served either: it is hashed on every serve.
+cfg=$(push_blob "$rp" demo/app "$RK_TMP/rot")
+m=$(push_manifest "$rp" demo/app v1 "$cfg" 2000000 "$trunc" 2000000)
+curl -sf -o /dev/null "http://127.0.0.1:$pp/v2/demo/app/manifests/v1" || fail "manifest by tag"
+mfile=$RK_TMP/px/store/manifests/blobs/sha256/${m#sha256:}
+[ -f "$mfile" ] || fail "the manifest was not cached"
+sed -i 's/schemaVersion/schemaVersioN/' "$mfile"
+curl -sf -o "$RK_TMP/got" "http://127.0.0.1:$pp/v2/demo/app/manifests/$m" || fail "manifest by digest"
+expect_eq "$(rk_file_digest "$RK_TMP/got")" "$m" "bytes of a damaged cached manifest"
+[ -f "$RK_TMP/px/store/manifests/quarantine/${m#sha256:}" ] || fail "the damaged manifest is not in quarantine/"
+pass "a blob truncated while running and a damaged cached manifest are never served"

@@ -128,3 +128,31 @@ TEST_CASE("content_matches wants every byte and no more", "[store_check]") {
   CHECK_FALSE(content_matches(lease->fd(), 4, d));
   CHECK_FALSE(content_matches(lease->fd(), 5, digest_of("other")));
 }
+
+TEST_CASE("blobs found at start are unverified until checked", "[store_check]") {
+  temp_root root;
+  digest d = digest_of("");
+  {
+    blob_store store({root.path});
+    d = put(store, "committed in this run");
+    auto lease = store.open(d);
+    REQUIRE(lease);
+    CHECK(lease->verified());  // the writer hashed it
+  }
+  blob_store again({root.path});
+  CHECK_FALSE(again.open(d)->verified());
+  check_store(again);
+  CHECK(again.open(d)->verified());
+}
+
+TEST_CASE("mark_verified sticks to the blob", "[store_check]") {
+  temp_root root;
+  digest d = digest_of("");
+  {
+    blob_store store({root.path});
+    d = put(store, "restored");
+  }
+  blob_store again({root.path});
+  again.mark_verified(d);
+  CHECK(again.open(d)->verified());
+}

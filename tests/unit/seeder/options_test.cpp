@@ -30,6 +30,17 @@ TEST_CASE("seeder options: defaults", "[options]") {
   CHECK_FALSE(c.api.notify_secret.configured());
   CHECK_FALSE(c.api.operator_token.configured());
   CHECK(c.seeding.fleet_ca_pem.empty());
+  CHECK(c.tracker.max_peers_per_torrent == 5000);
+  CHECK(c.tracker.max_peers_per_address == 16);
+}
+
+TEST_CASE("seeder options: tracker bounds", "[options]") {
+  auto parsed = parse({"--registry", "http://127.0.0.1:5000", "--tracker-peers", "300",
+                       "--tracker-peers-per-address", "4"});
+  REQUIRE(std::holds_alternative<seeder_config>(parsed));
+  const auto& c = std::get<seeder_config>(parsed);
+  CHECK(c.tracker.max_peers_per_torrent == 300);
+  CHECK(c.tracker.max_peers_per_address == 4);
 }
 
 TEST_CASE("seeder options: secrets and credentials from the environment", "[options]") {

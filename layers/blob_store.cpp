@@ -78,6 +78,7 @@ blob_store::writer::writer(writer&& other) noexcept
       temp_path_(other.temp_path_),
       hasher_(std::move(other.hasher_)),
       written_(other.written_),
+      os_error_(other.os_error_),
       done_(std::exchange(other.done_, true)) {}
 
 blob_store::writer::~writer() {
@@ -97,6 +98,7 @@ std::error_code blob_store::writer::write(const void* data, std::size_t size) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
+      os_error_ = {errno, std::system_category()};
       return errc::store_failure;
     }
     p += n;
@@ -118,7 +120,10 @@ std::error_code blob_store::writer::commit() {
   };
   if (expected_ && written_ != *expected_) return discard(errc::size_invalid);
   if (hasher_.finish() != digest_) return discard(errc::digest_invalid);
-  if (::fsync(fd_) != 0) return discard(errc::store_failure);
+  if (::fsync(fd_) != 0) {
+    os_error_ = {errno, std::system_category()};
+    return discard(errc::store_failure);
+  }
   ::close(std::exchange(fd_, -1));
   std::error_code ec = store_->finish_commit(digest_, temp_path_, written_);
   if (ec) return discard(ec);

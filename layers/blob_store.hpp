@@ -73,6 +73,8 @@ class blob_store {
     /// trouble.
     std::error_code write(const void* data, std::size_t size);
     std::uint64_t written() const noexcept { return written_; }
+    /// The operating system's reason for the last store_failure (ENOSPC, EIO...), for logs.
+    std::error_code os_error() const noexcept { return os_error_; }
     /// The temporary file, readable by others while it grows.
     const std::filesystem::path& temp_path() const noexcept { return temp_path_; }
     /// Verifies size and digest, fsyncs and renames into place. digest_invalid or size_invalid
@@ -90,6 +92,7 @@ class blob_store {
     std::filesystem::path temp_path_;
     hasher hasher_;
     std::uint64_t written_ = 0;
+    std::error_code os_error_;
     bool done_ = false;
   };
 

@@ -113,8 +113,9 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   }
   if (!ec) ec = co_await commit(*writer);
   if (ec) {
-    spdlog::warn("fetch of {} failed after {} bytes: {}", f->digest.str(), f->written,
-                 ec.message());
+    const auto os = writer->os_error();
+    spdlog::warn("fetch of {} failed after {} bytes: {}{}{}", f->digest.str(), f->written,
+                 ec.message(), os ? ": " : "", os ? os.message() : std::string());
     finish(f, fetch::phase::failed, ec);
     co_return;
   }

@@ -56,7 +56,7 @@ fi
 [ -z "$(ls -A "$mnt/blobs/tmp")" ] || fail "temporary files left: $(ls -l "$mnt/blobs/tmp")"
 after=$(free_bytes)
 [ "$after" -ge $((before - 64 * 1024)) ] || fail "the failed fetch holds $((before - after)) bytes of disk"
-grep -q "fetch of $big failed" "$RK_TMP/px/proxy.log" || fail "the failed fetch was not logged"
+grep -q "fetch of $big failed .*: No space left on device" "$RK_TMP/px/proxy.log" || fail "the failed fetch was not logged with its cause"
 pass "disk full mid-fetch: the client got $outcome; nothing committed, no temporary file left"
 
 # Still serving: the cache, and new blobs that fit.

@@ -98,15 +98,15 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
     finish(f, fetch::phase::failed, ec);
     co_return;
   }
-  f->state = fetch::phase::running;
-  f->notify();
-
   std::vector<char> buffer(chunk_bytes);
   for (;;) {
     const std::size_t n = co_await reader->read_some(buffer.data(), buffer.size(), ec);
     if (ec) break;
     if (n == 0) break;
     if ((ec = writer->write(buffer.data(), n))) break;
+    // Running once the store took the first bytes: a fetch that cannot write at all (disk
+    // full) fails while its clients can still get an error instead of a cut response.
+    f->state = fetch::phase::running;
     f->written += n;
     counters_.bytes_fetched += n;
     f->notify();

@@ -31,6 +31,8 @@ struct fetch_counters {
 
 /// Shared state of one in-flight fetch. Lives on the io_context thread.
 struct fetch {
+  /// starting: queued, opening the source, or waiting for the first bytes to be stored;
+  /// running: bytes are in the temporary file (clients may stream them).
   enum class phase { starting, running, committed, failed };
 
   fetch(boost::asio::io_context& io, layers::digest d);

@@ -2,8 +2,9 @@
 # Disk full: the proxy's store is a 24 MiB tmpfs, filled until 4 MiB are free, and a client pulls
 # a 12 MiB blob. The client gets the right bytes, a clean OCI error, or a cut connection after a
 # prefix of the right bytes (never wrong bytes, never a complete wrong blob); nothing partial is
-# committed or left in tmp/; the proxy keeps serving its cache and fetching what fits; once the
-# filler is deleted the same pull succeeds and is cached. Needs root (mount).
+# committed or left in tmp/; the proxy keeps serving its cache and fetching what fits; with no
+# space at all a fetch answers a clean OCI error; once the filler is deleted the same pull
+# succeeds and is cached. Needs root (mount).
 source "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -66,6 +67,18 @@ expect_eq "$(registry_blob_gets reg "$small")" 1 "registry GETs of the cached bl
 curl -sf -o "$RK_TMP/got" "$(url "$fits")" || fail "a blob that fits, with the disk nearly full"
 expect_eq "$(rk_file_digest "$RK_TMP/got")" "$fits" "a blob that fits"
 pass "keeps serving its cache and fetching what fits"
+
+# Completely full: a fetch that cannot store its first byte answers a clean OCI error.
+head -c "$(free_bytes)" /dev/zero > "$mnt/filler2" 2>/dev/null || true
+expect_eq "$(free_bytes)" 0 "free bytes after the second filler"
+head -c 500000 /dev/urandom > "$RK_TMP/none"
+none=$(push_blob "$rp" demo/app "$RK_TMP/none")
+code=$(curl -s -o "$RK_TMP/got" -w '%{http_code}' "$(url "$none")") || fail "curl of a blob with no space at all"
+expect_eq "$code $(jq -r '.errors[0].code' "$RK_TMP/got" 2>/dev/null)" "500 UNKNOWN" "a blob with no space at all"
+curl -sf -o "$RK_TMP/got" "$(url "$small")" || fail "the cached blob with no space at all"
+expect_eq "$(rk_file_digest "$RK_TMP/got")" "$small" "cached blob with no space at all"
+rm -f "$mnt/filler2"
+pass "no space at all: a clean 500 OCI error, the cache still serves"
 
 # Space returns: the same pull succeeds and is cached.
 rm -f "$mnt/filler"

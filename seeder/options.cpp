@@ -15,6 +15,7 @@ struct raw_flags {
   app::fleet_flags fleet;
   int upload_kib = 0, announce_interval = 15, unchoke_slots = 4, request_queue = 250;
   std::size_t tracker_peers = 5000, tracker_peers_per_address = 16;
+  bool fsck = false;
   std::string operator_token_file, notify_secret_file;
   std::uint64_t budget_mib = 0;
   std::size_t image_seeds = 2, image_queue = 256;
@@ -45,6 +46,9 @@ void declare(CLI::App& app, raw_flags& f) {
       ->capture_default_str();
   app.add_option("--announce-interval", f.announce_interval, "seconds between tracker announces")
       ->capture_default_str();
+  app.add_flag("--fsck", f.fsck,
+               "verify every stored blob against its digest before seeding; bad ones move to "
+               "quarantine/ and are fetched from the registry again when a host asks");
   app.add_option("--tracker-peers", f.tracker_peers,
                  "peers the built-in tracker keeps per torrent (the longest silent go first)")
       ->capture_default_str();
@@ -83,6 +87,7 @@ seeder_config config_of(raw_flags& f) {
   c.public_url = f.public_url.empty() ? "http://" + f.listen : f.public_url;
   c.store = f.store;
   c.budget_bytes = f.budget_mib * 1024 * 1024;
+  c.fsck = f.fsck;
   c.session.listen = f.bt_listen;
   c.session.upload_rate_limit = f.upload_kib * 1024;
   c.session.seeder = true;

@@ -70,3 +70,22 @@ curl -sf -o "$RK_TMP/got" "http://127.0.0.1:$pp/v2/demo/app/manifests/$m" || fai
 expect_eq "$(rk_file_digest "$RK_TMP/got")" "$m" "bytes of a damaged cached manifest"
 [ -f "$RK_TMP/px/store/manifests/quarantine/${m#sha256:}" ] || fail "the damaged manifest is not in quarantine/"
 pass "a blob truncated while running and a damaged cached manifest are never served"
+
+# The seeder's --fsck: a seeded blob with a flipped byte is quarantined before it is seeded, and
+# the next host that asks for its metainfo makes the seeder fetch it afresh.
+sp=$(free_port)
+start_seeder seed "$sp" "$rp"
+code=$(operator_curl -o /dev/null -w '%{http_code}' -X POST -d '{"image":"demo/app:v1"}' "http://127.0.0.1:$sp/v1/seed")
+expect_eq "$code" 200 "POST /v1/seed"
+wait_seeded "$sp" 2
+stop_pid "$SEEDER_PID"
+sfile=$RK_TMP/seed/store/blobs/sha256/${trunc#sha256:}
+printf '\xff' | dd of="$sfile" bs=1 seek=7 conv=notrunc status=none
+start_seeder seed "$sp" "$rp" --fsck
+grep -q "store check of $RK_TMP/seed/store: 1 verified ([0-9]* bytes), 1 quarantined" "$RK_TMP/seed/seeder.log" \
+  || fail "seeder store check: $(grep 'store check' "$RK_TMP/seed/seeder.log")"
+[ -f "$RK_TMP/seed/store/quarantine/${trunc#sha256:}" ] || fail "the seeder did not quarantine the bad blob"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sp/v1/blobs/$trunc/torrent?repo=demo/app")
+expect_eq "$code" 200 "metainfo of the quarantined blob"
+expect_eq "$(rk_file_digest "$sfile")" "$trunc" "the seeder's copy fetched afresh"
+pass "seeder --fsck quarantined a damaged blob and fetched it afresh when a host asked"

@@ -32,15 +32,17 @@ TEST_CASE("seeder options: defaults", "[options]") {
   CHECK(c.seeding.fleet_ca_pem.empty());
   CHECK(c.tracker.max_peers_per_torrent == 5000);
   CHECK(c.tracker.max_peers_per_address == 16);
+  CHECK_FALSE(c.fsck);
 }
 
-TEST_CASE("seeder options: tracker bounds", "[options]") {
+TEST_CASE("seeder options: tracker bounds and --fsck", "[options]") {
   auto parsed = parse({"--registry", "http://127.0.0.1:5000", "--tracker-peers", "300",
-                       "--tracker-peers-per-address", "4"});
+                       "--tracker-peers-per-address", "4", "--fsck"});
   REQUIRE(std::holds_alternative<seeder_config>(parsed));
   const auto& c = std::get<seeder_config>(parsed);
   CHECK(c.tracker.max_peers_per_torrent == 300);
   CHECK(c.tracker.max_peers_per_address == 4);
+  CHECK(c.fsck);
 }
 
 TEST_CASE("seeder options: secrets and credentials from the environment", "[options]") {

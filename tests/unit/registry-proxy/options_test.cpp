@@ -73,8 +73,8 @@ TEST_CASE("proxy options: fetch and prefetch bounds have defaults", "[options]")
 }
 
 TEST_CASE("proxy options: bounds and --fsck are read", "[options]") {
-  auto parsed = parse({"--upstream", "http://r:5000", "--max-fetches", "3", "--max-prefetches",
-                       "2", "--prefetch-queue", "10", "--fsck"});
+  auto parsed = parse({"--upstream", "http://r:5000", "--max-fetches", "3", "--max-prefetches", "2",
+                       "--prefetch-queue", "10", "--fsck"});
   REQUIRE(std::holds_alternative<proxy_config>(parsed));
   const auto& c = std::get<proxy_config>(parsed);
   CHECK(c.max_fetches == 3);

@@ -23,6 +23,11 @@ struct fixture {
   asio::thread_pool disk{1};
   pull::blob_fetcher fetcher{io, store, source, disk, 16};
 
+  // Until every fetch ended: no reader may outlive the source.
+  void drain(const pull::prefetcher& prefetch) {
+    run_until(io, [&] { return prefetch.running() == 0 && fetcher.inflight() == 0; });
+  }
+
   pull::blob_request request(int i) {
     return {nullptr, "demo/app", source.add("layer " + std::to_string(i)), ""};
   }
@@ -42,7 +47,7 @@ TEST_CASE("prefetcher runs a few fetches at once and queues the rest", "[prefetc
   f.source.release();
   run_until(f.io, [&] { return f.store.blob_count() == 10; });
   CHECK(f.source.max_open() == 2);
-  run_until(f.io, [&] { return prefetch.running() == 0; });
+  f.drain(prefetch);
 }
 
 TEST_CASE("prefetcher drops what does not fit its queue", "[prefetcher]") {
@@ -54,7 +59,7 @@ TEST_CASE("prefetcher drops what does not fit its queue", "[prefetcher]") {
   CHECK(prefetch.dropped() == 25000 - 3);
   f.source.release();
   run_until(f.io, [&] { return f.store.blob_count() == 3; });
-  run_until(f.io, [&] { return prefetch.running() == 0; });
+  f.drain(prefetch);
   CHECK(f.source.opened() == 3);
 }
 
@@ -71,4 +76,5 @@ TEST_CASE("prefetcher skips blobs stored, queued or being fetched", "[prefetcher
   CHECK_FALSE(prefetch.push(first));  // stored
   CHECK(prefetch.dropped() == 0);
   CHECK(f.source.opened() == 1);
+  f.drain(prefetch);
 }

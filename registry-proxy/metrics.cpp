@@ -35,6 +35,9 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
               upstream_errors + fetches.source_errors);
   out.counter("access_checks_total", "Upstream confirmations of a client's read access.",
               access_checks);
+  out.counter("blob_verifications_total",
+              "Cached blobs found at start that were hashed before their first serve.",
+              blob_verifications);
   out.gauge("store_bytes", "Bytes of verified blobs in the local store.", store_bytes);
   out.gauge("store_blobs", "Verified blobs in the local store.", store_blobs);
   out.gauge("inflight_fetches", "Blob fetches in progress.", inflight);

@@ -19,7 +19,8 @@ struct metrics {
   std::uint64_t manifest_upstream_requests = 0;
   std::uint64_t manifest_cache_hits = 0;
   std::uint64_t upstream_errors = 0;
-  std::uint64_t access_checks = 0;  ///< upstream confirmations asked for cached content
+  std::uint64_t access_checks = 0;       ///< upstream confirmations asked for cached content
+  std::uint64_t blob_verifications = 0;  ///< cached blobs hashed before their first serve
 
   /// What the swarm adds, when there is one.
   struct swarm_figures {

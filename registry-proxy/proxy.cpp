@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
@@ -375,15 +377,31 @@ asio::awaitable<bool> registry_proxy::verify_cached(const layers::blob_store::le
   const int fd = blob.fd();
   const std::uint64_t size = blob.size();
   const layers::digest d = blob.digest();
+  // Clients that ask for the same blob meanwhile wait for this one hash, not one each.
+  if (auto it = verifying_.find(d); it != verifying_.end()) {
+    const auto pending = it->second;
+    while (!pending->good) {
+      boost::system::error_code ignored;  // cancel() is the wake-up
+      co_await pending->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    co_return *pending->good;
+  }
+  const auto mine = std::make_shared<verification>(io_);
+  verifying_.emplace(d, mine);
+  ++metrics_.blob_verifications;
   const bool good = co_await http::offload(
       io_, disk_, [fd, size, &d] { return layers::content_matches(fd, size, d); });
   if (good) {
     blobs_.mark_verified(d);
-    co_return true;
+  } else {
+    spdlog::warn("cached blob {} does not match its digest: quarantined, fetching it again",
+                 d.str());
+    blobs_.quarantine(d);
   }
-  spdlog::warn("cached blob {} does not match its digest: quarantined, fetching it again", d.str());
-  blobs_.quarantine(d);
-  co_return false;
+  verifying_.erase(d);
+  mine->good = good;
+  mine->done.cancel();
+  co_return good;
 }
 
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,

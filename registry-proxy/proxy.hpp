@@ -3,9 +3,12 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "http/secret.hpp"
@@ -81,6 +84,14 @@ class registry_proxy {
   pull::upstream* select_upstream(const std::string& ns);
   std::string status_json(bool detailed) const;
 
+  /// A cached blob being hashed before its first serve since start; others wait for it.
+  struct verification {
+    explicit verification(boost::asio::io_context& io)
+        : done(io, boost::asio::steady_timer::time_point::max()) {}
+    boost::asio::steady_timer done;  ///< cancelled when `good` is set
+    std::optional<bool> good;
+  };
+
   boost::asio::io_context& io_;
   layers::blob_store& blobs_;
   layers::blob_store& manifests_;
@@ -93,6 +104,7 @@ class registry_proxy {
   p2p::session* swarm_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
   pull::prefetcher prefetcher_;
+  std::unordered_map<layers::digest, std::shared_ptr<verification>> verifying_;
 };
 
 }  // namespace rookery::proxy

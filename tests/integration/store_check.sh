@@ -48,9 +48,20 @@ for d in "$keep" "$trunc"; do
   expect_eq "$(registry_blob_gets reg "$d")" 2 "registry GETs of damaged $d"
   [ -f "$blobs/quarantine/${d#sha256:}" ] || fail "damaged $d is not in quarantine/"
 done
-curl -sf -o "$RK_TMP/got" "$(url "$rot")" || fail "pull of a healthy blob after restart"
+# Five clients at once want a healthy blob not hashed since start: one hash, all served.
+pids=()
+for i in 1 2 3 4 5; do
+  curl -sf -o "$RK_TMP/got.$i" "$(url "$rot")" &
+  pids+=($!)
+done
+for i in 1 2 3 4 5; do
+  wait "${pids[i - 1]}" || fail "client $i of a healthy blob after restart"
+  expect_eq "$(rk_file_digest "$RK_TMP/got.$i")" "$rot" "client $i's copy of a healthy blob after restart"
+done
 expect_eq "$(registry_blob_gets reg "$rot")" 2 "registry GETs of a healthy blob after restart (cached)"
-pass "without --fsck: damaged blobs are hashed before their first serve, quarantined and fetched afresh"
+expect_eq "$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_verifications_total)" 3 \
+  "cached blobs hashed (two damaged, one healthy asked for by five clients at once)"
+pass "without --fsck: blobs found at start are hashed once before their first serve; damaged ones quarantined and fetched afresh"
 
 # While the proxy runs: a blob truncated behind its back is quarantined when opened (its size
 # no longer matches the index), never served short.

@@ -53,7 +53,7 @@ for round in $(seq 1 "$ROUNDS"); do
       pids+=($!) wanted+=("${blobs[i]}")
     fi
   done
-  sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+  sleep "0.$(printf '%03d' $((RANDOM % 250)))"
   [ "$(temp_files)" = 0 ] || mid_fetch=$((mid_fetch + 1))
   kill -KILL "$PROXY_PID"
   wait "$PROXY_PID" 2>/dev/null || true

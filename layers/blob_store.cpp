@@ -33,7 +33,8 @@ blob_store::lease::lease(lease&& other) noexcept
     : store_(std::exchange(other.store_, nullptr)),
       digest_(other.digest_),
       fd_(std::exchange(other.fd_, -1)),
-      size_(other.size_) {}
+      size_(other.size_),
+      verified_(other.verified_) {}
 
 blob_store::lease& blob_store::lease::operator=(lease&& other) noexcept {
   if (this != &other) {
@@ -42,6 +43,7 @@ blob_store::lease& blob_store::lease::operator=(lease&& other) noexcept {
     digest_ = other.digest_;
     fd_ = std::exchange(other.fd_, -1);
     size_ = other.size_;
+    verified_ = other.verified_;
   }
   return *this;
 }
@@ -76,6 +78,7 @@ blob_store::writer::writer(writer&& other) noexcept
       temp_path_(other.temp_path_),
       hasher_(std::move(other.hasher_)),
       written_(other.written_),
+      os_error_(other.os_error_),
       done_(std::exchange(other.done_, true)) {}
 
 blob_store::writer::~writer() {
@@ -95,6 +98,7 @@ std::error_code blob_store::writer::write(const void* data, std::size_t size) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
+      os_error_ = {errno, std::system_category()};
       return errc::store_failure;
     }
     p += n;
@@ -116,7 +120,10 @@ std::error_code blob_store::writer::commit() {
   };
   if (expected_ && written_ != *expected_) return discard(errc::size_invalid);
   if (hasher_.finish() != digest_) return discard(errc::digest_invalid);
-  if (::fsync(fd_) != 0) return discard(errc::store_failure);
+  if (::fsync(fd_) != 0) {
+    os_error_ = {errno, std::system_category()};
+    return discard(errc::store_failure);
+  }
   ::close(std::exchange(fd_, -1));
   std::error_code ec = store_->finish_commit(digest_, temp_path_, written_);
   if (ec) return discard(ec);
@@ -169,7 +176,7 @@ void blob_store::rebuild_index() {
             [](const found& a, const found& b) { return a.mtime < b.mtime; });
   std::lock_guard lock(mutex_);
   for (auto& b : blobs) {
-    index_[b.d] = entry{b.size, ++clock_, 0};
+    index_[b.d] = entry{b.size, ++clock_, 0, false};
     total_ += b.size;
   }
   evict_locked();
@@ -189,12 +196,20 @@ std::optional<blob_store::lease> blob_store::open(const digest& d) {
     index_.erase(it);
     return std::nullopt;
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != it->second.size) {
+    // Truncated or grown behind our back: those bytes cannot hash to the digest.
+    ::close(fd);
+    quarantine_locked(d);
+    return std::nullopt;
+  }
   it->second.last_use = ++clock_;
   ++it->second.pins;
   const auto size = it->second.size;
+  const bool verified = it->second.verified;
   lock.unlock();
   ::futimens(fd, nullptr);  // keeps LRU order across restarts
-  return lease(this, d, fd, size);
+  return lease(this, d, fd, size, verified);
 }
 
 bool blob_store::contains(const digest& d) const {
@@ -223,9 +238,10 @@ std::error_code blob_store::finish_commit(const digest& d, const fs::path& temp,
   if (::rename(temp.c_str(), target.c_str()) != 0) return errc::store_failure;
   if (sync_directory(target.parent_path())) return errc::store_failure;
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0});
+  auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0, true});
   if (inserted) total_ += size;
   it->second.last_use = ++clock_;
+  it->second.verified = true;  // the writer hashed every byte
   evict_locked();
   return {};
 }
@@ -239,6 +255,30 @@ bool blob_store::remove(const digest& d) {
   total_ -= it->second.size;
   index_.erase(it);
   return true;
+}
+
+void blob_store::mark_verified(const digest& d) {
+  std::lock_guard lock(mutex_);
+  if (auto it = index_.find(d); it != index_.end()) it->second.verified = true;
+}
+
+bool blob_store::quarantine(const digest& d) {
+  std::lock_guard lock(mutex_);
+  return quarantine_locked(d);
+}
+
+bool blob_store::quarantine_locked(const digest& d) {
+  auto it = index_.find(d);
+  if (it == index_.end()) return false;
+  total_ -= it->second.size;
+  index_.erase(it);
+  ++quarantined_;
+  std::error_code ec;
+  fs::create_directories(quarantine_directory(), ec);
+  const auto from = final_path(d);
+  if (!ec && ::rename(from.c_str(), (quarantine_directory() / d.hex()).c_str()) == 0) return true;
+  fs::remove(from, ec);
+  return false;
 }
 
 void blob_store::evict_locked() {
@@ -285,6 +325,11 @@ std::vector<digest> blob_store::list() const {
 std::uint64_t blob_store::total_bytes() const {
   std::lock_guard lock(mutex_);
   return total_;
+}
+
+std::uint64_t blob_store::quarantined_count() const {
+  std::lock_guard lock(mutex_);
+  return quarantined_;
 }
 
 std::size_t blob_store::blob_count() const {

@@ -4,6 +4,9 @@
 // being written. A blob becomes visible under its digest solely by rename() after its content
 // was hashed, checked against the digest and fsynced, so nothing partial or corrupt is ever
 // served. A size budget is kept by evicting least-recently-used blobs that nobody holds open.
+// A blob found bad (by a store check, or a file whose size changed behind our back) moves to
+// quarantine/ and is never served again. Blobs found on disk at start are "unverified" until
+// someone hashed them (check_store, or the owner before it first serves one).
 #pragma once
 
 #include <cstdint>
@@ -42,16 +45,20 @@ class blob_store {
     int fd() const noexcept { return fd_; }
     std::uint64_t size() const noexcept { return size_; }
     const layers::digest& digest() const noexcept { return digest_; }
+    /// Whether the blob's bytes were hashed since the store opened (committed, or
+    /// mark_verified). An unverified blob was found on disk at start: hash it before serving.
+    bool verified() const noexcept { return verified_; }
 
    private:
     friend class blob_store;
-    lease(blob_store* store, layers::digest d, int fd, std::uint64_t size)
-        : store_(store), digest_(std::move(d)), fd_(fd), size_(size) {}
+    lease(blob_store* store, layers::digest d, int fd, std::uint64_t size, bool verified)
+        : store_(store), digest_(std::move(d)), fd_(fd), size_(size), verified_(verified) {}
     void release() noexcept;
     blob_store* store_;
     layers::digest digest_;
     int fd_;
     std::uint64_t size_;
+    bool verified_;
   };
 
   /// Writes one blob into a temporary file, hashing as it goes. Single-threaded use; the
@@ -66,6 +73,8 @@ class blob_store {
     /// trouble.
     std::error_code write(const void* data, std::size_t size);
     std::uint64_t written() const noexcept { return written_; }
+    /// The operating system's reason for the last store_failure (ENOSPC, EIO...), for logs.
+    std::error_code os_error() const noexcept { return os_error_; }
     /// The temporary file, readable by others while it grows.
     const std::filesystem::path& temp_path() const noexcept { return temp_path_; }
     /// Verifies size and digest, fsyncs and renames into place. digest_invalid or size_invalid
@@ -83,6 +92,7 @@ class blob_store {
     std::filesystem::path temp_path_;
     hasher hasher_;
     std::uint64_t written_ = 0;
+    std::error_code os_error_;
     bool done_ = false;
   };
 
@@ -92,7 +102,8 @@ class blob_store {
   blob_store(const blob_store&) = delete;
   blob_store& operator=(const blob_store&) = delete;
 
-  /// A lease on the blob, or nullopt when it is not stored. Marks the blob recently used.
+  /// A lease on the blob, or nullopt when it is not stored. Marks the blob recently used. A
+  /// file whose size is no longer the one indexed is quarantined instead (nullopt).
   std::optional<lease> open(const digest& d);
   bool contains(const digest& d) const;
   /// Starts writing `d`; `expected_size`, when known, is enforced. Errors: store_failure.
@@ -100,11 +111,21 @@ class blob_store {
                               std::error_code& ec);
   /// Removes a blob unless it is pinned; true when it was removed.
   bool remove(const digest& d);
+  /// Moves a blob that failed a check to quarantine_directory()/<hex> (kept for inspection,
+  /// never served again), pinned or not: readers keep their descriptor. False when `d` was not
+  /// stored or the move failed (the file is then deleted, so it is not served either).
+  bool quarantine(const digest& d);
+  /// Records that `d`'s stored bytes hashed to `d` (see lease::verified).
+  void mark_verified(const digest& d);
+  /// Where quarantined blobs go: <root>/quarantine.
+  std::filesystem::path quarantine_directory() const { return root_ / "quarantine"; }
 
   /// Every stored blob, least recently used first.
   std::vector<digest> list() const;
   std::uint64_t total_bytes() const;
   std::size_t blob_count() const;
+  /// Blobs quarantined since the store opened.
+  std::uint64_t quarantined_count() const;
   const std::filesystem::path& root() const noexcept { return root_; }
   /// The directory that holds committed blobs of `algorithm`, each named by its hex (where a
   /// torrent can seed them from).
@@ -117,6 +138,7 @@ class blob_store {
     std::uint64_t size = 0;
     std::uint64_t last_use = 0;
     unsigned pins = 0;
+    bool verified = false;  ///< hashed since the store opened
   };
 
   std::filesystem::path final_path(const digest& d) const;
@@ -124,6 +146,7 @@ class blob_store {
   std::error_code finish_commit(const digest& d, const std::filesystem::path& temp,
                                 std::uint64_t size);
   void evict_locked();
+  bool quarantine_locked(const digest& d);
   void unpin(const digest& d) noexcept;
 
   std::filesystem::path root_;
@@ -133,6 +156,7 @@ class blob_store {
   std::unordered_map<digest, entry> index_;
   std::uint64_t total_ = 0;
   std::uint64_t clock_ = 0;
+  std::uint64_t quarantined_ = 0;
 };
 
 }  // namespace rookery::layers

@@ -34,6 +34,12 @@ bool write_file_atomically(const std::filesystem::path& path, const std::string&
     std::filesystem::remove(temp, ec);
     return false;
   }
+  // The rename itself survives a power cut only once the directory is synced.
+  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
   return true;
 }
 

@@ -78,6 +78,8 @@ asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer
 }
 
 asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request request) {
+  if (slots_.full()) ++counters_.queued;
+  const auto slot = co_await slots_.acquire();  // held until the fetch ends
   std::error_code ec;
   auto reader = co_await source_.open(request, f->refusal, ec);
   if (!reader) {
@@ -96,15 +98,15 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
     finish(f, fetch::phase::failed, ec);
     co_return;
   }
-  f->state = fetch::phase::running;
-  f->notify();
-
   std::vector<char> buffer(chunk_bytes);
   for (;;) {
     const std::size_t n = co_await reader->read_some(buffer.data(), buffer.size(), ec);
     if (ec) break;
     if (n == 0) break;
     if ((ec = writer->write(buffer.data(), n))) break;
+    // Running once the store took the first bytes: a fetch that cannot write at all (disk
+    // full) fails while its clients can still get an error instead of a cut response.
+    f->state = fetch::phase::running;
     f->written += n;
     if (reader->from_peers()) f->from_peers += n;
     counters_.bytes_fetched += n;
@@ -112,8 +114,9 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   }
   if (!ec) ec = co_await commit(*writer);
   if (ec) {
-    spdlog::warn("fetch of {} failed after {} bytes: {}", f->digest.str(), f->written,
-                 ec.message());
+    const auto os = writer->os_error();
+    spdlog::warn("fetch of {} failed after {} bytes: {}{}{}", f->digest.str(), f->written,
+                 ec.message(), os ? ": " : "", os ? os.message() : std::string());
     finish(f, fetch::phase::failed, ec);
     co_return;
   }

@@ -14,6 +14,7 @@
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
 #include "pull/blob_source.hpp"
+#include "pull/concurrency_limit.hpp"
 
 namespace rookery::pull {
 
@@ -25,10 +26,13 @@ struct fetch_counters {
   std::uint64_t joined = 0;          ///< requests that shared an in-flight fetch
   std::uint64_t failures = 0;        ///< fetches that failed or did not verify
   std::uint64_t source_errors = 0;   ///< source unreachable or unusable
+  std::uint64_t queued = 0;          ///< fetches that waited for a free place first
 };
 
 /// Shared state of one in-flight fetch. Lives on the io_context thread.
 struct fetch {
+  /// starting: queued, opening the source, or waiting for the first bytes to be stored;
+  /// running: bytes are in the temporary file (clients may stream them).
   enum class phase { starting, running, committed, failed };
 
   fetch(boost::asio::io_context& io, layers::digest d);
@@ -58,11 +62,15 @@ struct fetch_start {
   bool joined = false;               ///< another request started it
 };
 
+/// At most `max_fetches` fetches talk to their source at once (0: no limit); later ones wait in
+/// arrival order, with their clients, in phase::starting.
 class blob_fetcher {
  public:
+  static constexpr std::size_t default_max_fetches = 16;
+
   blob_fetcher(boost::asio::io_context& io, layers::blob_store& store, blob_source& source,
-               boost::asio::thread_pool& disk)
-      : io_(io), store_(store), source_(source), disk_(disk) {}
+               boost::asio::thread_pool& disk, std::size_t max_fetches = default_max_fetches)
+      : io_(io), store_(store), source_(source), disk_(disk), slots_(io, max_fetches) {}
 
   /// The in-flight fetch of `d`, if any.
   std::shared_ptr<fetch> find(const layers::digest& d) const;
@@ -77,6 +85,8 @@ class blob_fetcher {
                                                  std::uint64_t first, std::uint64_t count);
 
   std::size_t inflight() const noexcept { return inflight_.size(); }
+  /// Fetches waiting for a free place.
+  std::size_t queued() const noexcept { return slots_.waiting(); }
   const fetch_counters& counters() const noexcept { return counters_; }
   /// Digest, bytes written and size of each fetch in progress, for /v1/status.
   const std::unordered_map<layers::digest, std::shared_ptr<fetch>>& all() const {
@@ -93,6 +103,7 @@ class blob_fetcher {
   blob_source& source_;
   boost::asio::thread_pool& disk_;
   fetch_counters counters_;
+  concurrency_limit slots_;
   std::unordered_map<layers::digest, std::shared_ptr<fetch>> inflight_;
 };
 

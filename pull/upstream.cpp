@@ -105,8 +105,8 @@ asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const ups
   // Proxy-side credentials: reuse a token for this repository while it is valid.
   const std::string repo = repository_of(call.path);
   std::string auth;
-  if (auto c = last_challenge_.find(repo); c != last_challenge_.end()) {
-    auth = co_await fetch_token(c->second, ec);
+  if (auto c = auth_.challenge(repo)) {
+    auth = co_await fetch_token(*c, ec);
     if (ec) auth.clear();
   }
   auto res = co_await send_once(call, auth, ec);
@@ -115,7 +115,7 @@ asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const ups
   if (challenge.rfind("Basic", 0) == 0) {
     auth = basic_authorization(config_.username, config_.password);
   } else if (challenge.rfind("Bearer", 0) == 0) {
-    last_challenge_[repo] = challenge;
+    auth_.put_challenge(repo, challenge);
     auth = co_await fetch_token(challenge, ec);
     if (ec) co_return res;  // relay the 401: the token service refused us
   } else {
@@ -131,9 +131,7 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
   const std::string scope = challenge_param(challenge, "scope");
   const std::string key = realm + "|" + service + "|" + scope;
   const auto now = std::chrono::steady_clock::now();
-  if (auto t = tokens_.find(key); t != tokens_.end() && t->second.expires > now) {
-    co_return "Bearer " + t->second.value;
-  }
+  if (auto t = auth_.token(key, now)) co_return "Bearer " + *t;
   auto where = http::url::parse(realm);
   if (!where) {
     ec = errc::upstream_bad_response;
@@ -169,7 +167,7 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
     lifetime = std::max(10, it->get<int>());
   }
   // Renew a little early so a token never expires between our check and the registry's.
-  tokens_[key] = {value, now + std::chrono::seconds(lifetime - 5)};
+  auth_.put_token(key, value, now + std::chrono::seconds(lifetime - 5), now);
   ec.clear();
   co_return "Bearer " + value;
 }

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "http/client.hpp"
+#include "pull/token_cache.hpp"
 
 namespace rookery::pull {
 
@@ -53,16 +53,10 @@ class upstream {
                                                   std::error_code& ec);
   bool has_credentials() const { return !config_.username.empty(); }
 
-  struct token {
-    std::string value;
-    std::chrono::steady_clock::time_point expires;
-  };
-
   upstream_config config_;
   boost::asio::ssl::context& tls_;
   http::client_options opts_;
-  std::map<std::string, token> tokens_;                ///< by realm|service|scope
-  std::map<std::string, std::string> last_challenge_;  ///< by path prefix (repository)
+  token_cache auth_;  ///< tokens by realm|service|scope, challenges by repository (bounded)
 };
 
 /// "Basic base64(user:password)".

@@ -6,6 +6,7 @@
 #include "app/command_line.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
+#include "layers/store_check.hpp"
 #include "p2p/session.hpp"
 #include "pull/blob_source.hpp"
 #include "registry-proxy/options.hpp"
@@ -15,6 +16,19 @@
 namespace {
 
 using namespace rookery;
+
+// --fsck: a blob that does not hash to its name is quarantined before anyone is served.
+void check_stores(layers::blob_store& blobs, layers::blob_store& manifests) {
+  for (auto* store : {&blobs, &manifests}) {
+    const auto report = layers::check_store(*store);
+    for (const auto& d : report.quarantined)
+      spdlog::warn("store check: {} does not match its content, moved to {}", d.str(),
+                   store->quarantine_directory().string());
+    spdlog::info("store check of {}: {} verified ({} bytes), {} quarantined",
+                 store->root().string(), report.verified, report.bytes_checked,
+                 report.quarantined.size());
+  }
+}
 
 int serve(proxy::proxy_config& config) {
   boost::asio::io_context io(1);
@@ -31,6 +45,7 @@ int serve(proxy::proxy_config& config) {
          if (auto* s = evict_to.load()) s->evicted(d);
        }});
   layers::blob_store manifests({config.store / "manifests", 0, {}});
+  if (config.fsck) check_stores(blobs, manifests);
   // Missing blobs come from the swarm when a seeder is configured, else from upstream.
   std::unique_ptr<p2p::session> swarm;
   std::unique_ptr<pull::blob_source> source = std::make_unique<pull::upstream_blob_source>();
@@ -47,9 +62,14 @@ int serve(proxy::proxy_config& config) {
     evict_to = swarm_source.get();
     source = std::move(swarm_source);
   }
-  proxy::registry_proxy handler(
-      io, blobs, manifests, std::move(upstreams), *source,
-      {config.access_fresh, config.prefetch, std::move(config.operator_token)}, swarm.get());
+  proxy::proxy_options options;
+  options.access_fresh = config.access_fresh;
+  options.prefetch = config.prefetch;
+  options.operator_token = std::move(config.operator_token);
+  options.max_fetches = config.max_fetches;
+  options.prefetch_limits = {config.max_prefetches, config.prefetch_queue};
+  proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
+                                std::move(options), swarm.get());
   http::server server(io, config.listen, [&](http::exchange& ex) { return handler.handle(ex); });
   server.start();
   spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",

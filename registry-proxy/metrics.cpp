@@ -7,7 +7,8 @@ namespace rookery::proxy {
 std::string metrics::prometheus(const pull::fetch_counters& fetches,
                                 const pull::source_bytes& sources, std::uint64_t store_bytes,
                                 std::uint64_t store_blobs, std::uint64_t inflight,
-                                const std::optional<swarm_figures>& swarm) const {
+                                const std::optional<swarm_figures>& swarm,
+                                const bound_figures& bounds) const {
   http::prometheus_text out("rookery_proxy_");
   out.counter("requests_total", "HTTP requests received.", requests);
   out.counter("blob_cache_hits_total", "Blob requests served from the local store.",
@@ -34,9 +35,21 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
               upstream_errors + fetches.source_errors);
   out.counter("access_checks_total", "Upstream confirmations of a client's read access.",
               access_checks);
+  out.counter("blob_verifications_total",
+              "Cached blobs found at start that were hashed before their first serve.",
+              blob_verifications);
   out.gauge("store_bytes", "Bytes of verified blobs in the local store.", store_bytes);
   out.gauge("store_blobs", "Verified blobs in the local store.", store_blobs);
   out.gauge("inflight_fetches", "Blob fetches in progress.", inflight);
+  out.counter("blob_fetches_queued_total", "Blob fetches that waited for a free place.",
+              fetches.queued);
+  out.gauge("queued_fetches", "Blob fetches waiting for a free place.", bounds.fetches_waiting);
+  out.gauge("queued_prefetches", "Prefetches waiting for a free place.", bounds.prefetches_waiting);
+  out.counter("blob_prefetches_dropped_total",
+              "Prefetches not started because the prefetch queue was full.",
+              bounds.prefetches_dropped);
+  out.counter("store_quarantined_total",
+              "Cached blobs that failed a check and were moved to quarantine.", bounds.quarantined);
   if (swarm) {
     out.counter("swarm_uploaded_bytes_total", "Payload bytes this host sent to other hosts.",
                 swarm->uploaded);

@@ -19,7 +19,8 @@ struct metrics {
   std::uint64_t manifest_upstream_requests = 0;
   std::uint64_t manifest_cache_hits = 0;
   std::uint64_t upstream_errors = 0;
-  std::uint64_t access_checks = 0;  ///< upstream confirmations asked for cached content
+  std::uint64_t access_checks = 0;       ///< upstream confirmations asked for cached content
+  std::uint64_t blob_verifications = 0;  ///< cached blobs hashed before their first serve
 
   /// What the swarm adds, when there is one.
   struct swarm_figures {
@@ -28,11 +29,20 @@ struct metrics {
     std::uint64_t torrents = 0;
   };
 
+  /// Where work waits its turn, and what the store threw out.
+  struct bound_figures {
+    std::uint64_t fetches_waiting = 0;     ///< fetches queued for a free place now
+    std::uint64_t prefetches_waiting = 0;  ///< prefetches queued now
+    std::uint64_t prefetches_dropped = 0;  ///< prefetches not queued: the queue was full
+    std::uint64_t quarantined = 0;         ///< blobs that failed a check
+  };
+
   /// Prometheus text exposition format, with the fetcher's and blob source's counters, the
   /// store's gauges and the swarm's figures.
   std::string prometheus(const pull::fetch_counters& fetches, const pull::source_bytes& sources,
                          std::uint64_t store_bytes, std::uint64_t store_blobs,
-                         std::uint64_t inflight, const std::optional<swarm_figures>& swarm) const;
+                         std::uint64_t inflight, const std::optional<swarm_figures>& swarm,
+                         const bound_figures& bounds) const;
 };
 
 }  // namespace rookery::proxy

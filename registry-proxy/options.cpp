@@ -14,7 +14,8 @@ struct raw_flags {
   std::vector<std::string> upstreams, credentials;
   app::fleet_flags fleet;
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
-  bool prefetch = true;
+  bool prefetch = true, fsck = false;
+  std::size_t max_fetches = 16, max_prefetches = 8, prefetch_queue = 1024;
   std::string operator_token_file, log_level = "info";
   std::string seeder, bt_listen = "0.0.0.0:6881";
   int stall_ms = 15000, metainfo_timeout_ms = 10000, upload_kib = 0, download_kib = 0;
@@ -43,6 +44,20 @@ void declare(CLI::App& app, raw_flags& f) {
       ->capture_default_str();
   app.add_flag("!--no-prefetch", f.prefetch,
                "fetch only the blobs clients ask for, not every blob of a manifest they read");
+  app.add_option("--max-fetches", f.max_fetches,
+                 "blob fetches from upstream or the swarm at once; more wait their turn (0: no "
+                 "limit)")
+      ->capture_default_str();
+  app.add_option("--max-prefetches", f.max_prefetches,
+                 "prefetched blobs fetched at once (a manifest's blobs beyond that wait)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  app.add_option("--prefetch-queue", f.prefetch_queue,
+                 "prefetches that may wait; more are not prefetched (clients fetch them on demand)")
+      ->capture_default_str();
+  app.add_flag("--fsck", f.fsck,
+               "verify every cached blob and manifest against its digest before serving; bad "
+               "ones move to quarantine/ beside them and are fetched again when asked for");
   app.add_option("--operator-token-file", f.operator_token_file,
                  "file holding the operator token for the detailed /v1/status (or "
                  "ROOKERY_OPERATOR_TOKEN)");
@@ -113,6 +128,10 @@ proxy_config config_of(raw_flags& f) {
   c.client.idle_timeout = std::chrono::milliseconds(f.idle_ms);
   c.access_fresh = std::chrono::seconds(f.access_seconds);
   c.prefetch = f.prefetch;
+  c.fsck = f.fsck;
+  c.max_fetches = f.max_fetches;
+  c.max_prefetches = f.max_prefetches;
+  c.prefetch_queue = f.prefetch_queue;
   c.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
   c.log_level = f.log_level;
   if (!f.seeder.empty()) c.swarm = swarm_of(f, c.upstreams);

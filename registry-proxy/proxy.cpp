@@ -5,13 +5,17 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "http/blob_response.hpp"
+#include "http/offload.hpp"
 #include "http/prometheus.hpp"
 #include "http/responses.hpp"
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
+#include "layers/store_check.hpp"
 
 namespace rookery::proxy {
 using pull::access_cache;
@@ -58,7 +62,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       access_(opts_.access_fresh),
       source_(source),
       swarm_(swarm),
-      fetcher_(io, blobs, source, disk_),
+      fetcher_(io, blobs, source, disk_, opts_.max_fetches),
+      prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits),
       prewarm_(io, fetcher_, blobs) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
@@ -85,9 +90,12 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       if (swarm_)
         swarm = metrics::swarm_figures{swarm_->totals().uploaded, swarm_->hash_failures(),
                                        swarm_->torrent_count()};
+      const metrics::bound_figures bounds{
+          fetcher_.queued(), prefetcher_.queued(), prefetcher_.dropped(),
+          blobs_.quarantined_count() + manifests_.quarantined_count()};
       std::string text =
           metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
-                              blobs_.blob_count(), fetcher_.inflight(), swarm);
+                              blobs_.blob_count(), fetcher_.inflight(), swarm, bounds);
       co_return co_await http::send_text(ex, std::move(text), http::prometheus_text::content_type);
     }
     case route_kind::healthz:
@@ -264,8 +272,14 @@ asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, 
   if (!lease) co_return false;
   if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return true;
   std::string body;
-  auto parsed = read_lease(*lease, body) ? layers::parse_manifest(body) : std::nullopt;
-  if (!parsed) co_return false;
+  // At most 4 MiB: hashed on every serve, so a damaged copy is never served.
+  const bool intact =
+      read_lease(*lease, body) && layers::digest_of(body, r.digest->algorithm()) == *r.digest;
+  auto parsed = intact ? layers::parse_manifest(body) : std::nullopt;
+  if (!parsed) {
+    if (!intact) manifests_.quarantine(*r.digest);
+    co_return false;
+  }
   ++metrics_.manifest_cache_hits;
   if (!ex.is_head()) prefetch(up, r.name, *parsed, authorization);
   const std::string digest = r.digest->str();
@@ -290,16 +304,9 @@ void registry_proxy::prefetch(upstream& up, const std::string& repository,
     // Registries grant pulls per repository: whoever read the manifest may read its blobs.
     access_.allow(
         access_cache::key(up.display_name(), repository, blob.digest.str(), authorization));
-    ++metrics_.blob_prefetches;
-    asio::co_spawn(io_, prefetch_blob(blob_request{&up, repository, blob.digest, authorization}),
-                   asio::detached);
+    if (prefetcher_.push(blob_request{&up, repository, blob.digest, authorization}))
+      ++metrics_.blob_prefetches;
   }
-}
-
-asio::awaitable<void> registry_proxy::prefetch_blob(blob_request request) {
-  const auto started = co_await fetcher_.start(request);
-  if (!started.job && !started.refusal.status)
-    spdlog::info("prefetch of {} did not start: {}", request.digest.str(), started.error.message());
 }
 
 asio::awaitable<void> registry_proxy::handle_prewarm(http::exchange& ex, const route& r) {
@@ -384,6 +391,9 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto lease = blobs_.open(*r.digest)) {
+      // Found on disk at start and never hashed since: hash it first. A bad one is quarantined
+      // and the next attempt fetches it afresh.
+      if (!lease->verified() && !co_await verify_cached(*lease)) continue;
       if (!co_await check_access(ex, up, r, "blobs", authorization)) co_return;
       ++metrics_.blob_cache_hits;
       co_return co_await serve_cached_blob(ex, *lease);
@@ -423,6 +433,37 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
     co_return;
   }
   co_return co_await http::send_error(ex, errc::blob_unknown, "blob vanished while being served");
+}
+
+asio::awaitable<bool> registry_proxy::verify_cached(const layers::blob_store::lease& blob) {
+  const int fd = blob.fd();
+  const std::uint64_t size = blob.size();
+  const layers::digest d = blob.digest();
+  // Clients that ask for the same blob meanwhile wait for this one hash, not one each.
+  if (auto it = verifying_.find(d); it != verifying_.end()) {
+    const auto pending = it->second;
+    while (!pending->good) {
+      boost::system::error_code ignored;  // cancel() is the wake-up
+      co_await pending->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    co_return *pending->good;
+  }
+  const auto mine = std::make_shared<verification>(io_);
+  verifying_.emplace(d, mine);
+  ++metrics_.blob_verifications;
+  const bool good = co_await http::offload(
+      io_, disk_, [fd, size, &d] { return layers::content_matches(fd, size, d); });
+  if (good) {
+    blobs_.mark_verified(d);
+  } else {
+    spdlog::warn("cached blob {} does not match its digest: quarantined, fetching it again",
+                 d.str());
+    blobs_.quarantine(d);
+  }
+  verifying_.erase(d);
+  mine->good = good;
+  mine->done.cancel();
+  co_return good;
 }
 
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "http/secret.hpp"
@@ -15,6 +18,7 @@
 #include "p2p/session.hpp"
 #include "pull/access_cache.hpp"
 #include "pull/blob_fetcher.hpp"
+#include "pull/prefetcher.hpp"
 #include "pull/upstream.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/prewarm.hpp"
@@ -29,6 +33,9 @@ struct proxy_options {
   bool prefetch = true;
   /// For the detailed /v1/status (digests of what this host holds); unset: counts only.
   http::secret operator_token;
+  /// Blob fetches talking to a source at once; later ones wait their turn (0: no limit).
+  std::size_t max_fetches = pull::blob_fetcher::default_max_fetches;
+  pull::prefetch_options prefetch_limits;  ///< prefetches at once, and waiting
 };
 
 /// Owns the proxy's state; handle() is the http::server handler. io_context thread only.
@@ -61,6 +68,9 @@ class registry_proxy {
   boost::asio::awaitable<void> serve_manifest(http::exchange& ex, const std::string& body,
                                               const std::string& content_type,
                                               const std::string& digest);
+  /// Hashes a cached blob not verified since start (on the disk pool); quarantines it when
+  /// bad. True when it may be served.
+  boost::asio::awaitable<bool> verify_cached(const layers::blob_store::lease& blob);
   boost::asio::awaitable<void> head_blob_upstream(http::exchange& ex, pull::upstream& up,
                                                   const route& r);
   boost::asio::awaitable<access> confirm_access(pull::upstream& up, const route& r,
@@ -72,7 +82,6 @@ class registry_proxy {
   /// Starts fetches of the config and layers of an image manifest this client just read.
   void prefetch(pull::upstream& up, const std::string& repository, const layers::manifest& manifest,
                 const std::string& authorization);
-  boost::asio::awaitable<void> prefetch_blob(pull::blob_request request);
   /// POST /v1/prewarm and GET /v1/prewarm/{id}.
   boost::asio::awaitable<void> handle_prewarm(http::exchange& ex, const route& r);
   /// POST /v1/prewarm: resolves the image with the caller's credentials, starts (or joins) its
@@ -80,6 +89,14 @@ class registry_proxy {
   boost::asio::awaitable<void> start_prewarm(http::exchange& ex);
   pull::upstream* select_upstream(const std::string& ns);
   std::string status_json(bool detailed) const;
+
+  /// A cached blob being hashed before its first serve since start; others wait for it.
+  struct verification {
+    explicit verification(boost::asio::io_context& io)
+        : done(io, boost::asio::steady_timer::time_point::max()) {}
+    boost::asio::steady_timer done;  ///< cancelled when `good` is set
+    std::optional<bool> good;
+  };
 
   boost::asio::io_context& io_;
   layers::blob_store& blobs_;
@@ -92,6 +109,8 @@ class registry_proxy {
   pull::blob_source& source_;
   p2p::session* swarm_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
+  pull::prefetcher prefetcher_;
+  std::unordered_map<layers::digest, std::shared_ptr<verification>> verifying_;
   prewarmer prewarm_;
 };
 

@@ -11,6 +11,7 @@
 #include "app/command_line.hpp"
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
+#include "layers/store_check.hpp"
 #include "p2p/session.hpp"
 #include "seeder/api.hpp"
 #include "seeder/options.hpp"
@@ -20,6 +21,16 @@
 namespace {
 
 using namespace rookery;
+
+// --fsck: a blob that does not hash to its name is quarantined before it is seeded.
+void check_stored_blobs(layers::blob_store& store) {
+  const auto report = layers::check_store(store);
+  for (const auto& d : report.quarantined)
+    spdlog::warn("store check: {} does not match its content, moved to {}", d.str(),
+                 store.quarantine_directory().string());
+  spdlog::info("store check of {}: {} verified ({} bytes), {} quarantined", store.root().string(),
+               report.verified, report.bytes_checked, report.quarantined.size());
+}
 
 int serve(seeder::seeder_config& config) {
   boost::asio::io_context io(1);
@@ -31,6 +42,7 @@ int serve(seeder::seeder_config& config) {
       {config.store, config.budget_bytes, [&evict_to](const layers::digest& d) {
          if (auto* s = evict_to.load()) s->evicted(d);
        }});
+  if (config.fsck) check_stored_blobs(store);
   p2p::session swarm(io, config.session);
   seeder::tracker trk(config.tracker);
   seeder::seeding seeds(io, store, registry, swarm, trk, config.seeding);

@@ -14,7 +14,8 @@ struct raw_flags {
   std::vector<std::string> trackers;
   app::fleet_flags fleet;
   int upload_kib = 0, announce_interval = 15, unchoke_slots = 0, request_queue = 250;
-  bool deal_pieces = true;
+  std::size_t tracker_peers = 5000, tracker_peers_per_address = 16;
+  bool deal_pieces = true, fsck = false;
   std::string operator_token_file, notify_secret_file;
   std::uint64_t budget_mib = 0;
   std::size_t image_seeds = 2, image_queue = 256;
@@ -49,6 +50,16 @@ void declare(CLI::App& app, raw_flags& f) {
       ->capture_default_str();
   app.add_option("--announce-interval", f.announce_interval, "seconds between tracker announces")
       ->capture_default_str();
+  app.add_flag("--fsck", f.fsck,
+               "verify every stored blob against its digest before seeding; bad ones move to "
+               "quarantine/ and are fetched from the registry again when a host asks");
+  app.add_option("--tracker-peers", f.tracker_peers,
+                 "peers the built-in tracker keeps per torrent (the longest silent go first)")
+      ->capture_default_str();
+  app.add_option("--tracker-peers-per-address", f.tracker_peers_per_address,
+                 "peer ids one address may hold per torrent (its own longest silent go first)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
   app.add_option("--operator-token-file", f.operator_token_file,
                  "file holding the operator token for /v1/seed and detailed /v1/status (or "
                  "ROOKERY_OPERATOR_TOKEN); without one those answer 401");
@@ -80,6 +91,7 @@ seeder_config config_of(raw_flags& f) {
   c.public_url = f.public_url.empty() ? "http://" + f.listen : f.public_url;
   c.store = f.store;
   c.budget_bytes = f.budget_mib * 1024 * 1024;
+  c.fsck = f.fsck;
   c.session.listen = f.bt_listen;
   c.session.upload_rate_limit = f.upload_kib * 1024;
   c.session.seeder = true;
@@ -87,9 +99,9 @@ seeder_config config_of(raw_flags& f) {
   c.session.unchoke_slots = f.unchoke_slots != 0 ? f.unchoke_slots : f.deal_pieces ? -1 : 4;
   c.session.origin_request_queue = f.request_queue;
   app::apply_fleet_flags(f.fleet, c.session);
-  c.tracker =
-      tracker_options{std::chrono::seconds(f.announce_interval),
-                      std::chrono::seconds(std::max(1, f.announce_interval / 3)), 5000, 200};
+  c.tracker = tracker_options{std::chrono::seconds(f.announce_interval),
+                              std::chrono::seconds(std::max(1, f.announce_interval / 3)),
+                              f.tracker_peers, 200, f.tracker_peers_per_address};
   c.seeding.trackers = f.trackers.empty() ? std::vector{c.public_url + "/announce"} : f.trackers;
   c.seeding.fleet_ca_pem = c.session.fleet_ca_pem;
   c.api.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");

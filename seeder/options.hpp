@@ -19,6 +19,7 @@ struct seeder_config {
   pull::upstream_config registry;
   std::filesystem::path store;
   std::uint64_t budget_bytes = 0;
+  bool fsck = false;  ///< hash every stored blob at start, quarantine the bad ones
   p2p::session_options session;
   tracker_options tracker;
   seeding_options seeding;

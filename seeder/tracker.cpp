@@ -110,13 +110,7 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
   if (r.event == "stopped") {
     s.erase(r.peer_id);
   } else if (!v4.is_unspecified()) {
-    if (!s.contains(r.peer_id) && s.size() >= opts_.max_peers_per_torrent) {
-      // Full: make room by dropping the longest-silent peer.
-      auto oldest = std::min_element(s.begin(), s.end(), [](const auto& a, const auto& b) {
-        return a.second.last_seen < b.second.last_seen;
-      });
-      s.erase(oldest);
-    }
+    if (!s.contains(r.peer_id)) make_room(s, v4);
   }
   const peer self{v4, static_cast<std::uint16_t>(r.port), seed, now};
   if (r.event != "stopped" && !v4.is_unspecified()) s[r.peer_id] = self;
@@ -129,6 +123,23 @@ std::string tracker::announce(std::string_view query, const boost::asio::ip::add
   answer["interval"] = static_cast<std::int64_t>(opts_.interval.count());
   answer["min interval"] = static_cast<std::int64_t>(opts_.min_interval.count());
   return bencoded(answer);
+}
+
+void tracker::make_room(swarm& s, const boost::asio::ip::address_v4& address) const {
+  auto oldest = s.end(), oldest_here = s.end();
+  std::size_t here = 0;
+  for (auto it = s.begin(); it != s.end(); ++it) {
+    if (oldest == s.end() || it->second.last_seen < oldest->second.last_seen) oldest = it;
+    if (it->second.address != address) continue;
+    ++here;
+    if (oldest_here == s.end() || it->second.last_seen < oldest_here->second.last_seen)
+      oldest_here = it;
+  }
+  if (here > 0 && here >= opts_.max_peers_per_address) {
+    s.erase(oldest_here);
+  } else if (s.size() >= opts_.max_peers_per_torrent && oldest != s.end()) {
+    s.erase(oldest);
+  }
 }
 
 std::string tracker::compact_peers(const swarm& s, const std::string& asker, const peer& self,

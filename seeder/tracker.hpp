@@ -20,6 +20,10 @@ struct tracker_options {
   std::chrono::seconds min_interval{5};
   std::size_t max_peers_per_torrent = 5000;
   std::size_t max_numwant = 200;
+  /// Peer ids one address may hold in one torrent: a host that restarts (a new peer id) or
+  /// floods ids replaces its own longest-silent entries, never pushes other hosts out. Several
+  /// processes on one address (a test on loopback) need more than one.
+  std::size_t max_peers_per_address = 16;
 };
 
 /// Single-threaded (the seeder's io_context).
@@ -51,6 +55,9 @@ class tracker {
   using swarm = std::unordered_map<std::string, peer>;  // by peer_id
 
   void expire(swarm& s, clock::time_point now) const;
+  /// Before `address` adds a peer id to `s`: drops that address's longest-silent peer when it
+  /// holds its share already, else the torrent's when the torrent is full.
+  void make_room(swarm& s, const boost::asio::ip::address_v4& address) const;
   /// Up to `numwant` peers of `s` for `asker` in BEP 23's compact form.
   std::string compact_peers(const swarm& s, const std::string& asker, const peer& self,
                             std::size_t numwant);

@@ -61,3 +61,30 @@ TEST_CASE("proxy options: mistakes exit with status 2", "[options]") {
                              "/nonexistent"})) == 2);
   CHECK(std::get<int>(parse({"--help"})) == 0);
 }
+
+TEST_CASE("proxy options: fetch and prefetch bounds have defaults", "[options]") {
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000"});
+  REQUIRE(std::holds_alternative<proxy_config>(parsed));
+  const auto& c = std::get<proxy_config>(parsed);
+  CHECK(c.max_fetches == 16);
+  CHECK(c.max_prefetches == 8);
+  CHECK(c.prefetch_queue == 1024);
+  CHECK_FALSE(c.fsck);
+}
+
+TEST_CASE("proxy options: bounds and --fsck are read", "[options]") {
+  auto parsed = parse({"--upstream", "http://r:5000", "--max-fetches", "3", "--max-prefetches", "2",
+                       "--prefetch-queue", "10", "--fsck"});
+  REQUIRE(std::holds_alternative<proxy_config>(parsed));
+  const auto& c = std::get<proxy_config>(parsed);
+  CHECK(c.max_fetches == 3);
+  CHECK(c.max_prefetches == 2);
+  CHECK(c.prefetch_queue == 10);
+  CHECK(c.fsck);
+}
+
+TEST_CASE("proxy options: zero prefetches at once is refused", "[options]") {
+  auto parsed = parse({"--upstream", "http://r:5000", "--max-prefetches", "0"});
+  REQUIRE(std::holds_alternative<int>(parsed));
+  CHECK(std::get<int>(parsed) == 2);
+}

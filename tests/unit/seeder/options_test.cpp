@@ -30,6 +30,9 @@ TEST_CASE("seeder options: defaults", "[options]") {
   CHECK_FALSE(c.api.notify_secret.configured());
   CHECK_FALSE(c.api.operator_token.configured());
   CHECK(c.seeding.fleet_ca_pem.empty());
+  CHECK(c.tracker.max_peers_per_torrent == 5000);
+  CHECK(c.tracker.max_peers_per_address == 16);
+  CHECK_FALSE(c.fsck);
   CHECK(c.session.deal_pieces);
   CHECK(c.session.unchoke_slots == -1);  // dealing: every host from the first second
 }
@@ -43,6 +46,16 @@ TEST_CASE("seeder options: without the dealer the origin unchokes a few hosts in
   auto set = parse({"--registry", "http://r:5000", "--unchoke-slots", "8"});
   REQUIRE(std::holds_alternative<seeder_config>(set));
   CHECK(std::get<seeder_config>(set).session.unchoke_slots == 8);
+}
+
+TEST_CASE("seeder options: tracker bounds and --fsck", "[options]") {
+  auto parsed = parse({"--registry", "http://127.0.0.1:5000", "--tracker-peers", "300",
+                       "--tracker-peers-per-address", "4", "--fsck"});
+  REQUIRE(std::holds_alternative<seeder_config>(parsed));
+  const auto& c = std::get<seeder_config>(parsed);
+  CHECK(c.tracker.max_peers_per_torrent == 300);
+  CHECK(c.tracker.max_peers_per_address == 4);
+  CHECK(c.fsck);
 }
 
 TEST_CASE("seeder options: secrets and credentials from the environment", "[options]") {

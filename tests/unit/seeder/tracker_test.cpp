@@ -83,7 +83,7 @@ TEST_CASE("tracker forgets a stopped peer", "[tracker]") {
 }
 
 TEST_CASE("tracker expires peers that stop announcing", "[tracker]") {
-  tracker t(tracker_options{std::chrono::seconds(10), std::chrono::seconds(5), 100, 50});
+  tracker t(tracker_options{std::chrono::seconds(10), std::chrono::seconds(5), 100, 50, 16});
   t.allow(hash_a);
   const auto start = tracker::clock::now();
   t.announce(query(peer_id('a'), 6881), make_address("198.18.0.1"), start);
@@ -94,7 +94,7 @@ TEST_CASE("tracker expires peers that stop announcing", "[tracker]") {
 }
 
 TEST_CASE("tracker bounds the peers it keeps per torrent", "[tracker]") {
-  tracker t(tracker_options{std::chrono::seconds(15), std::chrono::seconds(5), 3, 50});
+  tracker t(tracker_options{std::chrono::seconds(15), std::chrono::seconds(5), 3, 50, 16});
   t.allow(hash_a);
   for (char c = 'a'; c < 'h'; ++c)
     t.announce(query(peer_id(c), 7000 + c), make_address("198.18.0.1"));
@@ -123,4 +123,52 @@ TEST_CASE("tracker decodes percent-encoded binary info-hashes", "[tracker]") {
   for (int i = 0; i < 20; ++i) q += "%FF";
   q += "&peer_id=" + peer_id('a') + "&port=6881&left=5";
   CHECK(t.announce(q, make_address("198.18.0.1")).find("failure") == std::string::npos);
+}
+
+TEST_CASE("tracker bounds the peer ids one address holds per torrent", "[tracker]") {
+  tracker t(tracker_options{std::chrono::seconds(15), std::chrono::seconds(5), 100, 50, 2});
+  t.allow(hash_a);
+  const auto start = tracker::clock::now();
+  t.announce(query(peer_id('r'), 6881), make_address("198.18.0.7"), start);
+  // One address floods peer ids: it keeps two, the newest, and the real peer stays.
+  for (char c = 'a'; c < 'k'; ++c)
+    t.announce(query(peer_id(c), 7000 + c), make_address("198.18.0.1"),
+               start + std::chrono::seconds(c - 'a' + 1));
+  CHECK(t.peer_count() == 3);
+  const auto answer = t.announce(query(peer_id('z'), 9000), make_address("198.18.0.9"),
+                                 start + std::chrono::seconds(20));
+  const auto peers = peers_of(answer);
+  REQUIRE(peers.size() == 3 * 6);
+  CHECK(peers.find(std::string("\xc6\x12\x00\x07\x1a\xe1", 6)) != std::string::npos);
+  // The flood's newest id ('j', port 7106 = 0x1bc2) is one of the two it kept.
+  CHECK(peers.find(std::string("\xc6\x12\x00\x01\x1b\xc2", 6)) != std::string::npos);
+}
+
+TEST_CASE("tracker lets a restarted host replace its old peer id", "[tracker]") {
+  tracker t(tracker_options{std::chrono::seconds(15), std::chrono::seconds(5), 100, 50, 1});
+  t.allow(hash_a);
+  const auto start = tracker::clock::now();
+  t.announce(query(peer_id('a'), 6881), make_address("198.18.0.1"), start);
+  t.announce(query(peer_id('b'), 6881), make_address("198.18.0.2"), start);
+  t.announce(query(peer_id('c'), 6881), make_address("198.18.0.1"),
+             start + std::chrono::seconds(1));
+  CHECK(t.peer_count() == 2);
+  const auto peers = peers_of(t.announce(query(peer_id('b'), 6881), make_address("198.18.0.2"),
+                                         start + std::chrono::seconds(2)));
+  CHECK(peers.size() == 6);
+}
+
+TEST_CASE("tracker per-torrent bound drops the longest-silent peer of any address", "[tracker]") {
+  tracker t(tracker_options{std::chrono::seconds(15), std::chrono::seconds(5), 2, 50, 16});
+  t.allow(hash_a);
+  const auto start = tracker::clock::now();
+  t.announce(query(peer_id('a'), 6881), make_address("198.18.0.1"), start);
+  t.announce(query(peer_id('b'), 6882), make_address("198.18.0.2"),
+             start + std::chrono::seconds(1));
+  t.announce(query(peer_id('c'), 6883), make_address("198.18.0.3"),
+             start + std::chrono::seconds(2));
+  CHECK(t.peer_count() == 2);
+  const auto peers = peers_of(t.announce(query(peer_id('c'), 6883), make_address("198.18.0.3"),
+                                         start + std::chrono::seconds(3)));
+  CHECK(peers == std::string("\xc6\x12\x00\x02\x1a\xe2", 6));  // 198.18.0.2:6882
 }

@@ -315,32 +315,47 @@ asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
     boost::system::error_code ec;
     co_await ticker_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !alive.lock()) co_return;
-    for (auto& [d, t] : torrents_) {
-      // Alone with one peer (the seeder), take pieces in order: nobody to trade with, and the
-      // client's stream then keeps pace with the download. With other hosts, rarest-first.
-      if (!t->complete() && !t->failed()) {
-        const auto st = t->handle().status();
-        // Progress is any payload arriving, not only whole pieces: with many hosts sharing
-        // the origin's link a piece can take seconds while blocks keep coming.
-        if (st.total_payload_download > t->payload_seen_) {
-          t->payload_seen_ = st.total_payload_download;
-          t->last_progress_ = std::chrono::steady_clock::now();
-          last_progress_ = t->last_progress_;
-        }
-        // Alone means the tracker knows no other downloader either: hosts that started
-        // together must not all take the same first pieces from the origin.
-        const bool alone = st.num_peers <= 1 && st.num_incomplete >= 0 && st.num_incomplete <= 1;
-        if (alone != t->sequential_) {
-          t->sequential_ = alone;
-          if (alone) {
-            t->handle().set_flags(lt::torrent_flags::sequential_download);
-          } else {
-            t->handle().unset_flags(lt::torrent_flags::sequential_download);
-          }
-        }
-      }
-      t->notify();  // readers re-check for stalls even when no piece arrives
+    // Statuses come back as a state_update_alert (only torrents that changed): no call here
+    // waits for libtorrent's thread.
+    lt_->post_torrent_updates();
+    for (auto& [d, t] : torrents_) t->notify();  // readers re-check for stalls
+  }
+}
+
+void session::update(torrent& t, const lt::torrent_status& st) {
+  t.status_ = st;
+  if (t.complete() || t.failed()) return;
+  // Progress is any payload arriving, not only whole pieces: with many hosts sharing the
+  // origin's link a piece can take seconds while blocks keep coming.
+  if (st.total_payload_download > t.payload_seen_) {
+    t.payload_seen_ = st.total_payload_download;
+    t.last_progress_ = std::chrono::steady_clock::now();
+    last_progress_ = t.last_progress_;
+  }
+  // Alone with one peer (the seeder), take pieces in order: nobody to trade with, and the
+  // client's stream then keeps pace with the download. With other hosts, rarest-first. Alone
+  // means the tracker knows no other downloader either: hosts that started together must not
+  // all take the same first pieces from the origin.
+  const bool alone = st.num_peers <= 1 && st.num_incomplete >= 0 && st.num_incomplete <= 1;
+  if (alone == t.sequential_) return;
+  t.sequential_ = alone;
+  if (alone) {
+    t.handle().set_flags(lt::torrent_flags::sequential_download);
+  } else {
+    t.handle().unset_flags(lt::torrent_flags::sequential_download);
+  }
+}
+
+void session::resync() {
+  for (auto& [d, t] : torrents_) {
+    // Pieces from libtorrent's own view (a blocking call, but alerts are rarely dropped).
+    const auto st = t->handle().status(lt::torrent_handle::query_pieces);
+    for (int p = 0; p < t->piece_count() && p < st.pieces.size(); ++p) {
+      if (st.pieces.get_bit(lt::piece_index_t(p))) t->on_piece(lt::piece_index_t(p));
     }
+    // A lost read_piece_alert would leave its reader waiting: ask for those pieces again.
+    t->reads_pending_.clear();
+    t->notify();
   }
 }
 
@@ -350,6 +365,7 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   if (auto existing = find(d)) {
     std::lock_guard lock(handles_mutex_);
     if (handles_.contains(d)) return existing;
+    by_handle_.erase(existing->handle());
     torrents_.erase(d);  // removed a moment ago; its handle is gone already
   }
   lt::error_code lec;
@@ -393,6 +409,7 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
     for (int p = 0; p < t->piece_count(); ++p) t->on_piece(lt::piece_index_t(p));
   }
   torrents_.emplace(d, t);
+  by_handle_[h] = t;
   {
     std::lock_guard lock(handles_mutex_);
     handles_[d] = h;
@@ -418,6 +435,7 @@ void session::remove(const layers::digest& d) {
     if (it == torrents_.end() || it->second->handle() != removed) return;
     it->second->on_error(make_error_code(errc::blob_unknown));
     moving_from_.erase(d);
+    by_handle_.erase(removed);
     torrents_.erase(it);
   });
 }
@@ -428,10 +446,8 @@ std::shared_ptr<torrent> session::find(const layers::digest& d) const {
 }
 
 std::shared_ptr<torrent> session::by_handle(const lt::torrent_handle& h) const {
-  for (const auto& [d, t] : torrents_) {
-    if (t->handle() == h) return t;
-  }
-  return nullptr;
+  auto it = by_handle_.find(h);
+  return it == by_handle_.end() ? nullptr : it->second;
 }
 
 void session::adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir) {
@@ -453,7 +469,7 @@ std::uint64_t payload(std::int64_t all_time, std::int64_t session) {
 transfer_totals session::totals() const {
   transfer_totals out;
   for (const auto& [d, t] : torrents_) {
-    const auto st = t->handle().status();
+    const auto& st = t->status_;
     out.downloaded += payload(st.all_time_download, st.total_payload_download);
     out.uploaded += payload(st.all_time_upload, st.total_payload_upload);
   }
@@ -463,7 +479,7 @@ transfer_totals session::totals() const {
 session::blob_stats session::stats(const layers::digest& d) const {
   blob_stats out;
   if (auto t = find(d)) {
-    const auto st = t->handle().status();
+    const auto& st = t->status_;
     out.downloaded = payload(st.all_time_download, st.total_payload_download);
     out.uploaded = payload(st.all_time_upload, st.total_payload_upload);
     out.peers = st.num_peers;
@@ -520,15 +536,13 @@ void session::drain_alerts() {
       }
     } else if (auto* mf = lt::alert_cast<lt::storage_moved_failed_alert>(a)) {
       spdlog::warn("moving {} failed: {}", mf->torrent_name(), mf->error.message());
+    } else if (auto* su = lt::alert_cast<lt::state_update_alert>(a)) {
+      for (const auto& st : su->status) {
+        if (auto t = by_handle(st.handle)) update(*t, st);
+      }
     } else if (lt::alert_cast<lt::alerts_dropped_alert>(a)) {
       ++alerts_dropped_;
-      // Piece alerts may be among the lost: resynchronise from libtorrent's own view.
-      for (auto& [d, t] : torrents_) {
-        const auto st = t->handle().status(lt::torrent_handle::query_pieces);
-        for (int p = 0; p < t->piece_count() && p < st.pieces.size(); ++p) {
-          if (st.pieces.get_bit(lt::piece_index_t(p))) t->on_piece(lt::piece_index_t(p));
-        }
-      }
+      resync();
     }
   }
 }

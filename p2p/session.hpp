@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_status.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -123,6 +124,7 @@ class torrent {
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
   std::int64_t payload_seen_ = 0;  ///< payload bytes received when progress was last noted
+  lt::torrent_status status_;      ///< libtorrent's last word (state_update_alert), never asked
   boost::asio::steady_timer signal_;
 };
 
@@ -184,10 +186,15 @@ class session {
   void drain_alerts();
   boost::asio::awaitable<void> tick(std::weak_ptr<bool> alive);
   std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
+  /// A torrent's new status: progress, and in-order picking while it is alone.
+  void update(torrent& t, const lt::torrent_status& st);
+  /// After libtorrent dropped alerts: pieces and reads may be among them.
+  void resync();
 
   boost::asio::io_context& io_;
   std::unique_ptr<lt::session> lt_;
   std::unordered_map<layers::digest, std::shared_ptr<torrent>> torrents_;
+  std::unordered_map<lt::torrent_handle, std::shared_ptr<torrent>> by_handle_;
   std::unordered_map<layers::digest, std::filesystem::path> moving_from_;
   std::string fleet_cert_pem_, fleet_key_pem_, fleet_ca_pem_;
   mutable std::mutex handles_mutex_;  ///< guards handles_, the one map other threads touch

@@ -85,6 +85,8 @@ p6=$(free_port)
 start_swarm_proxy px6 "$p6" "$rp" "$sp"
 pull "$p6" two "$RK_TMP/b6" || fail "pull beside the restarted proxy failed"
 expect_eq "$(digests_in_dir "$RK_TMP/b6")" "$expected2" "layers via px6"
+# Transfer counters come with libtorrent's periodic state updates: give them a moment.
+wait_until 5 bash -c "[ \$(curl -s http://127.0.0.1:$p4/metrics | awk '\$1 == \"rookery_proxy_swarm_uploaded_bytes_total\" {print \$2}') -gt 0 ]" || true
 uploaded=$(metric "http://127.0.0.1:$p4" rookery_proxy_swarm_uploaded_bytes_total)
 [ "$uploaded" -gt 0 ] || fail "the restarted proxy seeded nothing"
 pass "restarted proxy serves its cache and seeds it again ($uploaded bytes to a new host)"

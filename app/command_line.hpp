@@ -46,6 +46,7 @@ int daemon_main(int argc, char** argv, const char* program, Parse parse, Serve s
   if (const int* status = std::get_if<int>(&parsed)) return *status;
   auto& config = std::get<Config>(parsed);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  report_fatal_signals();
   return guarded(program, [&] { return serve(config); });
 }
 

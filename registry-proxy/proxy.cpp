@@ -89,7 +89,7 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       std::optional<metrics::swarm_figures> swarm;
       if (swarm_)
         swarm = metrics::swarm_figures{swarm_->totals().uploaded, swarm_->hash_failures(),
-                                       swarm_->torrent_count()};
+                                       swarm_->peers_banned(), swarm_->torrent_count()};
       const metrics::bound_figures bounds{
           fetcher_.queued(), prefetcher_.queued(), prefetcher_.dropped(),
           blobs_.quarantined_count() + manifests_.quarantined_count()};

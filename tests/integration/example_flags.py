@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Runs every rookery command line written in the examples with --check-flags.
 
-usage: example_flags.py BUILD_DIR EXAMPLES_DIR
+usage: example_flags.py [--in-image 'PODMAN RUN ... IMAGE'] BUILD_DIR EXAMPLES_DIR
 
 Command lines come from systemd units (ExecStart*, continuation lines joined) and Kubernetes
 manifests (command + args of every container and init container). Each runs as the real
 binary with --check-flags, which parses every flag and value and exits 0 without reading files
-or starting anything. Prints one line per command; exits 1 if any was refused or if no command
-line was found at all.
+or starting anything. With --in-image, each runs inside the image as written (absolute paths
+and all) after the given command. Prints one line per command; exits 1 if any was refused or if
+no command line was found at all.
 """
+import argparse
 import os
 import shlex
 import subprocess
@@ -72,11 +74,10 @@ def example_commands(examples):
                     yield path, argv
 
 
-def check(build, path, argv):
-    """True when the binary accepts the command line."""
-    binary = os.path.join(build, BINARIES[os.path.basename(argv[0])])
-    run = subprocess.run([binary, "--check-flags"] + argv[1:], capture_output=True, text=True,
-                         timeout=30, check=False)
+def check(launcher, path, argv):
+    """True when the binary accepts the command line; `launcher` maps argv[0] to a command."""
+    run = subprocess.run(launcher(argv[0]) + ["--check-flags"] + argv[1:], capture_output=True,
+                         text=True, timeout=60, check=False)
     shown = " ".join(shlex.quote(a) for a in argv)
     if run.returncode == 0:
         print(f"ok: {path}: {shown}")
@@ -86,12 +87,22 @@ def check(build, path, argv):
 
 
 def main():
-    build, examples = sys.argv[1], sys.argv[2]
-    commands = list(example_commands(examples))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--in-image", help="a command that runs its arguments in the image")
+    parser.add_argument("build")
+    parser.add_argument("examples")
+    args = parser.parse_args()
+    if args.in_image:
+        def launcher(program):
+            return shlex.split(args.in_image) + [program]
+    else:
+        def launcher(program):
+            return [os.path.join(args.build, BINARIES[os.path.basename(program)])]
+    commands = list(example_commands(args.examples))
     if not commands:
-        print(f"no rookery command line found under {examples}")
+        print(f"no rookery command line found under {args.examples}")
         return 1
-    results = [check(build, path, argv) for path, argv in commands]
+    results = [check(launcher, path, argv) for path, argv in commands]
     print(f"{results.count(True)} command lines accepted, {results.count(False)} refused")
     return 0 if all(results) else 1
 

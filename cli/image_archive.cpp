@@ -32,7 +32,7 @@ void scan_entry(tar_reader& reader, const tar_entry& e, tarball_scan& scan, std:
   char buffer[64 * 1024];
   for (std::size_t n; (n = reader.read(buffer, sizeof buffer)) > 0;) {
     hash.update(buffer, n);
-    if (total == 0) keep = keep && buffer[0] == '{';
+    if (total == 0) keep = keep && (buffer[0] == '{' || buffer[0] == '[');
     total += n;
     if (keep) document.append(buffer, n);
   }
@@ -204,11 +204,11 @@ void name_plan(const tarball_scan& scan, image_plan& plan, const std::optional<i
                const std::vector<std::string>& names_in_tarball) {
   std::optional<image_name> from_tarball;
   for (const auto& text : names_in_tarball) {
-    if (auto n = parse_image_name(text)) {
+    if (text.find(':') == std::string::npos && layers::valid_tag(text)) {
+      plan.tags.push_back(text);  // an OCI ref.name that is a tag alone
+    } else if (auto n = parse_image_name(text)) {
       if (!from_tarball) from_tarball = n;
       if (n->repository == from_tarball->repository && !n->tag.empty()) plan.tags.push_back(n->tag);
-    } else if (layers::valid_tag(text)) {
-      plan.tags.push_back(text);  // an OCI ref.name that is a tag alone
     }
   }
   if (name) {

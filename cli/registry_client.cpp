@@ -119,7 +119,11 @@ asio::awaitable<bool> registry_client::has_blob(const std::string& repository,
   auto res = co_await send(bhttp::verb::head, where, no_headers, no_body, why);
   if (!res) co_return false;
   if (res->status() == 200) co_return true;
-  if (res->status() != 404) why = describe_failure(res->status(), "");
+  // A HEAD answer has no body to explain itself.
+  if (res->status() == 401)
+    why = "HTTP 401 UNAUTHORIZED: the registry wants credentials (--creds USER:PASSWORD)";
+  else if (res->status() != 404)
+    why = describe_failure(res->status(), "");
   co_return false;
 }
 

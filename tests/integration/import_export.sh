@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `rookery import` and `rookery export` against a real registry, seeder and proxy. Tarballs made
 # by skopeo (docker-archive, oci-archive, and one gzip-compressed) are pushed into the registry
-# and seeded, then pulled through the proxy (skopeo, and podman for the uncompressed layers a
-# docker-archive brings); a tarball with one flipped byte in a layer is refused naming the layer,
-# and neither the registry nor the seeder gets anything; exports are accepted by skopeo inspect
-# and podman load.
+# and seeded, then pulled through the proxy (skopeo; podman and containerd unpack the
+# uncompressed layers a docker-archive brings); a tarball with one flipped byte in a layer is
+# refused naming the layer, and neither the registry nor the seeder gets anything; a registry
+# with htpasswd takes pushes with --creds only; exports are accepted by skopeo inspect and
+# podman load.
 source "$(dirname "$0")/lib.sh"
 ROOKERY=$ROOKERY_BUILD/cli/rookery
 
@@ -96,7 +97,11 @@ podman_() {
     --cgroup-manager cgroupfs "$@"
 }
 podman_ pull -q "$registry/demo/app:v1" > "$RK_TMP/podman-pull.log" 2>&1 || fail "podman pull: $(tail -5 "$RK_TMP/podman-pull.log")"
-pass "podman pulled (and unpacked) the docker-archive import's uncompressed layers through the proxy"
+start_containerd ctd
+ctr --address "$CTR_ADDRESS" images pull --plain-http "127.0.0.1:$pp/demo/app:v1" > "$RK_TMP/ctr.log" 2>&1 \
+  || fail "ctr pull: $(tail -5 "$RK_TMP/ctr.log")"
+grep -q "unpacking linux/amd64" "$RK_TMP/ctr.log" || fail "containerd did not unpack: $(tail -5 "$RK_TMP/ctr.log")"
+pass "podman and containerd pulled and unpacked the docker-archive import's uncompressed layers through the proxy"
 
 # ---- export: skopeo and podman accept the tarballs --------------------------------------------
 "$ROOKERY" export demo/oci:v1 "$RK_TMP/out-docker.tar" --proxy "http://127.0.0.1:$pp" > /dev/null || fail "export (docker) failed"
@@ -116,3 +121,19 @@ expect_eq "$rc" 1 "exit status of exporting a missing image"
 [ ! -e "$RK_TMP/none.tar" ] && [ ! -e "$RK_TMP/none.tar.part" ] || fail "a failed export left a file"
 grep -q "MANIFEST_UNKNOWN" "$RK_TMP/none.err" || fail "unclear failure: $(cat "$RK_TMP/none.err")"
 pass "a failed export leaves nothing and says why ($(cat "$RK_TMP/none.err"))"
+
+# A registry that wants credentials: without --creds its 401 is reported, with them both
+# commands work.
+ap=$(free_port)
+htpasswd -Bbn alice s3cret > "$RK_TMP/htpasswd"
+start_registry authreg "$ap" "$RK_TMP/htpasswd"
+rc=0
+"$ROOKERY" import "$RK_TMP/oci.tar" --image demo/auth --registry "http://127.0.0.1:$ap" > /dev/null 2> "$RK_TMP/noauth.err" || rc=$?
+expect_eq "$rc" 1 "exit status of an import without credentials"
+grep -q "401 UNAUTHORIZED" "$RK_TMP/noauth.err" || fail "unclear failure: $(cat "$RK_TMP/noauth.err")"
+"$ROOKERY" import "$RK_TMP/oci.tar" --image demo/auth --registry "http://127.0.0.1:$ap" --creds alice:s3cret > /dev/null \
+  || fail "import with credentials failed"
+"$ROOKERY" export demo/auth:v1 "$RK_TMP/auth.tar" --registry "http://127.0.0.1:$ap" --creds alice:s3cret --format oci > /dev/null \
+  || fail "export with credentials failed"
+expect_eq "$(skopeo inspect "oci-archive:$RK_TMP/auth.tar" | jq -r .Digest)" "$MANIFEST_DIGEST" "digest of the round trip"
+pass "a registry with htpasswd: refused without --creds ($(cat "$RK_TMP/noauth.err")), import and export with them"

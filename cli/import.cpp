@@ -107,8 +107,9 @@ asio::awaitable<void> push_blobs(registry_client& client, const checked_tarball&
 asio::awaitable<void> push_manifests(registry_client& client, const image_plan& plan) {
   for (std::size_t i = 0; i + 1 < plan.manifests.size(); ++i) {
     const auto& m = plan.manifests[i];
-    const std::string why = co_await client.put_manifest(plan.repository, m.digest.str(), m);
-    if (!why.empty()) throw push_error("manifest " + m.digest.str() + ": " + why);
+    const std::string reference = m.digest.str();  // named: no temporary in a co_await (GCC 12)
+    const std::string why = co_await client.put_manifest(plan.repository, reference, m);
+    if (!why.empty()) throw push_error("manifest " + reference + ": " + why);
   }
   std::vector<std::string> references = plan.tags;
   if (references.empty()) references.push_back(plan.top().digest.str());

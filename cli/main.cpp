@@ -2,10 +2,13 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 
 #include "cli/api_client.hpp"
+#include "cli/export.hpp"
 #include "cli/hosts.hpp"
+#include "cli/import.hpp"
 #include "cli/prewarm.hpp"
 #include "cli/seed.hpp"
 #include "cli/setup.hpp"
@@ -148,11 +151,96 @@ void add_setup(CLI::App& app, flags& f, command_fn& command) {
   });
 }
 
+// USER:PASSWORD into its two halves (both empty when `creds` is).
+std::pair<std::string, std::string> split_creds(const std::string& creds) {
+  if (creds.empty()) return {};
+  const auto colon = creds.find(':');
+  if (colon == std::string::npos) throw std::invalid_argument("--creds must be USER:PASSWORD");
+  return {creds.substr(0, colon), creds.substr(colon + 1)};
+}
+
+void add_import(CLI::App& app, command_fn& command) {
+  struct import_flags {
+    std::vector<std::string> files;
+    std::string registry, creds, image, seeder, token_file;
+    int timeout = 1800;
+  };
+  auto f = std::make_shared<import_flags>();
+  auto* sub = app.add_subcommand(
+      "import", "Push docker-archive or OCI-layout tarballs into the registry, then seed them");
+  sub->add_option("files", f->files, "FILE.tar[.gz]...")->required()->check(CLI::ExistingFile);
+  sub->add_option("--registry", f->registry, "The central registry's base URL")->required();
+  sub->add_option("--creds", f->creds, "USER:PASSWORD for the registry");
+  sub->add_option("--image", f->image, "Push as REPOSITORY[:TAG] (default: the tarball's names)");
+  sub->add_option("--seeder", f->seeder, "Have this seeder seed each image (rookery seed --wait)");
+  sub->add_option("--operator-token-file", f->token_file,
+                  "The seeder's operator token (default: $ROOKERY_OPERATOR_TOKEN)");
+  sub->add_option("--timeout", f->timeout, "Give up seeding after this many seconds")
+      ->capture_default_str();
+  sub->callback([f, &command] {
+    command = [f](bool run) {
+      cli::import_options o;
+      o.files = f->files;
+      o.registry = cli::parse_host(f->registry);
+      std::tie(o.username, o.password) = split_creds(f->creds);
+      if (!f->image.empty() && !(o.name = cli::parse_image_name(f->image)))
+        throw std::invalid_argument("--image must be REPOSITORY[:TAG]");
+      if (!f->seeder.empty()) {
+        o.seeder = cli::parse_host(f->seeder);
+        if (!run) return 0;  // --check-flags: the token file is not read
+        o.seeder_authorization = cli::bearer_from(f->token_file, "ROOKERY_OPERATOR_TOKEN");
+        if (o.seeder_authorization.empty())
+          throw std::invalid_argument(
+              "--seeder needs the operator token: --operator-token-file or "
+              "$ROOKERY_OPERATOR_TOKEN");
+      }
+      o.timeout = std::chrono::seconds(f->timeout);
+      return run ? cli::run_import(o) : 0;
+    };
+  });
+}
+
+void add_export(CLI::App& app, command_fn& command) {
+  struct export_flags {
+    std::string image, file, proxy, registry, creds, format = "docker", platform;
+  };
+  auto f = std::make_shared<export_flags>();
+  auto* sub = app.add_subcommand("export", "Write an image to a docker-archive or OCI tarball");
+  sub->add_option("image", f->image, "repository[:tag] or repository@digest")->required();
+  sub->add_option("file", f->file, "FILE.tar (gzip when it ends in .gz or .tgz)")->required();
+  auto* proxy = sub->add_option("--proxy", f->proxy, "Read through this rookery proxy");
+  auto* registry = sub->add_option("--registry", f->registry, "Read from this registry");
+  proxy->excludes(registry);
+  sub->add_option("--creds", f->creds, "USER:PASSWORD for the registry");
+  sub->add_option("--format", f->format, "docker (docker-archive) or oci (OCI image layout)")
+      ->check(CLI::IsMember({"docker", "oci"}))
+      ->capture_default_str();
+  sub->add_option("--platform", f->platform,
+                  "os/arch[/variant] of an index (default: this host's)");
+  sub->callback([f, &command] {
+    command = [f](bool run) {
+      cli::export_options o;
+      o.image = f->image;
+      o.file = f->file;
+      if (f->proxy.empty() == f->registry.empty())
+        throw std::invalid_argument("name where to read: --proxy URL or --registry URL");
+      o.source = cli::parse_host(f->proxy.empty() ? f->registry : f->proxy);
+      std::tie(o.username, o.password) = split_creds(f->creds);
+      o.format = f->format == "oci" ? cli::archive_format::oci : cli::archive_format::docker;
+      if (!f->platform.empty() && !(o.platform = layers::parse_platform(f->platform)))
+        throw std::invalid_argument("--platform must be os/arch[/variant]");
+      return run ? cli::run_export(o) : 0;
+    };
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("rookery: pre-warm, seed and inspect a fleet of rookery proxies and seeders",
-               "rookery");
+  CLI::App app(
+      "rookery: pre-warm, seed, inspect, import and export for a fleet of rookery proxies and "
+      "seeders",
+      "rookery");
   app.require_subcommand(1);
   flags f;
   app.add_flag("--check-flags", f.check_flags,
@@ -163,6 +251,8 @@ int main(int argc, char** argv) {
   add_seed(app, f, command);
   add_status(app, f, command);
   add_setup(app, f, command);
+  add_import(app, command);
+  add_export(app, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

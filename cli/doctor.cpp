@@ -37,9 +37,6 @@ std::uint64_t from_peers(const json& s) {
 std::uint64_t from_upstream(const json& s) {
   return count_at(s, {"bytes", "from_upstream"});
 }
-std::uint64_t from_cache(const json& s) {
-  return count_at(s, {"bytes", "served_from_cache"});
-}
 
 }  // namespace
 
@@ -80,13 +77,13 @@ check_result p2p_check(const json& status) {
 
 check_result probe_check(const probe_pull& pull, const json& before, const json& after) {
   const std::string name = "probe " + pull.image;
+  // What the proxy fetched meanwhile: the probe's blobs (and whatever else it was asked for).
   const auto peers = from_peers(after) - std::min(from_peers(after), from_peers(before));
   const auto upstream =
       from_upstream(after) - std::min(from_upstream(after), from_upstream(before));
-  const auto cached = from_cache(after) - std::min(from_cache(after), from_cache(before));
   const std::string detail = std::to_string(pull.blobs) + " blobs, " + human_bytes(pull.bytes) +
-                             ": " + human_bytes(peers) + " from peers, " + human_bytes(upstream) +
-                             " from upstream, " + human_bytes(cached) + " from the local cache";
+                             "; the proxy fetched " + human_bytes(peers) + " from peers and " +
+                             human_bytes(upstream) + " from upstream";
   if (peers > 0) return result(name, check_status::ok, detail);
   if (upstream == 0)
     return result(name, check_status::warn, "already cached here, so it proves nothing: " + detail,
@@ -263,10 +260,11 @@ asio::awaitable<check_result> seeder_check(doctor_run& run, const json& status) 
   const std::string target = "/healthz", no_body, no_auth;
   const reply r = co_await run.client.call(*seeder, bhttp::verb::get, target, no_body, no_auth);
   if (r.ok()) co_return result(name, check_status::ok, "answers /healthz at " + seeder->name);
-  co_return result(
-      name, check_status::fail,
-      seeder->name + ": " + (r.error.empty() ? describe_failure(r.status, r.body) : r.error),
-      "without its seeder the proxy takes every blob from upstream");
+  // A transport error names the host already.
+  const std::string why =
+      r.error.empty() ? seeder->name + ": " + describe_failure(r.status, r.body) : r.error;
+  co_return result(name, check_status::fail, why,
+                   "without its seeder the proxy takes every blob from upstream");
 }
 
 asio::awaitable<void> network_checks(doctor_run& run, std::vector<check_result>& out) {

@@ -31,6 +31,8 @@ void write_swarm(http::prometheus_text& out, const metrics::swarm_figures& swarm
               swarm.uploaded);
   out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
               swarm.hash_failures);
+  out.counter("swarm_peers_banned_total", "Peers banned for sending corrupt data.",
+              swarm.peers_banned);
   out.gauge("swarm_torrents", "Torrents this host downloads or seeds.", swarm.torrents);
   out.gauge("swarm_peers", "Peer connections, summed over this host's torrents.", swarm.peers);
   out.counters("swarm_fallbacks_total",

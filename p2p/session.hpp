@@ -169,6 +169,9 @@ class session {
   };
   blob_stats stats(const layers::digest& d) const;
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
+  /// Peer connections summed over the torrents (one host in two swarms counts twice), from
+  /// libtorrent's last status update.
+  std::uint64_t peer_connections() const;
   std::uint64_t hash_failures() const noexcept { return hash_failures_; }
   /// Peers libtorrent banned for sending corrupt data (smart-ban).
   std::uint64_t peers_banned() const noexcept { return peers_banned_; }

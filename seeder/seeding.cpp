@@ -10,6 +10,45 @@
 namespace rookery::seeder {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+namespace {
+
+// Manifests of one repository, read from the registry with the seeder's own credentials.
+class registry_manifests final : public manifest_reader {
+ public:
+  registry_manifests(pull::upstream& registry, std::string repository)
+      : registry_(registry), repository_(std::move(repository)) {}
+
+  asio::awaitable<std::optional<layers::manifest>> read(const std::string& reference,
+                                                        std::string& why) override {
+    std::error_code ec;
+    const pull::upstream_call call{bhttp::verb::get,
+                                   "/v2/" + repository_ + "/manifests/" + reference,
+                                   {},
+                                   std::string(layers::media_type::accept_all),
+                                   {}};
+    auto res = co_await registry_.send(call, ec);
+    if (!res) {
+      why = "registry unreachable: " + ec.message();
+      co_return std::nullopt;
+    }
+    if (res->status() != 200) {
+      why = "registry answered " + std::to_string(res->status());
+      co_return std::nullopt;
+    }
+    std::string body;
+    if ((ec = co_await res->read_body(body, layers::max_manifest_bytes))) {
+      why = "manifest body unreadable: " + ec.message();
+      co_return std::nullopt;
+    }
+    co_return layers::parse_manifest(body, res->header(bhttp::field::content_type), &why);
+  }
+
+ private:
+  pull::upstream& registry_;
+  std::string repository_;
+};
+
+}  // namespace
 
 seeding::seeding(asio::io_context& io, layers::blob_store& store, pull::upstream& registry,
                  p2p::session& swarm, tracker& trk, seeding_options opts)
@@ -130,40 +169,16 @@ void seeding::evicted(const layers::digest& d) {
   });
 }
 
-asio::awaitable<std::vector<layers::descriptor>> seeding::image_blobs(const std::string& repository,
-                                                                      const std::string& reference,
-                                                                      std::string& why) {
-  std::vector<layers::descriptor> blobs;
-  std::error_code ec;
-  const pull::upstream_call call{bhttp::verb::get,
-                                 "/v2/" + repository + "/manifests/" + reference,
-                                 {},
-                                 std::string(layers::media_type::accept_all),
-                                 {}};
-  auto res = co_await registry_.send(call, ec);
-  std::string body;
-  if (!res) {
-    why = "registry unreachable: " + ec.message();
-  } else if (res->status() != 200 || co_await res->read_body(body, layers::max_manifest_bytes)) {
-    why = "registry answered " + std::to_string(res->status()) + " for " + reference;
-  } else if (auto m = layers::parse_manifest(body, res->header(bhttp::field::content_type), &why)) {
-    if (m->kind != layers::manifest_kind::index) co_return m->blobs();
-    for (const auto& child : m->manifests) {
-      std::string child_why;
-      auto b = co_await image_blobs(repository, child.digest.str(), child_why);
-      blobs.insert(blobs.end(), b.begin(), b.end());
-    }
-  }
-  co_return blobs;
-}
-
 asio::awaitable<nlohmann::json> seeding::seed_image(std::string repository, std::string reference) {
   nlohmann::json summary = {{"repository", repository}, {"reference", reference}};
-  std::string why;
-  const auto blobs = co_await image_blobs(repository, reference, why);
-  if (!why.empty()) summary["error"] = why;
+  registry_manifests reader(registry_, repository);
+  const walk_result walk = co_await walk_image(reader, reference, opts_.walk);
+  if (!walk.error.empty()) {
+    spdlog::warn("image {}@{} only in part: {}", repository, reference, walk.error);
+    summary["error"] = walk.error;
+  }
   nlohmann::json seeded = nlohmann::json::array();
-  for (const auto& blob : blobs) {
+  for (const auto& blob : walk.blobs) {
     auto result = co_await ensure(repository, blob.digest, "");
     nlohmann::json entry = {{"digest", blob.digest.str()}, {"size", blob.size}};
     if (result.blob) {

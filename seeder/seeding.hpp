@@ -21,6 +21,7 @@
 #include "pull/blob_fetcher.hpp"
 #include "pull/upstream.hpp"
 #include "seeder/hashing_source.hpp"
+#include "seeder/image_walk.hpp"
 #include "seeder/tracker.hpp"
 
 namespace rookery::seeder {
@@ -28,6 +29,7 @@ namespace rookery::seeder {
 struct seeding_options {
   std::vector<std::string> trackers;  ///< announce URLs written into every torrent
   std::string fleet_ca_pem;           ///< made torrents are SSL torrents of this CA; empty: open
+  walk_limits walk;                   ///< bounds of the walk from a pushed manifest to its blobs
 };
 
 /// A blob being seeded.
@@ -52,8 +54,7 @@ class seeding {
 
   /// Makes sure `d` is seeded, fetching it from `repository` once (concurrent calls share the
   /// fetch) with `authorization` (empty: the seeder's own credentials).
-  boost::asio::awaitable<seed_result> ensure(const std::string& repository,
-                                             const layers::digest& d,
+  boost::asio::awaitable<seed_result> ensure(const std::string& repository, const layers::digest& d,
                                              const std::string& authorization);
   /// Seeds every layer and config of an image (and of each child of an index); a JSON summary.
   boost::asio::awaitable<nlohmann::json> seed_image(std::string repository, std::string reference);
@@ -72,12 +73,10 @@ class seeding {
  private:
   /// A torrent for `d`, which is in the store: from the piece hashes of its fetch if any,
   /// else by reading it once.
-  boost::asio::awaitable<std::optional<layers::layer_torrent>> make_torrent(
-      const layers::digest& d, std::error_code& ec);
+  boost::asio::awaitable<std::optional<layers::layer_torrent>> make_torrent(const layers::digest& d,
+                                                                            std::error_code& ec);
   std::shared_ptr<const seeded_blob> start_seeding(const layers::digest& d, std::string metainfo,
                                                    std::error_code& ec);
-  boost::asio::awaitable<std::vector<layers::descriptor>> image_blobs(
-      const std::string& repository, const std::string& reference, std::string& why);
 
   boost::asio::io_context& io_;
   layers::blob_store& store_;

@@ -19,6 +19,7 @@
 #include "pull/access_cache.hpp"
 #include "pull/blob_fetcher.hpp"
 #include "pull/prefetcher.hpp"
+#include "pull/stored_blob_verifier.hpp"
 #include "pull/upstream.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/prewarm.hpp"
@@ -90,14 +91,6 @@ class registry_proxy {
   pull::upstream* select_upstream(const std::string& ns);
   std::string status_json(bool detailed) const;
 
-  /// A cached blob being hashed before its first serve since start; others wait for it.
-  struct verification {
-    explicit verification(boost::asio::io_context& io)
-        : done(io, boost::asio::steady_timer::time_point::max()) {}
-    boost::asio::steady_timer done;  ///< cancelled when `good` is set
-    std::optional<bool> good;
-  };
-
   boost::asio::io_context& io_;
   layers::blob_store& blobs_;
   layers::blob_store& manifests_;
@@ -110,7 +103,7 @@ class registry_proxy {
   p2p::session* swarm_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
   pull::prefetcher prefetcher_;
-  std::unordered_map<layers::digest, std::shared_ptr<verification>> verifying_;
+  pull::stored_blob_verifier verifier_;
   prewarmer prewarm_;
 };
 

@@ -59,7 +59,8 @@ seeding::seeding(asio::io_context& io, layers::blob_store& store, pull::upstream
       tracker_(trk),
       opts_(std::move(opts)),
       saved_(store_.root() / "torrents"),
-      fetcher_(io, store, source_, disk_) {}
+      fetcher_(io, store, source_, disk_),
+      verifier_(io, store, disk_) {}
 
 std::shared_ptr<const seeded_blob> seeding::find(const layers::digest& d) const {
   auto it = seeded_.find(d);
@@ -150,12 +151,38 @@ asio::awaitable<std::optional<layers::layer_torrent>> seeding::make_torrent(cons
     co_return std::nullopt;
   }
   const std::vector<std::string> trackers = opts_.trackers;
-  co_return co_await http::offload(io_, disk_, [&] {
+  auto made = co_await http::offload(io_, disk_, [&] {
     std::error_code hash_ec;
     auto t = layers::make_layer_torrent(lease->fd(), lease->size(), d, trackers, extras, hash_ec);
     ec = hash_ec;
     return t;
   });
+  // The pass hashed every byte: the store learns what it found.
+  if (made) store_.mark_verified(d);
+  if (ec == errc::digest_invalid) {
+    spdlog::warn("stored blob {} does not match its digest: quarantined", d.str());
+    store_.quarantine(d);
+  }
+  co_return made;
+}
+
+asio::awaitable<bool> seeding::verify_stored(const layers::blob_store::lease& blob) {
+  const pull::verify_outcome outcome = co_await verifier_.verify(blob);
+  if (outcome.hashed && !outcome.intact) {
+    spdlog::warn("stored blob {} does not match its digest: quarantined, no longer seeded",
+                 blob.digest().str());
+    stop_seeding(blob.digest());
+  }
+  co_return outcome.intact;
+}
+
+void seeding::stop_seeding(const layers::digest& d) {
+  swarm_.remove(d);
+  saved_.remove(d);
+  if (auto it = seeded_.find(d); it != seeded_.end()) {
+    tracker_.forget(it->second->info_hash);
+    seeded_.erase(it);
+  }
 }
 
 void seeding::evicted(const layers::digest& d) {

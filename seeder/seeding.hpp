@@ -19,6 +19,7 @@
 #include "p2p/metainfo_store.hpp"
 #include "p2p/session.hpp"
 #include "pull/blob_fetcher.hpp"
+#include "pull/stored_blob_verifier.hpp"
 #include "pull/upstream.hpp"
 #include "seeder/hashing_source.hpp"
 #include "seeder/image_walk.hpp"
@@ -62,6 +63,10 @@ class seeding {
   boost::asio::awaitable<void> restore();
   /// The store is about to evict `d`: the torrent stops first. Thread-safe (the store's hook).
   void evicted(const layers::digest& d);
+  /// Whether the stored blob behind `blob` may be served as its digest (the web seed): hashed
+  /// once before its first serve since start. A blob that does not match is quarantined and no
+  /// longer seeded; the next ensure() fetches it from the registry again.
+  boost::asio::awaitable<bool> verify_stored(const layers::blob_store::lease& blob);
 
   std::shared_ptr<const seeded_blob> find(const layers::digest& d) const;
   const std::unordered_map<layers::digest, std::shared_ptr<const seeded_blob>>& all() const {
@@ -75,6 +80,8 @@ class seeding {
   /// else by reading it once.
   boost::asio::awaitable<std::optional<layers::layer_torrent>> make_torrent(const layers::digest& d,
                                                                             std::error_code& ec);
+  /// Stops seeding `d` at once: torrent, tracker entry and saved metainfo go.
+  void stop_seeding(const layers::digest& d);
   std::shared_ptr<const seeded_blob> start_seeding(const layers::digest& d, std::string metainfo,
                                                    std::error_code& ec);
 
@@ -88,6 +95,7 @@ class seeding {
   boost::asio::thread_pool disk_{1};
   hashing_source source_;
   pull::blob_fetcher fetcher_;
+  pull::stored_blob_verifier verifier_;
   std::unordered_map<layers::digest, std::shared_ptr<const seeded_blob>> seeded_;
 };
 

@@ -109,14 +109,16 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::prewarm_progress:
       co_return co_await handle_prewarm(ex, r);
     case route_kind::unknown:
-      if (req.target().substr(0, 4) == "/v2/" && !read)
-        co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
-      co_return co_await http::send_error(ex, errc::not_found);
+      if (req.target().substr(0, 4) != "/v2/")
+        co_return co_await http::send_error(ex, errc::not_found);
+      if (!read) co_return co_await refuse_method(ex);
+      // Tag lists, the catalog, referrers: not offered (404, so clients fall back).
+      co_return co_await http::send_error(ex, errc::endpoint_unsupported,
+                                          "this mirror serves manifests and blobs only");
     default:
       break;
   }
-  if (!read)
-    co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
+  if (!read) co_return co_await refuse_method(ex);
   if (ec) co_return co_await http::send_error(ex, ec, r.detail);
   upstream* up = select_upstream(r.ns);
   if (!up) {
@@ -136,6 +138,11 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     default:
       co_return co_await http::send_error(ex, errc::not_found);
   }
+}
+
+asio::awaitable<void> registry_proxy::refuse_method(http::exchange& ex) {
+  ex.always_set("Allow", "GET, HEAD");  // RFC 9110: a 405 names the methods that would work
+  co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
 }
 
 asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& up) {

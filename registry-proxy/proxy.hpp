@@ -63,6 +63,8 @@ class registry_proxy {
   /// Keeps a verified manifest under its digest (for digest-pinned pulls while pull::upstream is
   /// down).
   void store_manifest(const layers::digest& d, const std::string& body);
+  /// 405 UNSUPPORTED with `Allow: GET, HEAD`: pushes and deletes on the pull API.
+  boost::asio::awaitable<void> refuse_method(http::exchange& ex);
   boost::asio::awaitable<void> handle_blob(http::exchange& ex, pull::upstream& up, const route& r);
   boost::asio::awaitable<void> serve_cached_blob(http::exchange& ex,
                                                  layers::blob_store::lease& blob);

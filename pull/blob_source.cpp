@@ -53,28 +53,35 @@ class http_blob_reader final : public blob_reader {
   std::optional<std::uint64_t> size() const override { return size_; }
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
                                          std::error_code& ec) override {
-    for (int resumes = 0;; ++resumes) {
+    for (;;) {
       const std::size_t n = co_await response_->read_some(data, size, ec);
       position_ += n;
       if (counter_) *counter_ += n;
-      if (!ec || resumes == max_resumes || !co_await resume(ec, resumes)) co_return n;
-      if (n > 0) co_return n;
+      if (!ec) co_return n;
+      // The body broke off: ask for the rest, a few times (a busy link can also drop the
+      // request itself).
+      bool resumed = false;
+      while (!resumed && resumes_ < max_resumes) resumed = co_await resume(ec, ++resumes_);
+      if (!resumed || n > 0) co_return n;
     }
   }
 
  private:
-  static constexpr int max_resumes = 3;
+  static constexpr int max_resumes = 5;
 
   asio::awaitable<bool> resume(std::error_code& ec, int resumes) {
     spdlog::warn("upstream body of {} broke off at byte {} ({}); asking for the rest",
                  request_.digest.str(), position_, ec.message());
     asio::steady_timer pause(co_await asio::this_coro::executor,
-                             std::chrono::milliseconds(250 * (resumes + 1)));
+                             std::chrono::milliseconds(250 * resumes));
     co_await pause.async_wait(asio::use_awaitable);
     upstream_refusal refusal;
     std::error_code again;
     auto next = co_await open_response(request_, position_, refusal, again);
-    if (!next) co_return false;  // the first error stands
+    if (!next) {
+      if (refusal.status != 0) resumes_ = max_resumes;  // an answer, not a busy link: final
+      co_return false;                                  // the first error stands
+    }
     response_ = std::move(next);
     ec.clear();
     ++resumes_total;
@@ -86,6 +93,7 @@ class http_blob_reader final : public blob_reader {
   std::optional<std::uint64_t> size_;
   std::uint64_t position_;
   std::uint64_t* counter_;
+  int resumes_ = 0;
 };
 
 }  // namespace

@@ -62,7 +62,7 @@ class blob_source {
 std::uint64_t upstream_resumes() noexcept;
 
 /// Pulls blobs with GET from the request's upstream registry (following redirects). A body
-/// that breaks off is asked for again with a Range from where it stopped, up to 3 times.
+/// that breaks off is asked for again with a Range from where it stopped, up to 5 times.
 class upstream_blob_source final : public blob_source {
  public:
   boost::asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,

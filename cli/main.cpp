@@ -2,15 +2,17 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/api_client.hpp"
+#include "cli/credentials.hpp"
+#include "cli/gc.hpp"
 #include "cli/hosts.hpp"
 #include "cli/prewarm.hpp"
 #include "cli/seed.hpp"
 #include "cli/setup.hpp"
 #include "cli/status.hpp"
-#include "pull/upstream.hpp"
 
 namespace {
 
@@ -18,7 +20,9 @@ using namespace rookery;
 
 struct flags {
   std::vector<std::string> proxies, seeders;
-  std::string hosts_file, platform, ns, token_file, creds;
+  std::string hosts_file, platform, ns, token_file;
+  cli::login_flags login;
+  std::optional<std::uint64_t> to_mib;
   std::string image, seeder, runtime, path;
   std::vector<std::string> registries;
   bool dry_run = false;
@@ -38,14 +42,6 @@ std::vector<cli::host> proxy_hosts(const flags& f) {
   return out;
 }
 
-std::string basic_from(const std::string& creds) {
-  if (creds.empty()) return {};
-  if (creds.find(':') == std::string::npos)
-    throw std::invalid_argument("--creds must be USER:PASSWORD");
-  return pull::basic_authorization(creds.substr(0, creds.find(':')),
-                                   creds.substr(creds.find(':') + 1));
-}
-
 void add_prewarm(CLI::App& app, flags& f, std::function<int()>& command) {
   auto* sub = app.add_subcommand("prewarm", "Bring an image's blobs into every listed proxy");
   sub->add_option("image", f.image, "repository[:tag] or repository@digest")->required();
@@ -53,13 +49,22 @@ void add_prewarm(CLI::App& app, flags& f, std::function<int()>& command) {
   sub->add_option("--hosts", f.hosts_file, "A file of proxy URLs, one a line");
   sub->add_option("--platform", f.platform, "os/arch[/variant] (default: each proxy's own)");
   sub->add_option("--ns", f.ns, "The proxies' upstream name (default: their default upstream)");
-  sub->add_option("--creds", f.creds, "USER:PASSWORD for the registry (default: the proxies')");
+  sub->add_option("--creds", f.login.creds,
+                  "USER:PASSWORD for the registry (default: the proxies')");
+  sub->add_option("--username", f.login.username,
+                  "The registry user, with --password-stdin (instead of --creds)");
+  sub->add_flag("--password-stdin", f.login.password_stdin,
+                "Read the registry password from the first line of stdin");
   sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
   sub->add_flag("--json", f.json, "One JSON line per event, even on a terminal");
   sub->callback([&f, &command] {
     command = [&f] {
-      cli::prewarm_options o{f.image, proxy_hosts(f),      f.platform,
-                             f.ns,    basic_from(f.creds), std::chrono::seconds(f.timeout),
+      cli::prewarm_options o{f.image,
+                             proxy_hosts(f),
+                             f.platform,
+                             f.ns,
+                             cli::registry_authorization(f.login, std::cin),
+                             std::chrono::seconds(f.timeout),
                              f.json};
       return cli::run_prewarm(o);
     };
@@ -114,6 +119,27 @@ void add_status(CLI::App& app, flags& f, std::function<int()>& command) {
   });
 }
 
+void add_gc(CLI::App& app, flags& f, std::function<int()>& command) {
+  auto* sub = app.add_subcommand(
+      "gc", "Evict cached blobs down to each proxy's budget (blobs in use are passed over)");
+  sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
+  sub->add_option("--hosts", f.hosts_file, "A file of proxy URLs, one a line");
+  sub->add_option("--to", f.to_mib, "Evict down to this many MiB instead of the budget");
+  sub->add_option("--operator-token-file", f.token_file,
+                  "The operator token (default: $ROOKERY_OPERATOR_TOKEN)");
+  sub->add_flag("--json", f.json, "One JSON line per proxy");
+  sub->callback([&f, &command] {
+    command = [&f] {
+      cli::gc_options o{proxy_hosts(f), f.to_mib,
+                        cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN"), f.json};
+      if (o.authorization.empty())
+        throw std::invalid_argument(
+            "no operator token: --operator-token-file or $ROOKERY_OPERATOR_TOKEN");
+      return cli::run_gc(o);
+    };
+  });
+}
+
 void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
   auto* sub = app.add_subcommand("setup", "Point a container runtime at this host's proxy");
   sub->add_option("runtime", f.runtime, "containerd, docker or podman")
@@ -144,8 +170,9 @@ void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("rookery: pre-warm, seed and inspect a fleet of rookery proxies and seeders",
-               "rookery");
+  CLI::App app(
+      "rookery: pre-warm, seed, inspect and collect a fleet of rookery proxies and seeders",
+      "rookery");
   app.require_subcommand(1);
   flags f;
   std::function<int()> command;
@@ -153,6 +180,7 @@ int main(int argc, char** argv) {
   add_seed(app, f, command);
   add_status(app, f, command);
   add_setup(app, f, command);
+  add_gc(app, f, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -324,6 +324,7 @@ asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
 
 void session::update(torrent& t, const lt::torrent_status& st) {
   t.status_ = st;
+  note_uploading(t.digest(), st.upload_payload_rate > 0);
   if (t.complete() || t.failed()) return;
   // Progress is any payload arriving, not only whole pieces: with many hosts sharing the
   // origin's link a piece can take seconds while blocks keep coming.
@@ -427,6 +428,7 @@ void session::remove(const layers::digest& d) {
     removed = it->second;
     lt_->remove_torrent(removed);  // thread-safe; the torrent stops at once, asynchronously
     handles_.erase(it);
+    uploading_.erase(d);
   }
   std::weak_ptr<bool> alive = alive_;
   asio::post(io_, [this, alive, d, removed] {
@@ -487,6 +489,20 @@ session::blob_stats session::stats(const layers::digest& d) const {
     out.complete = t->complete();
   }
   return out;
+}
+
+void session::note_uploading(const layers::digest& d, bool uploading) {
+  std::lock_guard lock(handles_mutex_);
+  if (!uploading) {
+    uploading_.erase(d);
+  } else if (handles_.contains(d)) {  // not one remove() just stopped
+    uploading_.insert(d);
+  }
+}
+
+bool session::uploading(const layers::digest& d) const {
+  std::lock_guard lock(handles_mutex_);
+  return uploading_.contains(d);
 }
 
 int session::listen_port() const {

@@ -19,6 +19,7 @@
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "layers/digest.hpp"
@@ -168,6 +169,10 @@ class session {
     bool complete = false;
   };
   blob_stats stats(const layers::digest& d) const;
+  /// Whether the torrent of `d` sent payload to a peer in the last status update (libtorrent's
+  /// upload rate is not zero): evicting it now would cut a peer off mid-transfer. Safe from any
+  /// thread (a store's in_use hook).
+  bool uploading(const layers::digest& d) const;
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
   std::uint64_t hash_failures() const noexcept { return hash_failures_; }
   std::uint64_t alerts_dropped() const noexcept { return alerts_dropped_; }
@@ -188,6 +193,8 @@ class session {
   std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
   /// A torrent's new status: progress, and in-order picking while it is alone.
   void update(torrent& t, const lt::torrent_status& st);
+  /// Records whether `d` is sending payload (for uploading()).
+  void note_uploading(const layers::digest& d, bool uploading);
   /// After libtorrent dropped alerts: pieces and reads may be among them.
   void resync();
 
@@ -199,6 +206,7 @@ class session {
   std::string fleet_cert_pem_, fleet_key_pem_, fleet_ca_pem_;
   mutable std::mutex handles_mutex_;  ///< guards handles_, the one map other threads touch
   std::unordered_map<layers::digest, lt::torrent_handle> handles_;
+  std::unordered_set<layers::digest> uploading_;  ///< guarded by handles_mutex_
   std::shared_ptr<bool> alive_;
   bool deal_pieces_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();

@@ -16,6 +16,7 @@
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
 #include "layers/store_check.hpp"
+#include "registry-proxy/gc.hpp"
 
 namespace rookery::proxy {
 using pull::access_cache;
@@ -64,7 +65,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       swarm_(swarm),
       fetcher_(io, blobs, source, disk_, opts_.max_fetches),
       prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits),
-      prewarm_(io, fetcher_, blobs) {}
+      prewarm_(io, fetcher_, blobs),
+      tags_(opts_.tag_stale) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
   // No ns (Docker's registry-mirrors) → the default upstream; an ns → only an allow-listed one.
@@ -107,6 +109,8 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::prewarm:
     case route_kind::prewarm_progress:
       co_return co_await handle_prewarm(ex, r);
+    case route_kind::gc:
+      co_return co_await handle_gc(ex);
     case route_kind::unknown:
       if (req.target().substr(0, 4) == "/v2/" && !read)
         co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
@@ -222,7 +226,15 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   if (!res) {
     ++metrics_.upstream_errors;
     std::string detail = "upstream " + up.display_name() + " did not answer";
+    if (!r.digest && tags_.enabled())
+      co_return co_await answer_tag_unreachable(ex, up, r, authorization, std::move(detail));
     co_return co_await http::send_error(ex, ec, std::move(detail));
+  }
+  if (res->status() >= 500 && !r.digest && tags_.enabled()) {
+    ++metrics_.upstream_errors;
+    std::string detail =
+        "upstream " + up.display_name() + " answered " + std::to_string(res->status());
+    co_return co_await answer_tag_unreachable(ex, up, r, authorization, std::move(detail));
   }
   if (res->status() != 200) {
     const upstream_refusal refusal = co_await pull::read_refusal(*res);
@@ -230,6 +242,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   }
   const std::string content_type = res->header(bhttp::field::content_type);
   const std::string upstream_digest = std::string(res->headers()["Docker-Content-Digest"]);
+  if (!r.digest) remember_tag(up, r, upstream_digest);
   if (ex.is_head()) {
     http::response_header header;
     header.result(bhttp::status::ok);
@@ -257,6 +270,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
   const auto parsed = layers::parse_manifest(body, content_type);
   if (parsed) store_manifest(actual, body);
+  if (!r.digest && parsed) remember_tag(up, r, actual.str());
   // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by
   // digest.
   access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
@@ -285,6 +299,87 @@ asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, 
   const std::string digest = r.digest->str();
   co_await serve_manifest(ex, body, parsed->media_type, digest);
   co_return true;
+}
+
+void registry_proxy::remember_tag(upstream& up, const route& r, const std::string& digest) {
+  if (!tags_.enabled()) return;
+  if (auto d = layers::digest::parse(digest))
+    tags_.remember(tag_cache::key(up.display_name(), r.name, r.tag), *d, tag_cache::clock::now());
+}
+
+asio::awaitable<void> registry_proxy::answer_tag_unreachable(http::exchange& ex, upstream& up,
+                                                             const route& r,
+                                                             const std::string& authorization,
+                                                             std::string detail) {
+  const auto resolved = tags_.find(tag_cache::key(up.display_name(), r.name, r.tag));
+  const auto now = tag_cache::clock::now();
+  if (resolved && tags_.usable(*resolved, now) &&
+      co_await serve_stale_tag(ex, up, r, authorization, *resolved))
+    co_return;
+  ++metrics_.stale_tag_refusals;
+  const auto window = std::to_string(tags_.window().count());
+  if (!resolved) {
+    detail += "; tag '" + r.tag + "' was never resolved here (--tag-stale-seconds " + window + ")";
+  } else {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - resolved->at);
+    detail += "; tag '" + r.tag + "' was last resolved " + std::to_string(age.count()) +
+              " s ago, longer than --tag-stale-seconds " + window + " allows";
+  }
+  co_return co_await http::send_error(ex, errc::upstream_unavailable, std::move(detail));
+}
+
+asio::awaitable<bool> registry_proxy::serve_stale_tag(http::exchange& ex, upstream& up,
+                                                      const route& r,
+                                                      const std::string& authorization,
+                                                      const tag_cache::resolution& resolved) {
+  // Only clients upstream let read this manifest before (or anyone, when anonymous reads were
+  // allowed): the same rule as cached content while upstream is down.
+  const std::string digest = resolved.digest.str();
+  const auto mine = access_cache::key(up.display_name(), r.name, digest, authorization);
+  const auto anyone = access_cache::key(up.display_name(), r.name, digest, "");
+  if (access_.check(mine) == access_verdict::unknown &&
+      access_.check(anyone) == access_verdict::unknown)
+    co_return false;
+  auto lease = manifests_.open(resolved.digest);
+  std::string body;
+  if (!lease || !read_lease(*lease, body) ||
+      layers::digest_of(body, resolved.digest.algorithm()) != resolved.digest)
+    co_return false;
+  const auto parsed = layers::parse_manifest(body);
+  if (!parsed) co_return false;
+  const auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(tag_cache::clock::now() - resolved.at);
+  ex.always_set("Rookery-Stale-Tag", std::to_string(age.count()));
+  ++metrics_.stale_tag_answers;
+  spdlog::info("upstream {} unreachable: tag {}:{} answered from the cache ({} s old)",
+               up.display_name(), r.name, r.tag, age.count());
+  co_await serve_manifest(ex, body, parsed->media_type, digest);
+  co_return true;
+}
+
+asio::awaitable<void> registry_proxy::handle_gc(http::exchange& ex) {
+  if (ex.req().method() != bhttp::verb::post)
+    co_return co_await http::send_error(ex, errc::unsupported, "POST here to collect");
+  if (!opts_.operator_token.admits(ex.req()[bhttp::field::authorization])) {
+    std::string detail = opts_.operator_token.configured()
+                             ? "this endpoint needs the operator token (Authorization: Bearer)"
+                             : "no operator token is configured on this proxy";
+    co_return co_await http::send_error(ex, errc::unauthorized, std::move(detail));
+  }
+  std::string why;
+  const auto target = parse_gc_request(ex.req().body(), blobs_.budget_bytes(), why);
+  if (!target) co_return co_await http::send_error(ex, errc::size_invalid, std::move(why));
+  // Leased blobs (clients reading them) and blobs uploading to peers are passed over; each
+  // evicted blob's torrent stops before its file goes (the store's hooks).
+  const auto report = blobs_.collect(*target);
+  ++metrics_.gc_runs;
+  metrics_.gc_freed_bytes += report.freed_bytes;
+  spdlog::info(
+      "gc to {} bytes: freed {} blobs ({} bytes), kept {} ({} bytes), {} in use ({} bytes)",
+      report.target_bytes, report.freed_blobs, report.freed_bytes, report.kept_blobs,
+      report.kept_bytes, report.in_use_blobs, report.in_use_bytes);
+  std::string text = gc_report_json(report);
+  co_return co_await http::send_text(ex, std::move(text), "application/json");
 }
 
 void registry_proxy::store_manifest(const layers::digest& d, const std::string& body) {

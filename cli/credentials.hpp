@@ -1,0 +1,22 @@
+// The registry credentials a CLI command passes on: `--creds USER:PASSWORD`, or `--username`
+// with the password read from standard input (`--password-stdin`, so it never shows in `ps` or
+// shell history), as docker, podman and skopeo take them.
+#pragma once
+
+#include <istream>
+#include <string>
+
+namespace rookery::cli {
+
+struct login_flags {
+  std::string creds;     ///< USER:PASSWORD, may be empty
+  std::string username;  ///< with password_stdin
+  bool password_stdin = false;
+};
+
+/// "Basic ..." for the flags, reading the password's first line from `in` when asked; empty
+/// when no credentials were given. Throws std::invalid_argument (naming flags, never the
+/// password) when they do not fit together or the password is empty.
+std::string registry_authorization(const login_flags& flags, std::istream& in);
+
+}  // namespace rookery::cli

@@ -324,7 +324,12 @@ asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
 
 void session::update(torrent& t, const lt::torrent_status& st) {
   t.status_ = st;
-  note_uploading(t.digest(), st.upload_payload_rate > 0);
+  // Any change of the counter is a send (it restarts when storage moves); statuses come only
+  // for torrents that changed, so a rate read here could stay above zero long after the end.
+  if (st.total_payload_upload != t.payload_sent_) {
+    t.payload_sent_ = st.total_payload_upload;
+    if (st.total_payload_upload > 0) note_upload(t.digest());
+  }
   if (t.complete() || t.failed()) return;
   // Progress is any payload arriving, not only whole pieces: with many hosts sharing the
   // origin's link a piece can take seconds while blocks keep coming.
@@ -428,7 +433,7 @@ void session::remove(const layers::digest& d) {
     removed = it->second;
     lt_->remove_torrent(removed);  // thread-safe; the torrent stops at once, asynchronously
     handles_.erase(it);
-    uploading_.erase(d);
+    last_upload_.erase(d);
   }
   std::weak_ptr<bool> alive = alive_;
   asio::post(io_, [this, alive, d, removed] {
@@ -491,18 +496,15 @@ session::blob_stats session::stats(const layers::digest& d) const {
   return out;
 }
 
-void session::note_uploading(const layers::digest& d, bool uploading) {
+void session::note_upload(const layers::digest& d) {
   std::lock_guard lock(handles_mutex_);
-  if (!uploading) {
-    uploading_.erase(d);
-  } else if (handles_.contains(d)) {  // not one remove() just stopped
-    uploading_.insert(d);
-  }
+  if (handles_.contains(d)) last_upload_[d] = std::chrono::steady_clock::now();  // not removed
 }
 
 bool session::uploading(const layers::digest& d) const {
   std::lock_guard lock(handles_mutex_);
-  return uploading_.contains(d);
+  auto it = last_upload_.find(d);
+  return it != last_upload_.end() && std::chrono::steady_clock::now() - it->second < upload_grace;
 }
 
 int session::listen_port() const {

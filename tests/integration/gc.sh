@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `rookery gc` evicts cached blobs down to a target (or the proxy's budget), least recently used
 # first, and passes over a blob a slow client is still reading: that read completes with the
-# right bytes, and evicted blobs are fetched again correctly afterwards.
+# right bytes, and evicted blobs are fetched again correctly afterwards. In a swarm, a blob a
+# proxy is uploading to another host is passed over too, and its torrent goes with it once idle.
 source "$(dirname "$0")/lib.sh"
 ROOKERY=$ROOKERY_BUILD/cli/rookery
 MIB=$((1024 * 1024))
@@ -76,3 +77,36 @@ expect_eq "$(oci_code "$proxy/v1/gc" -X POST -H "Authorization: Bearer $RK_OPERA
   "400 SIZE_INVALID" "gc with a negative target"
 expect_eq "$(curl -s "$proxy/v1/status" | jq .store.blobs)" 1 "blobs after refused gcs"
 pass "gc needs the operator token and a valid target"
+
+# In a swarm: proxy A holds a blob, proxy B downloads it (at 2 MiB/s) from A and the seeder. A gc
+# on A passes over the blob while it uploads; once B is done and A idle, the gc takes the blob
+# and its torrent.
+sp=$(free_port); pa=$(free_port); pb=$(free_port)
+start_seeder seed "$sp" "$rp"
+start_swarm_proxy swarm-a "$pa" "$rp" "$sp" --operator-token-file "$RK_TMP/operator-token"
+start_swarm_proxy swarm-b "$pb" "$rp" "$sp" --download-limit-kib 2048
+head -c $((16 * MIB)) /dev/urandom > "$RK_TMP/shared"
+shared=$(push_blob "$rp" demo/swarm "$RK_TMP/shared")
+curl -sf -o /dev/null "http://127.0.0.1:$pa/v2/demo/swarm/blobs/$shared" || fail "proxy A could not fetch"
+expect_eq "$(torrent_count "$pa")" 1 "torrents on A"
+curl -sf -o "$RK_TMP/via-b" "http://127.0.0.1:$pb/v2/demo/swarm/blobs/$shared" &
+reader=$!
+RK_PIDS+=("$reader")
+# a_uploaded: payload bytes A's torrents sent to peers (its detailed status).
+a_uploaded() { operator_curl "http://127.0.0.1:$pa/v1/status" | jq '[.swarm.torrents[].uploaded] | add // 0'; }
+a_uploading() { [ "$(a_uploaded)" -gt 0 ]; }
+# gc_a_to_0: A's gc to 0 MiB, as JSON.
+gc_a_to_0() { "$ROOKERY" gc --proxy "http://127.0.0.1:$pa" --to 0 --operator-token-file "$RK_TMP/operator-token" --json; }
+wait_until 10 a_uploading || fail "A uploaded nothing to B"
+report=$(gc_a_to_0)
+kill -0 "$reader" 2>/dev/null || fail "B finished before A's gc ran"
+expect_eq "$(jq -c '.gc | [.freed_blobs, .in_use_blobs, .kept_bytes]' <<<"$report")" "[0,1,$((16 * MIB))]" "A's gc during the upload"
+wait "$reader" || fail "B's download failed"
+expect_eq "$(rk_file_digest "$RK_TMP/via-b")" "$shared" "the blob B downloaded"
+pass "a gc passed over a blob while it uploaded to another host ($(a_uploaded) bytes); that host got it intact"
+# a_collected: A's gc to 0 took the blob (A's upload rate has decayed to zero).
+a_collected() { [ "$(gc_a_to_0 | jq .gc.freed_blobs)" = 1 ]; }
+wait_until 30 a_collected || fail "A's gc never took the blob once idle"
+a_no_torrent() { [ "$(torrent_count "$pa")" = 0 ]; }
+wait_until 5 a_no_torrent || fail "A still has the torrent of an evicted blob"
+pass "once idle, the gc took the blob and its torrent"

@@ -1,7 +1,5 @@
 #include "registry-proxy/proxy.hpp"
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,7 +14,7 @@
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
 #include "layers/store_check.hpp"
-#include "registry-proxy/gc.hpp"
+#include "registry-proxy/detail/read_lease.hpp"
 
 namespace rookery::proxy {
 using pull::access_cache;
@@ -34,19 +32,6 @@ namespace {
 
 std::string header_of(const http::request& req, bhttp::field f) {
   return std::string(req[f]);
-}
-
-// Reads a whole small file (a cached manifest) from a lease.
-bool read_lease(const layers::blob_store::lease& lease, std::string& out) {
-  out.resize(lease.size());
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n =
-        ::pread(lease.fd(), out.data() + done, out.size() - done, static_cast<off_t>(done));
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -287,8 +272,8 @@ asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, 
   if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return true;
   std::string body;
   // At most 4 MiB: hashed on every serve, so a damaged copy is never served.
-  const bool intact =
-      read_lease(*lease, body) && layers::digest_of(body, r.digest->algorithm()) == *r.digest;
+  const bool intact = detail::read_lease(*lease, body) &&
+                      layers::digest_of(body, r.digest->algorithm()) == *r.digest;
   auto parsed = intact ? layers::parse_manifest(body) : std::nullopt;
   if (!parsed) {
     if (!intact) manifests_.quarantine(*r.digest);
@@ -299,87 +284,6 @@ asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, 
   const std::string digest = r.digest->str();
   co_await serve_manifest(ex, body, parsed->media_type, digest);
   co_return true;
-}
-
-void registry_proxy::remember_tag(upstream& up, const route& r, const std::string& digest) {
-  if (!tags_.enabled()) return;
-  if (auto d = layers::digest::parse(digest))
-    tags_.remember(tag_cache::key(up.display_name(), r.name, r.tag), *d, tag_cache::clock::now());
-}
-
-asio::awaitable<void> registry_proxy::answer_tag_unreachable(http::exchange& ex, upstream& up,
-                                                             const route& r,
-                                                             const std::string& authorization,
-                                                             std::string detail) {
-  const auto resolved = tags_.find(tag_cache::key(up.display_name(), r.name, r.tag));
-  const auto now = tag_cache::clock::now();
-  if (resolved && tags_.usable(*resolved, now) &&
-      co_await serve_stale_tag(ex, up, r, authorization, *resolved))
-    co_return;
-  ++metrics_.stale_tag_refusals;
-  const auto window = std::to_string(tags_.window().count());
-  if (!resolved) {
-    detail += "; tag '" + r.tag + "' was never resolved here (--tag-stale-seconds " + window + ")";
-  } else {
-    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - resolved->at);
-    detail += "; tag '" + r.tag + "' was last resolved " + std::to_string(age.count()) +
-              " s ago, longer than --tag-stale-seconds " + window + " allows";
-  }
-  co_return co_await http::send_error(ex, errc::upstream_unavailable, std::move(detail));
-}
-
-asio::awaitable<bool> registry_proxy::serve_stale_tag(http::exchange& ex, upstream& up,
-                                                      const route& r,
-                                                      const std::string& authorization,
-                                                      const tag_cache::resolution& resolved) {
-  // Only clients upstream let read this manifest before (or anyone, when anonymous reads were
-  // allowed): the same rule as cached content while upstream is down.
-  const std::string digest = resolved.digest.str();
-  const auto mine = access_cache::key(up.display_name(), r.name, digest, authorization);
-  const auto anyone = access_cache::key(up.display_name(), r.name, digest, "");
-  if (access_.check(mine) == access_verdict::unknown &&
-      access_.check(anyone) == access_verdict::unknown)
-    co_return false;
-  auto lease = manifests_.open(resolved.digest);
-  std::string body;
-  if (!lease || !read_lease(*lease, body) ||
-      layers::digest_of(body, resolved.digest.algorithm()) != resolved.digest)
-    co_return false;
-  const auto parsed = layers::parse_manifest(body);
-  if (!parsed) co_return false;
-  const auto age =
-      std::chrono::duration_cast<std::chrono::seconds>(tag_cache::clock::now() - resolved.at);
-  ex.always_set("Rookery-Stale-Tag", std::to_string(age.count()));
-  ++metrics_.stale_tag_answers;
-  spdlog::info("upstream {} unreachable: tag {}:{} answered from the cache ({} s old)",
-               up.display_name(), r.name, r.tag, age.count());
-  co_await serve_manifest(ex, body, parsed->media_type, digest);
-  co_return true;
-}
-
-asio::awaitable<void> registry_proxy::handle_gc(http::exchange& ex) {
-  if (ex.req().method() != bhttp::verb::post)
-    co_return co_await http::send_error(ex, errc::unsupported, "POST here to collect");
-  if (!opts_.operator_token.admits(ex.req()[bhttp::field::authorization])) {
-    std::string detail = opts_.operator_token.configured()
-                             ? "this endpoint needs the operator token (Authorization: Bearer)"
-                             : "no operator token is configured on this proxy";
-    co_return co_await http::send_error(ex, errc::unauthorized, std::move(detail));
-  }
-  std::string why;
-  const auto target = parse_gc_request(ex.req().body(), blobs_.budget_bytes(), why);
-  if (!target) co_return co_await http::send_error(ex, errc::size_invalid, std::move(why));
-  // Leased blobs (clients reading them) and blobs uploading to peers are passed over; each
-  // evicted blob's torrent stops before its file goes (the store's hooks).
-  const auto report = blobs_.collect(*target);
-  ++metrics_.gc_runs;
-  metrics_.gc_freed_bytes += report.freed_bytes;
-  spdlog::info(
-      "gc to {} bytes: freed {} blobs ({} bytes), kept {} ({} bytes), {} in use ({} bytes)",
-      report.target_bytes, report.freed_blobs, report.freed_bytes, report.kept_blobs,
-      report.kept_bytes, report.in_use_blobs, report.in_use_bytes);
-  std::string text = gc_report_json(report);
-  co_return co_await http::send_text(ex, std::move(text), "application/json");
 }
 
 void registry_proxy::store_manifest(const layers::digest& d, const std::string& body) {

@@ -12,6 +12,17 @@ push_image "$RK_TMP/img" v1 "127.0.0.1:$rp/demo/app:v1"
 start_proxy on "$pon" --upstream "http://127.0.0.1:$rp" --tag-stale-seconds 300
 start_proxy off "$poff" --upstream "http://127.0.0.1:$rp"
 start_proxy short "$pshort" --upstream "http://127.0.0.1:$rp" --tag-stale-seconds 2
+# containerd names the registry with ?ns= and resolves tags with HEAD.
+registry=127.0.0.1:$rp; pctr=$(free_port)
+start_proxy ctr "$pctr" --upstream "$registry=http://$registry" --tag-stale-seconds 300
+mkdir -p "$RK_TMP/certs.d/$registry"
+printf 'server = "http://%s"\n\n[host."http://127.0.0.1:%s"]\n  capabilities = ["pull", "resolve"]\n' \
+  "$registry" "$pctr" > "$RK_TMP/certs.d/$registry/hosts.toml"
+start_containerd ctrd
+ctr_pull() {
+  ctr --address "$CTR_ADDRESS" images pull --hosts-dir "$RK_TMP/certs.d" --snapshotter native \
+    "$registry/demo/app:v1" > "$RK_TMP/ctr.log" 2>&1
+}
 accept='Accept: application/vnd.oci.image.manifest.v1+json'
 
 # pull PORT DIR: skopeo copy of demo/app:v1 through a proxy.
@@ -21,6 +32,7 @@ headers() { curl -s -D - -o /dev/null -H "$accept" "${@:2}" "http://127.0.0.1:$1
 for port in "$pon" "$poff" "$pshort"; do
   pull "$port" "$RK_TMP/warm-$port" || fail "pull through :$port: $(cat "$RK_TMP/warm-$port.err")"
 done
+ctr_pull || fail "ctr pull: $(tail -5 "$RK_TMP/ctr.log")"
 if headers "$pon" | grep -q '^rookery-stale-tag:'; then fail "a stale mark while the registry is up"; fi
 pass "tags resolved upstream while it is up, unmarked"
 
@@ -35,6 +47,17 @@ grep -q "^docker-content-digest: $MANIFEST_DIGEST" <<<"$head" || fail "wrong dig
 headers "$pon" -I | grep -q '^rookery-stale-tag:' || fail "HEAD of the tag (containerd) not answered"
 [ "$(metric "http://127.0.0.1:$pon" rookery_proxy_stale_tag_answers_total)" -ge 3 ] || fail "stale answers not counted"
 pass "registry down: the tag comes from the cache (Rookery-Stale-Tag: $age) and the pull works"
+
+# containerd forgets the image and its content, then pulls it again by tag.
+ctr --address "$CTR_ADDRESS" images rm "$registry/demo/app:v1" >/dev/null
+for d in "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" "$MANIFEST_DIGEST"; do
+  ctr --address "$CTR_ADDRESS" content rm "$d" >/dev/null 2>&1 || true
+done
+[ -z "$(ctr --address "$CTR_ADDRESS" content ls -q)" ] || fail "containerd kept content"
+ctr_pull || fail "ctr pull with the registry down: $(tail -5 "$RK_TMP/ctr.log")"
+ctr --address "$CTR_ADDRESS" images check 2>/dev/null | grep -q "complete" || fail "image not complete in containerd"
+[ "$(metric "http://127.0.0.1:$pctr" rookery_proxy_stale_tag_answers_total)" -ge 1 ] || fail "containerd's resolve was not a stale answer"
+pass "registry down: containerd resolves the tag (HEAD) from the cache and pulls the image"
 
 expect_eq "$(oci_code "http://127.0.0.1:$poff/v2/demo/app/manifests/v1")" "503 UNAVAILABLE" "policy off"
 if pull "$poff" "$RK_TMP/down-off"; then fail "a pull by tag worked with the policy off"; fi

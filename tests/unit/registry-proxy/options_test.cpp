@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
 using rookery::proxy::parse_options;
@@ -40,9 +45,9 @@ TEST_CASE("proxy options: the seeder fronts the upstreams it names", "[options]"
 }
 
 TEST_CASE("proxy options: credentials go to the upstream they name", "[options]") {
-  auto parsed = parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h",
-                       "--upstream-credentials", "hub=bob:pw", "--upstream-credentials",
-                       "default=alice:s3cret"});
+  auto parsed =
+      parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h", "--upstream-credentials",
+             "hub=bob:pw", "--upstream-credentials", "default=alice:s3cret"});
   REQUIRE(std::holds_alternative<proxy_config>(parsed));
   const auto& c = std::get<proxy_config>(parsed);
   CHECK(c.upstreams[0].username == "alice");
@@ -57,8 +62,8 @@ TEST_CASE("proxy options: mistakes exit with status 2", "[options]") {
   CHECK(std::get<int>(parse({"--upstream", "http://r", "--upstream-credentials", "x=a:b"})) == 2);
   CHECK(std::get<int>(parse({"--upstream", "http://r", "--seeder", "http://s", "--fleet-ca",
                              "/nonexistent"})) == 2);
-  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file",
-                             "/nonexistent"})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file", "/nonexistent"})) ==
+        2);
   CHECK(std::get<int>(parse({"--help"})) == 0);
 }
 
@@ -87,4 +92,59 @@ TEST_CASE("proxy options: zero prefetches at once is refused", "[options]") {
   auto parsed = parse({"--upstream", "http://r:5000", "--max-prefetches", "0"});
   REQUIRE(std::holds_alternative<int>(parsed));
   CHECK(std::get<int>(parsed) == 2);
+}
+
+namespace {
+// An auth file in the temporary directory, removed afterwards.
+struct temp_auth_file {
+  std::filesystem::path path;
+  explicit temp_auth_file(const std::string& text)
+      : path(std::filesystem::temp_directory_path() /
+             ("rookery-auth-" + std::to_string(::getpid()) + ".json")) {
+    std::ofstream(path) << text;
+  }
+  ~temp_auth_file() { std::filesystem::remove(path); }
+};
+}  // namespace
+
+TEST_CASE("proxy options: --tag-stale-seconds is off by default", "[options]") {
+  auto off = parse({"--upstream", "http://127.0.0.1:5000"});
+  CHECK(std::get<proxy_config>(off).tag_stale.count() == 0);
+  auto on = parse({"--upstream", "http://127.0.0.1:5000", "--tag-stale-seconds", "600"});
+  CHECK(std::get<proxy_config>(on).tag_stale.count() == 600);
+  CHECK(std::get<int>(parse({"--upstream", "http://a:1", "--tag-stale-seconds", "-1"})) == 2);
+}
+
+TEST_CASE("proxy options: --auth-file logs upstreams in by host", "[options]") {
+  // YWxpY2U6czNjcmV0 = alice:s3cret
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}}})");
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000", "--upstream",
+                       "other=http://127.0.0.1:6000", "--auth-file", file.path.c_str()});
+  const auto& c = std::get<proxy_config>(parsed);
+  CHECK(c.upstreams[0].username == "alice");
+  CHECK(c.upstreams[0].password == "s3cret");
+  CHECK(c.upstreams[1].username.empty());
+}
+
+TEST_CASE("proxy options: REGISTRY_AUTH_FILE is the default auth file", "[options]") {
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}}})");
+  ::setenv("REGISTRY_AUTH_FILE", file.path.c_str(), 1);
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000"});
+  ::unsetenv("REGISTRY_AUTH_FILE");
+  CHECK(std::get<proxy_config>(parsed).upstreams[0].username == "alice");
+}
+
+TEST_CASE("proxy options: --upstream-credentials win over the auth file", "[options]") {
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}}})");
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000", "--upstream-credentials",
+                       "default=bob:pw", "--auth-file", file.path.c_str()});
+  CHECK(std::get<proxy_config>(parsed).upstreams[0].username == "bob");
+}
+
+TEST_CASE("proxy options: a bad auth file stops the proxy (exit 2)", "[options]") {
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "not base64!"}}})");
+  CHECK(std::get<int>(
+            parse({"--upstream", "http://127.0.0.1:5000", "--auth-file", file.path.c_str()})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://127.0.0.1:5000", "--auth-file",
+                             "/nonexistent/auth.json"})) == 2);
 }

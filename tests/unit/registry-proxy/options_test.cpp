@@ -45,9 +45,9 @@ TEST_CASE("proxy options: the seeder fronts the upstreams it names", "[options]"
 }
 
 TEST_CASE("proxy options: credentials go to the upstream they name", "[options]") {
-  auto parsed =
-      parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h", "--upstream-credentials",
-             "hub=bob:pw", "--upstream-credentials", "default=alice:s3cret"});
+  auto parsed = parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h",
+                       "--upstream-credentials", "hub=bob:pw", "--upstream-credentials",
+                       "default=alice:s3cret"});
   REQUIRE(std::holds_alternative<proxy_config>(parsed));
   const auto& c = std::get<proxy_config>(parsed);
   CHECK(c.upstreams[0].username == "alice");
@@ -62,8 +62,8 @@ TEST_CASE("proxy options: mistakes exit with status 2", "[options]") {
   CHECK(std::get<int>(parse({"--upstream", "http://r", "--upstream-credentials", "x=a:b"})) == 2);
   CHECK(std::get<int>(parse({"--upstream", "http://r", "--seeder", "http://s", "--fleet-ca",
                              "/nonexistent"})) == 2);
-  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file", "/nonexistent"})) ==
-        2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file",
+                             "/nonexistent"})) == 2);
   CHECK(std::get<int>(parse({"--help"})) == 0);
 }
 

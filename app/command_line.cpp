@@ -2,6 +2,12 @@
 
 namespace rookery::app {
 
+void add_check_flags(CLI::App& app, bool& check) {
+  app.add_flag("--check-flags", check,
+               "parse and check every flag and value, then exit 0 without reading any file or "
+               "starting anything");
+}
+
 void add_fleet_flags(CLI::App& app, fleet_flags& flags) {
   app.add_option("--fleet-ca", flags.ca,
                  "fleet CA certificate (PEM): BitTorrent over TLS with fleet members only");
@@ -11,7 +17,19 @@ void add_fleet_flags(CLI::App& app, fleet_flags& flags) {
                  "network (CIDR) whose peers may connect; repeat; default: any");
 }
 
+void check_fleet_flags(const fleet_flags& flags) {
+  const int given = !flags.ca.empty() + !flags.cert.empty() + !flags.key.empty();
+  if (given != 0 && given != 3)
+    throw bad_flag("--fleet-ca", "a fleet member needs --fleet-ca, --fleet-cert and --fleet-key");
+  for (const auto& network : flags.peer_allow) {
+    libtorrent::address first, last;
+    if (!p2p::parse_cidr(network, first, last))
+      throw bad_flag("--peer-allow", "'" + network + "' is not ADDRESS/BITS");
+  }
+}
+
 void apply_fleet_flags(const fleet_flags& flags, p2p::session_options& session) {
+  check_fleet_flags(flags);
   session.peer_allow = flags.peer_allow;
   p2p::load_fleet(session, flags.ca, flags.cert, flags.key);
 }

@@ -20,17 +20,34 @@ struct fleet_flags {
   std::vector<std::string> peer_allow;
 };
 void add_fleet_flags(CLI::App& app, fleet_flags& flags);
-/// Reads the fleet's PEM files into `session` (throws when they are incomplete or unreadable).
+/// Checks the fleet flags without reading a file: all three PEM files or none, and every
+/// --peer-allow network well-formed. Throws bad_flag.
+void check_fleet_flags(const fleet_flags& flags);
+/// Checks the flags, then reads the fleet's PEM files into `session` (throws when they are
+/// incomplete or unreadable).
 void apply_fleet_flags(const fleet_flags& flags, p2p::session_options& session);
 
+/// How a command line is parsed: in full, or (--check-flags) checked without reading a file.
+enum class parse_mode { run, check_flags };
+
+/// Adds --check-flags to `app`: parse and check every flag and value, read no file, start
+/// nothing, exit 0. What deployments run to prove their command lines before they ship.
+void add_check_flags(CLI::App& app, bool& check);
+
 /// Parses `argv` with `app` (its flags bound to variables) and turns them into a config with
-/// `make`. Returns the config, or the exit status after printing help (0) or what was wrong (2).
+/// `make(parse_mode)`. Returns the config, or the exit status after printing help (0), after a
+/// successful --check-flags (0), or what was wrong (2).
 template <class Config, class Make>
 std::variant<Config, int> parse_command_line(CLI::App& app, int argc, const char* const* argv,
                                              Make make) {
+  bool check = false;
+  add_check_flags(app, check);
   try {
     app.parse(argc, argv);
-    return make();
+    if (!check) return make(parse_mode::run);
+    make(parse_mode::check_flags);
+    std::cout << app.get_name() << ": flags accepted\n";
+    return 0;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {  // bad values, unreadable secret or certificate files
@@ -46,6 +63,7 @@ int daemon_main(int argc, char** argv, const char* program, Parse parse, Serve s
   if (const int* status = std::get_if<int>(&parsed)) return *status;
   auto& config = std::get<Config>(parsed);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  report_fatal_signals();
   return guarded(program, [&] { return serve(config); });
 }
 

@@ -1,7 +1,11 @@
 #include "app/startup.hpp"
 
+#include <execinfo.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <cstdlib>
 
 #include "http/server.hpp"
@@ -73,6 +77,31 @@ void run_until_signal(boost::asio::io_context& io) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) { io.stop(); });
   io.run();
+}
+
+namespace {
+// Async-signal-safe only: write(2), backtrace_symbols_fd(3) (backtrace() was called once before
+// so its library is loaded), then the default action.
+void on_fatal_signal(int sig) {
+  char text[] = "rookery: fatal signal 00\n";
+  text[sizeof text - 4] = static_cast<char>('0' + sig / 10 % 10);
+  text[sizeof text - 3] = static_cast<char>('0' + sig % 10);
+  (void)!write(STDERR_FILENO, text, sizeof text - 1);
+  void* frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+}  // namespace
+
+void report_fatal_signals() {
+  void* warm[1];
+  backtrace(warm, 1);
+  struct sigaction action {};
+  action.sa_handler = on_fatal_signal;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &action, nullptr);
 }
 
 int guarded(const char* program, const std::function<int()>& body) {

@@ -54,6 +54,11 @@ std::vector<std::string> split_names(const std::string& text);
 /// Runs `io` on this thread until SIGINT or SIGTERM.
 void run_until_signal(boost::asio::io_context& io);
 
+/// On SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT: writes the signal and a backtrace to stderr
+/// (frames as binary(+offset): `addr2line -e BINARY OFFSET` names them), then dies of the
+/// signal as it would have (a core where enabled).
+void report_fatal_signals();
+
 /// Calls `body`; an exception is logged as critical for `program` and becomes exit status 2.
 int guarded(const char* program, const std::function<int()>& body);
 

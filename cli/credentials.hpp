@@ -14,6 +14,9 @@ struct login_flags {
   bool password_stdin = false;
 };
 
+/// Throws std::invalid_argument when the flags do not fit together; reads nothing. Returns "".
+std::string check_login(const login_flags& flags);
+
 /// "Basic ..." for the flags, reading the password's first line from `in` when asked; empty
 /// when no credentials were given. Throws std::invalid_argument (naming flags, never the
 /// password) when they do not fit together or the password is empty.

@@ -28,12 +28,17 @@ struct flags {
   bool dry_run = false;
   int timeout = 1800;
   bool wait = false, json = false;
+  bool check_flags = false;  ///< check the command line only: read no file, contact nobody
 };
 
-// --proxy URL... and --hosts FILE, together.
-std::vector<cli::host> proxy_hosts(const flags& f) {
+// What a subcommand does once its flags are parsed; `run` false: build its options only.
+using command_fn = std::function<int(bool run)>;
+
+// --proxy URL... and --hosts FILE, together (the file is read only when `run`).
+std::vector<cli::host> proxy_hosts(const flags& f, bool run) {
   std::vector<cli::host> out;
   for (const auto& p : f.proxies) out.push_back(cli::parse_host(p));
+  if (!f.hosts_file.empty() && !run) return out;
   if (!f.hosts_file.empty()) {
     auto listed = cli::read_hosts_file(f.hosts_file);
     out.insert(out.end(), listed.begin(), listed.end());
@@ -42,7 +47,7 @@ std::vector<cli::host> proxy_hosts(const flags& f) {
   return out;
 }
 
-void add_prewarm(CLI::App& app, flags& f, std::function<int()>& command) {
+void add_prewarm(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand("prewarm", "Bring an image's blobs into every listed proxy");
   sub->add_option("image", f.image, "repository[:tag] or repository@digest")->required();
   sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
@@ -58,20 +63,19 @@ void add_prewarm(CLI::App& app, flags& f, std::function<int()>& command) {
   sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
   sub->add_flag("--json", f.json, "One JSON line per event, even on a terminal");
   sub->callback([&f, &command] {
-    command = [&f] {
-      cli::prewarm_options o{f.image,
-                             proxy_hosts(f),
-                             f.platform,
-                             f.ns,
-                             cli::registry_authorization(f.login, std::cin),
-                             std::chrono::seconds(f.timeout),
+    command = [&f](bool run) {
+      // --check-flags checks the login flags but reads no password.
+      const std::string authorization =
+          run ? cli::registry_authorization(f.login, std::cin) : cli::check_login(f.login);
+      cli::prewarm_options o{f.image, proxy_hosts(f, run), f.platform,
+                             f.ns,    authorization,       std::chrono::seconds(f.timeout),
                              f.json};
-      return cli::run_prewarm(o);
+      return run ? cli::run_prewarm(o) : 0;
     };
   });
 }
 
-void add_seed(CLI::App& app, flags& f, std::function<int()>& command) {
+void add_seed(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand("seed", "Make the seeder seed an image");
   sub->add_option("image", f.image, "repository[:tag] or repository@digest")->required();
   sub->add_option("--seeder", f.seeder, "The seeder's base URL")->required();
@@ -81,13 +85,14 @@ void add_seed(CLI::App& app, flags& f, std::function<int()>& command) {
   sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
   sub->add_flag("--json", f.json, "The seeder's summary as JSON");
   sub->callback([&f, &command] {
-    command = [&f] {
+    command = [&f](bool run) {
       cli::seed_options o{f.image,
                           cli::parse_host(f.seeder),
-                          cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN"),
+                          run ? cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN") : "",
                           f.wait,
                           std::chrono::seconds(f.timeout),
                           f.json};
+      if (!run) return 0;
       if (o.authorization.empty())
         throw std::invalid_argument(
             "no operator token: --operator-token-file or $ROOKERY_OPERATOR_TOKEN");
@@ -96,7 +101,7 @@ void add_seed(CLI::App& app, flags& f, std::function<int()>& command) {
   });
 }
 
-void add_status(CLI::App& app, flags& f, std::function<int()>& command) {
+void add_status(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand("status", "A table of proxies' and seeders' /v1/status");
   sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
   sub->add_option("--seeder", f.seeders, "A seeder's base URL (repeatable)");
@@ -105,13 +110,14 @@ void add_status(CLI::App& app, flags& f, std::function<int()>& command) {
                   "The operator token, for peers and uploads (default: $ROOKERY_OPERATOR_TOKEN)");
   sub->add_flag("--json", f.json, "One JSON line per host");
   sub->callback([&f, &command] {
-    command = [&f] {
+    command = [&f](bool run) {
       cli::status_options o;
       for (const auto& s : f.seeders) o.hosts.push_back(cli::parse_host(s));
       if (!f.proxies.empty() || !f.hosts_file.empty() || o.hosts.empty()) {
-        auto proxies = proxy_hosts(f);
+        auto proxies = proxy_hosts(f, run);
         o.hosts.insert(o.hosts.begin(), proxies.begin(), proxies.end());
       }
+      if (!run) return 0;
       o.authorization = cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN");
       o.json = f.json;
       return cli::run_status(o);
@@ -119,7 +125,7 @@ void add_status(CLI::App& app, flags& f, std::function<int()>& command) {
   });
 }
 
-void add_gc(CLI::App& app, flags& f, std::function<int()>& command) {
+void add_gc(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand(
       "gc", "Evict cached blobs down to each proxy's budget (blobs in use are passed over)");
   sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
@@ -129,9 +135,11 @@ void add_gc(CLI::App& app, flags& f, std::function<int()>& command) {
                   "The operator token (default: $ROOKERY_OPERATOR_TOKEN)");
   sub->add_flag("--json", f.json, "One JSON line per proxy");
   sub->callback([&f, &command] {
-    command = [&f] {
-      cli::gc_options o{proxy_hosts(f), f.to_mib,
-                        cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN"), f.json};
+    command = [&f](bool run) {
+      cli::gc_options o{proxy_hosts(f, run), f.to_mib,
+                        run ? cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN") : "",
+                        f.json};
+      if (!run) return 0;
       if (o.authorization.empty())
         throw std::invalid_argument(
             "no operator token: --operator-token-file or $ROOKERY_OPERATOR_TOKEN");
@@ -140,7 +148,7 @@ void add_gc(CLI::App& app, flags& f, std::function<int()>& command) {
   });
 }
 
-void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
+void add_setup(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand("setup", "Point a container runtime at this host's proxy");
   sub->add_option("runtime", f.runtime, "containerd, docker or podman")
       ->required()
@@ -154,7 +162,7 @@ void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
                   "/etc/containers/registries.conf.d/rookery.conf)");
   sub->add_flag("--dry-run", f.dry_run, "Print the files instead of writing them");
   sub->callback([&f, &command] {
-    command = [&f] {
+    command = [&f](bool run) {
       cli::setup_options o;
       o.runtime = f.runtime;
       if (f.proxies.size() > 1) throw std::invalid_argument("setup takes one --proxy");
@@ -162,7 +170,7 @@ void add_setup(CLI::App& app, flags& f, std::function<int()>& command) {
       for (const auto& r : f.registries) o.registries.push_back(cli::parse_mirrored_registry(r));
       o.path = f.path;
       o.dry_run = f.dry_run;
-      return cli::run_setup(o);
+      return run ? cli::run_setup(o) : 0;
     };
   });
 }
@@ -175,7 +183,10 @@ int main(int argc, char** argv) {
       "rookery");
   app.require_subcommand(1);
   flags f;
-  std::function<int()> command;
+  app.add_flag("--check-flags", f.check_flags,
+               "Parse and check the command line, then exit 0 without reading any file or "
+               "contacting anything");
+  command_fn command;
   add_prewarm(app, f, command);
   add_seed(app, f, command);
   add_status(app, f, command);
@@ -187,7 +198,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    return command();
+    const int status = command(!f.check_flags);
+    if (f.check_flags) std::cout << "rookery: flags accepted\n";
+    return status;
   } catch (const std::exception& e) {
     std::cerr << "rookery: " << e.what() << "\n";
     return 2;

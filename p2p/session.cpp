@@ -103,7 +103,7 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
   }
   pack.set_int(sp::alert_mask, lt::alert_category::error | lt::alert_category::status |
                                    lt::alert_category::storage |
-                                   lt::alert_category::piece_progress);
+                                   lt::alert_category::piece_progress | lt::alert_category::peer);
   return pack;
 }
 
@@ -371,6 +371,7 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   if (auto existing = find(d)) {
     std::lock_guard lock(handles_mutex_);
     if (handles_.contains(d)) return existing;
+    existing->on_error(make_error_code(errc::blob_unknown));  // its readers must not wait on
     by_handle_.erase(existing->handle());
     torrents_.erase(d);  // removed a moment ago; its handle is gone already
   }
@@ -528,6 +529,10 @@ void session::drain_alerts() {
       ++hash_failures_;
       spdlog::warn("piece {} of {} failed its hash check; fetching it again",
                    static_cast<int>(h->piece_index), h->torrent_name());
+    } else if (auto* b = lt::alert_cast<lt::peer_ban_alert>(a)) {
+      ++peers_banned_;
+      spdlog::warn("banned peer {}:{} of {}: it sent corrupt data",
+                   b->endpoint.address().to_string(), b->endpoint.port(), b->torrent_name());
     } else if (auto* c = lt::alert_cast<lt::torrent_need_cert_alert>(a)) {
       // An SSL torrent: join it with this host's fleet certificate (or stay out of it).
       if (fleet()) {
@@ -549,8 +554,6 @@ void session::drain_alerts() {
           std::filesystem::remove_all(it->second, ignored);
           moving_from_.erase(it);
         }
-        // Pieces still missing are in the adopted (complete, verified) file: see them.
-        if (!t->complete()) t->handle().force_recheck();
       }
     } else if (auto* mf = lt::alert_cast<lt::storage_moved_failed_alert>(a)) {
       spdlog::warn("moving {} failed: {}", mf->torrent_name(), mf->error.message());

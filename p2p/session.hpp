@@ -155,8 +155,8 @@ class session {
   /// Readers following it see an error. Safe from any thread: a store's eviction hook calls it
   /// before the blob's file goes.
   void remove(const layers::digest& d);
-  /// Moves a torrent's file to `save_dir`, keeping a file already there (a verified copy),
-  /// then rechecks if it was incomplete and deletes the old directory.
+  /// Moves a complete torrent's file to `save_dir`, keeping a file already there (a verified
+  /// copy), and deletes the old directory.
   void adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir);
 
   transfer_totals totals() const;
@@ -177,6 +177,8 @@ class session {
   static constexpr std::chrono::seconds upload_grace{3};
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
   std::uint64_t hash_failures() const noexcept { return hash_failures_; }
+  /// Peers libtorrent banned for sending corrupt data (smart-ban).
+  std::uint64_t peers_banned() const noexcept { return peers_banned_; }
   std::uint64_t alerts_dropped() const noexcept { return alerts_dropped_; }
   /// What the origin's piece dealer did (all zero unless session_options::deal_pieces).
   const dealer_counters& dealing() const noexcept { return *dealing_; }
@@ -214,6 +216,7 @@ class session {
   bool deal_pieces_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
   std::uint64_t hash_failures_ = 0;
+  std::uint64_t peers_banned_ = 0;
   std::uint64_t alerts_dropped_ = 0;
   boost::asio::steady_timer ticker_;
   std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();

@@ -63,6 +63,8 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
                 swarm->uploaded);
     out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
                 swarm->hash_failures);
+    out.counter("swarm_peers_banned_total", "Peers banned for sending corrupt data.",
+                swarm->peers_banned);
     out.gauge("swarm_torrents", "Torrents this host downloads or seeds.", swarm->torrents);
   }
   return out.str();

@@ -30,6 +30,7 @@ struct metrics {
   struct swarm_figures {
     std::uint64_t uploaded = 0;       ///< payload sent to other hosts
     std::uint64_t hash_failures = 0;  ///< pieces from peers that failed their check
+    std::uint64_t peers_banned = 0;   ///< peers banned for corrupt data
     std::uint64_t torrents = 0;
   };
 

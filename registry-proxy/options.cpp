@@ -97,7 +97,8 @@ pull::upstream_config& upstream_named(std::vector<pull::upstream_config>& all,
   return *it;
 }
 
-swarm_config swarm_of(raw_flags& f, std::vector<pull::upstream_config>& upstreams) {
+swarm_config swarm_of(raw_flags& f, std::vector<pull::upstream_config>& upstreams,
+                      app::parse_mode mode) {
   swarm_config swarm;
   const auto seeder = app::upstream_spec(f.seeder, "--seeder");
   swarm.seeder = seeder.base;
@@ -109,13 +110,16 @@ swarm_config swarm_of(raw_flags& f, std::vector<pull::upstream_config>& upstream
   swarm.session.listen = f.bt_listen;
   swarm.session.upload_rate_limit = f.upload_kib * 1024;
   swarm.session.download_rate_limit = f.download_kib * 1024;
-  app::apply_fleet_flags(f.fleet, swarm.session);
+  if (mode == app::parse_mode::run)
+    app::apply_fleet_flags(f.fleet, swarm.session);
+  else
+    app::check_fleet_flags(f.fleet);
   swarm.stall = std::chrono::milliseconds(f.stall_ms);
   swarm.metainfo_timeout = std::chrono::milliseconds(f.metainfo_timeout_ms);
   return swarm;
 }
 
-proxy_config config_of(raw_flags& f) {
+proxy_config config_of(raw_flags& f, app::parse_mode mode) {
   proxy_config c;
   c.listen = app::listen_endpoint(f.listen, "--listen");
   c.store = f.store;
@@ -133,8 +137,9 @@ proxy_config config_of(raw_flags& f) {
     app::set_credentials(upstream_named(c.upstreams, name, "--upstream-credentials"),
                          spec.substr(eq + 1), "--upstream-credentials");
   }
-  if (const auto path = app::auth_file_path(f.auth_file); !path.empty())
-    app::apply_auth_file(c.upstreams, pull::auth_file::load(path));
+  const auto auth_path = app::auth_file_path(f.auth_file);
+  if (mode == app::parse_mode::run && !auth_path.empty())
+    app::apply_auth_file(c.upstreams, pull::auth_file::load(auth_path));
   c.tag_stale = std::chrono::seconds(f.tag_stale_seconds);
   c.client.connect_timeout = std::chrono::milliseconds(f.connect_ms);
   c.client.response_timeout = std::chrono::milliseconds(f.response_ms);
@@ -145,9 +150,10 @@ proxy_config config_of(raw_flags& f) {
   c.max_fetches = f.max_fetches;
   c.max_prefetches = f.max_prefetches;
   c.prefetch_queue = f.prefetch_queue;
-  c.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
+  if (mode == app::parse_mode::run)
+    c.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
   c.log_level = f.log_level;
-  if (!f.seeder.empty()) c.swarm = swarm_of(f, c.upstreams);
+  if (!f.seeder.empty()) c.swarm = swarm_of(f, c.upstreams, mode);
   return c;
 }
 
@@ -157,7 +163,8 @@ std::variant<proxy_config, int> parse_options(int argc, const char* const* argv)
   CLI::App app{"rookery-proxy: pull-through OCI registry mirror with a local blob cache"};
   raw_flags flags;
   declare(app, flags);
-  return app::parse_command_line<proxy_config>(app, argc, argv, [&] { return config_of(flags); });
+  return app::parse_command_line<proxy_config>(
+      app, argc, argv, [&](app::parse_mode mode) { return config_of(flags, mode); });
 }
 
 }  // namespace rookery::proxy

@@ -34,6 +34,19 @@ std::string header_of(const http::request& req, bhttp::field f) {
   return std::string(req[f]);
 }
 
+// Every Accept field of the request as one list (RFC 9110 5.3). Docker sends one field per
+// media type, in an order that changes from pull to pull: forwarding only the first made the
+// registry refuse an OCI manifest to it now and then.
+std::string accept_list_of(const http::request& req) {
+  std::string out;
+  const auto [first, last] = req.equal_range(bhttp::field::accept);
+  for (auto it = first; it != last; ++it) {
+    if (!out.empty()) out += ", ";
+    out.append(it->value().data(), it->value().size());
+  }
+  return out;
+}
+
 }  // namespace
 
 registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
@@ -76,7 +89,7 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
       std::optional<metrics::swarm_figures> swarm;
       if (swarm_)
         swarm = metrics::swarm_figures{swarm_->totals().uploaded, swarm_->hash_failures(),
-                                       swarm_->torrent_count()};
+                                       swarm_->peers_banned(), swarm_->torrent_count()};
       const metrics::bound_figures bounds{
           fetcher_.queued(), prefetcher_.queued(), prefetcher_.dropped(),
           blobs_.quarantined_count() + manifests_.quarantined_count()};
@@ -196,7 +209,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   const std::string authorization = header_of(req, bhttp::field::authorization);
   // Forward what the client understands; a client that names no manifest type (curl's */*)
   // gets all four, or registries refuse OCI manifests to it.
-  std::string accept = header_of(req, bhttp::field::accept);
+  std::string accept = accept_list_of(req);
   if (accept.find("manifest") == std::string::npos) accept = layers::media_type::accept_all;
 
   if (r.digest && co_await serve_cached_manifest(ex, up, r, authorization)) co_return;

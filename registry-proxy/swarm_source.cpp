@@ -182,8 +182,20 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
 
 void swarm_source::committed(const layers::digest& d) {
   // The verified copy in the store becomes what we seed from.
-  swarm_.adopt_storage(d, store_.directory(d.algorithm()));
-  if (auto it = metainfo_.find(d); it != metainfo_.end()) {
+  auto it = metainfo_.find(d);
+  auto t = swarm_.find(d);
+  if (t && !t->complete() && it != metainfo_.end()) {
+    // Some bytes came from upstream, so libtorrent lacks pieces the store has. Rechecking the
+    // live torrent would crash libtorrent 2.0.8 (blocks still arriving meet the piece picker
+    // the recheck freed); a new torrent in seed mode over the verified copy needs no check.
+    swarm_.remove(d);
+    std::error_code ec;
+    swarm_.add(d, it->second, store_.directory(d.algorithm()), /*seed=*/true, false, ec);
+    fs::remove_all(opts_.work_dir / "downloads" / d.hex(), ec);
+  } else if (t) {
+    swarm_.adopt_storage(d, store_.directory(d.algorithm()));
+  }
+  if (it != metainfo_.end()) {
     if (!saved_.save(d, it->second)) spdlog::warn("could not save the metainfo of {}", d.str());
     metainfo_.erase(it);
   }

@@ -83,7 +83,7 @@ void declare(CLI::App& app, raw_flags& f) {
       ->capture_default_str();
 }
 
-seeder_config config_of(raw_flags& f) {
+seeder_config config_of(raw_flags& f, app::parse_mode mode) {
   seeder_config c;
   c.listen = app::listen_endpoint(f.listen, "--listen");
   c.registry = app::upstream_spec(f.registry, "--registry");
@@ -92,7 +92,8 @@ seeder_config config_of(raw_flags& f) {
     f.credentials = env;
   if (!f.credentials.empty())
     app::set_credentials(c.registry, f.credentials, "--registry-credentials");
-  if (const auto path = app::auth_file_path(f.auth_file); !path.empty()) {
+  if (const auto path = app::auth_file_path(f.auth_file);
+      mode == app::parse_mode::run && !path.empty()) {
     std::vector<pull::upstream_config> registries{c.registry};
     app::apply_auth_file(registries, pull::auth_file::load(path));
     c.registry = std::move(registries.front());
@@ -107,14 +108,19 @@ seeder_config config_of(raw_flags& f) {
   c.session.deal_pieces = f.deal_pieces;
   c.session.unchoke_slots = f.unchoke_slots != 0 ? f.unchoke_slots : f.deal_pieces ? -1 : 4;
   c.session.origin_request_queue = f.request_queue;
-  app::apply_fleet_flags(f.fleet, c.session);
+  if (mode == app::parse_mode::run)
+    app::apply_fleet_flags(f.fleet, c.session);
+  else
+    app::check_fleet_flags(f.fleet);
   c.tracker = tracker_options{std::chrono::seconds(f.announce_interval),
                               std::chrono::seconds(std::max(1, f.announce_interval / 3)),
                               f.tracker_peers, 200, f.tracker_peers_per_address};
   c.seeding.trackers = f.trackers.empty() ? std::vector{c.public_url + "/announce"} : f.trackers;
   c.seeding.fleet_ca_pem = c.session.fleet_ca_pem;
-  c.api.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
-  c.api.notify_secret = http::secret::load(f.notify_secret_file, "ROOKERY_NOTIFY_SECRET");
+  if (mode == app::parse_mode::run) {
+    c.api.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
+    c.api.notify_secret = http::secret::load(f.notify_secret_file, "ROOKERY_NOTIFY_SECRET");
+  }
   c.api.image_seeds = f.image_seeds;
   c.api.image_queue = f.image_queue;
   c.log_level = f.log_level;
@@ -128,7 +134,8 @@ std::variant<seeder_config, int> parse_options(int argc, const char* const* argv
       "rookery-seeder: seeds a registry's layers to a BitTorrent swarm of rookery-proxy hosts"};
   raw_flags flags;
   declare(app, flags);
-  return app::parse_command_line<seeder_config>(app, argc, argv, [&] { return config_of(flags); });
+  return app::parse_command_line<seeder_config>(
+      app, argc, argv, [&](app::parse_mode mode) { return config_of(flags, mode); });
 }
 
 }  // namespace rookery::seeder

@@ -1,6 +1,11 @@
 #include "app/startup.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <string>
 
 using namespace rookery;
 
@@ -8,8 +13,7 @@ TEST_CASE("startup: listen endpoints, v4 and v6", "[startup]") {
   CHECK(app::listen_endpoint("127.0.0.1:5050", "--listen").port() == 5050);
   CHECK(app::listen_endpoint("[::1]:6000", "--listen").address().is_v6());
   CHECK_THROWS_AS(app::listen_endpoint("localhost", "--listen"), app::bad_flag);
-  CHECK_THROWS_WITH(app::listen_endpoint("1.2.3.4:99999", "--listen"),
-                    Catch::Contains("--listen"));
+  CHECK_THROWS_WITH(app::listen_endpoint("1.2.3.4:99999", "--listen"), Catch::Contains("--listen"));
 }
 
 TEST_CASE("startup: an upstream with and without a name", "[startup]") {
@@ -45,4 +49,28 @@ TEST_CASE("startup: comma-separated names keep empty ones", "[startup]") {
 TEST_CASE("startup: guarded turns an exception into exit status 2", "[startup]") {
   CHECK(app::guarded("test", [] { return 0; }) == 0);
   CHECK(app::guarded("test", []() -> int { throw std::runtime_error("boom"); }) == 2);
+}
+
+TEST_CASE("startup: a fatal signal leaves its number and a backtrace on stderr", "[startup]") {
+  int out[2];
+  REQUIRE(pipe(out) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    dup2(out[1], STDERR_FILENO);
+    app::report_fatal_signals();
+    std::raise(SIGBUS);
+    _exit(0);  // not reached: the handler re-raises with the default action
+  }
+  close(out[1]);
+  std::string text;
+  char chunk[4096];
+  for (ssize_t n; (n = read(out[0], chunk, sizeof chunk)) > 0;) text.append(chunk, n);
+  close(out[0]);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGBUS);
+  CHECK_THAT(text, Catch::StartsWith("rookery: fatal signal 07\n"));
+  CHECK_THAT(text, Catch::Contains("unit_tests("));  // at least one frame of this binary
 }

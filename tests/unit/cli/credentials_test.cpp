@@ -43,3 +43,9 @@ TEST_CASE("registry_authorization refuses an empty password on stdin", "[credent
   CHECK_THROWS_WITH(registry_authorization({"", "alice", true}, in),
                     "--password-stdin: no password on stdin");
 }
+
+TEST_CASE("check_login checks the flags without reading a password", "[credentials]") {
+  CHECK(rookery::cli::check_login({"", "alice", true}).empty());
+  CHECK_THROWS_WITH(rookery::cli::check_login({"", "alice", false}),
+                    "--username and --password-stdin go together");
+}

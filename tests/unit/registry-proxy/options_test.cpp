@@ -45,9 +45,9 @@ TEST_CASE("proxy options: the seeder fronts the upstreams it names", "[options]"
 }
 
 TEST_CASE("proxy options: credentials go to the upstream they name", "[options]") {
-  auto parsed = parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h",
-                       "--upstream-credentials", "hub=bob:pw", "--upstream-credentials",
-                       "default=alice:s3cret"});
+  auto parsed =
+      parse({"--upstream", "http://r:5000", "--upstream", "hub=https://h", "--upstream-credentials",
+             "hub=bob:pw", "--upstream-credentials", "default=alice:s3cret"});
   REQUIRE(std::holds_alternative<proxy_config>(parsed));
   const auto& c = std::get<proxy_config>(parsed);
   CHECK(c.upstreams[0].username == "alice");
@@ -62,8 +62,8 @@ TEST_CASE("proxy options: mistakes exit with status 2", "[options]") {
   CHECK(std::get<int>(parse({"--upstream", "http://r", "--upstream-credentials", "x=a:b"})) == 2);
   CHECK(std::get<int>(parse({"--upstream", "http://r", "--seeder", "http://s", "--fleet-ca",
                              "/nonexistent"})) == 2);
-  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file",
-                             "/nonexistent"})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://r", "--operator-token-file", "/nonexistent"})) ==
+        2);
   CHECK(std::get<int>(parse({"--help"})) == 0);
 }
 
@@ -147,4 +147,34 @@ TEST_CASE("proxy options: a bad auth file stops the proxy (exit 2)", "[options]"
             parse({"--upstream", "http://127.0.0.1:5000", "--auth-file", file.path.c_str()})) == 2);
   CHECK(std::get<int>(parse({"--upstream", "http://127.0.0.1:5000", "--auth-file",
                              "/nonexistent/auth.json"})) == 2);
+  // --check-flags reads no file.
+  CHECK(std::get<int>(parse({"--check-flags", "--upstream", "http://127.0.0.1:5000", "--auth-file",
+                             "/nonexistent/auth.json"})) == 0);
+}
+
+TEST_CASE("proxy options: --check-flags reads no file and exits 0", "[options]") {
+  auto parsed = parse({"--check-flags", "--upstream", "http://r:5000", "--seeder", "http://s:5060",
+                       "--fleet-ca", "/nonexistent/ca.pem", "--fleet-cert", "/nonexistent/h.pem",
+                       "--fleet-key", "/nonexistent/h.key", "--operator-token-file",
+                       "/nonexistent/token", "--peer-allow", "10.0.0.0/8"});
+  REQUIRE(std::holds_alternative<int>(parsed));
+  CHECK(std::get<int>(parsed) == 0);
+}
+
+TEST_CASE("proxy options: --check-flags still checks every value", "[options]") {
+  auto check = [](std::vector<const char*> args) {
+    args.insert(args.begin(), {"--check-flags", "--upstream", "http://r:5000"});
+    return std::get<int>(parse(std::move(args)));
+  };
+  CHECK(check({"--no-such-flag"}) == 2);
+  CHECK(check({"--listen", "nowhere"}) == 2);
+  CHECK(check({"--max-fetches", "many"}) == 2);
+  CHECK(check({"--seeder", "nope=http://s"}) == 2);
+  CHECK(check({"--seeder", "http://s", "--fleet-ca", "/ca.pem"}) == 2);  // not all three
+  CHECK(check({"--seeder", "http://s", "--peer-allow", "10.0.0.0/33"}) == 2);
+}
+
+TEST_CASE("proxy options: a malformed --peer-allow stops start-up", "[options]") {
+  CHECK(std::get<int>(parse(
+            {"--upstream", "http://r", "--seeder", "http://s", "--peer-allow", "ten/8"})) == 2);
 }

@@ -94,3 +94,22 @@ TEST_CASE("seeder options: --auth-file logs the seeder in to its registry", "[op
   CHECK(std::get<seeder_config>(parsed).registry.username == "bob");
   CHECK(std::get<seeder_config>(parsed).registry.password == "pw");
 }
+
+TEST_CASE("seeder options: --check-flags reads no file and exits 0", "[options]") {
+  auto parsed = parse({"--check-flags", "--registry", "http://r", "--notify-secret-file", "/nope",
+                       "--operator-token-file", "/nope", "--fleet-ca", "/nope/ca.pem",
+                       "--fleet-cert", "/nope/s.pem", "--fleet-key", "/nope/s.key"});
+  REQUIRE(std::holds_alternative<int>(parsed));
+  CHECK(std::get<int>(parsed) == 0);
+}
+
+TEST_CASE("seeder options: --check-flags still checks every value", "[options]") {
+  CHECK(std::get<int>(parse({"--check-flags", "--registry", "http://r", "--unknown"})) == 2);
+  CHECK(std::get<int>(parse({"--check-flags", "--registry", "name=http://r"})) == 2);
+  CHECK(std::get<int>(parse({"--check-flags", "--registry", "http://r", "--image-seeds", "0"})) ==
+        2);
+  CHECK(std::get<int>(parse({"--check-flags", "--registry", "http://r", "--fleet-key", "/k"})) ==
+        2);
+  CHECK(std::get<int>(parse({"--check-flags", "--registry", "http://r", "--peer-allow", "x/8"})) ==
+        2);
+}

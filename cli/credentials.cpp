@@ -21,18 +21,31 @@ std::string check_login(const login_flags& flags) {
   return {};
 }
 
-std::string registry_authorization(const login_flags& flags, std::istream& in) {
+std::pair<std::string, std::string> registry_login(const login_flags& flags, std::istream& in) {
   check_login(flags);
   if (!flags.creds.empty()) {
     const auto colon = flags.creds.find(':');
-    return pull::basic_authorization(flags.creds.substr(0, colon), flags.creds.substr(colon + 1));
+    return {flags.creds.substr(0, colon), flags.creds.substr(colon + 1)};
   }
   if (flags.username.empty()) return {};
   std::string password;
   std::getline(in, password);
   if (!password.empty() && password.back() == '\r') password.pop_back();
   if (password.empty()) throw std::invalid_argument("--password-stdin: no password on stdin");
-  return pull::basic_authorization(flags.username, password);
+  return {flags.username, password};
+}
+
+std::string registry_authorization(const login_flags& flags, std::istream& in) {
+  const auto [user, password] = registry_login(flags, in);
+  return user.empty() ? std::string() : pull::basic_authorization(user, password);
+}
+
+void add_login_flags(CLI::App& sub, login_flags& flags) {
+  sub.add_option("--creds", flags.creds, "USER:PASSWORD for the registry");
+  sub.add_option("--username", flags.username,
+                 "The registry user, with --password-stdin (instead of --creds)");
+  sub.add_flag("--password-stdin", flags.password_stdin,
+               "Read the registry password from the first line of stdin");
 }
 
 }  // namespace rookery::cli

@@ -5,6 +5,9 @@
 
 #include <istream>
 #include <string>
+#include <utility>
+
+#include <CLI/CLI.hpp>
 
 namespace rookery::cli {
 
@@ -16,6 +19,13 @@ struct login_flags {
 
 /// Throws std::invalid_argument when the flags do not fit together; reads nothing. Returns "".
 std::string check_login(const login_flags& flags);
+
+/// USER and PASSWORD from the flags (the password's first line read from `in` when asked);
+/// both empty when no credentials were given. Throws like registry_authorization.
+std::pair<std::string, std::string> registry_login(const login_flags& flags, std::istream& in);
+
+/// Adds --creds, --username and --password-stdin to `sub`, bound to `flags`.
+void add_login_flags(CLI::App& sub, login_flags& flags);
 
 /// "Basic ..." for the flags, reading the password's first line from `in` when asked; empty
 /// when no credentials were given. Throws std::invalid_argument (naming flags, never the

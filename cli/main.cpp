@@ -2,13 +2,16 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
 #include "cli/api_client.hpp"
 #include "cli/credentials.hpp"
+#include "cli/export.hpp"
 #include "cli/gc.hpp"
 #include "cli/hosts.hpp"
+#include "cli/import.hpp"
 #include "cli/prewarm.hpp"
 #include "cli/seed.hpp"
 #include "cli/setup.hpp"
@@ -54,12 +57,7 @@ void add_prewarm(CLI::App& app, flags& f, command_fn& command) {
   sub->add_option("--hosts", f.hosts_file, "A file of proxy URLs, one a line");
   sub->add_option("--platform", f.platform, "os/arch[/variant] (default: each proxy's own)");
   sub->add_option("--ns", f.ns, "The proxies' upstream name (default: their default upstream)");
-  sub->add_option("--creds", f.login.creds,
-                  "USER:PASSWORD for the registry (default: the proxies')");
-  sub->add_option("--username", f.login.username,
-                  "The registry user, with --password-stdin (instead of --creds)");
-  sub->add_flag("--password-stdin", f.login.password_stdin,
-                "Read the registry password from the first line of stdin");
+  cli::add_login_flags(*sub, f.login);  // default: the proxies' own credentials
   sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
   sub->add_flag("--json", f.json, "One JSON line per event, even on a terminal");
   sub->callback([&f, &command] {
@@ -175,11 +173,95 @@ void add_setup(CLI::App& app, flags& f, command_fn& command) {
   });
 }
 
+void add_import(CLI::App& app, command_fn& command) {
+  struct import_flags {
+    std::vector<std::string> files;
+    std::string registry, image, seeder, token_file;
+    cli::login_flags login;
+    int timeout = 1800;
+  };
+  auto f = std::make_shared<import_flags>();
+  auto* sub = app.add_subcommand(
+      "import", "Push docker-archive or OCI-layout tarballs into the registry, then seed them");
+  sub->add_option("files", f->files, "FILE.tar[.gz]...")->required()->check(CLI::ExistingFile);
+  sub->add_option("--registry", f->registry, "The central registry's base URL")->required();
+  cli::add_login_flags(*sub, f->login);
+  sub->add_option("--image", f->image, "Push as REPOSITORY[:TAG] (default: the tarball's names)");
+  sub->add_option("--seeder", f->seeder, "Have this seeder seed each image (rookery seed --wait)");
+  sub->add_option("--operator-token-file", f->token_file,
+                  "The seeder's operator token (default: $ROOKERY_OPERATOR_TOKEN)");
+  sub->add_option("--timeout", f->timeout, "Give up seeding after this many seconds")
+      ->capture_default_str();
+  sub->callback([f, &command] {
+    command = [f](bool run) {
+      cli::import_options o;
+      o.files = f->files;
+      o.registry = cli::parse_host(f->registry);
+      // --check-flags checks the login flags but reads no password.
+      std::tie(o.username, o.password) =
+          run ? cli::registry_login(f->login, std::cin) : std::pair<std::string, std::string>{};
+      if (!run) cli::check_login(f->login);
+      if (!f->image.empty() && !(o.name = cli::parse_image_name(f->image)))
+        throw std::invalid_argument("--image must be REPOSITORY[:TAG]");
+      if (!f->seeder.empty()) {
+        o.seeder = cli::parse_host(f->seeder);
+        if (!run) return 0;  // --check-flags: the token file is not read
+        o.seeder_authorization = cli::bearer_from(f->token_file, "ROOKERY_OPERATOR_TOKEN");
+        if (o.seeder_authorization.empty())
+          throw std::invalid_argument(
+              "--seeder needs the operator token: --operator-token-file or "
+              "$ROOKERY_OPERATOR_TOKEN");
+      }
+      o.timeout = std::chrono::seconds(f->timeout);
+      return run ? cli::run_import(o) : 0;
+    };
+  });
+}
+
+void add_export(CLI::App& app, command_fn& command) {
+  struct export_flags {
+    std::string image, file, proxy, registry, format = "docker", platform;
+    cli::login_flags login;
+  };
+  auto f = std::make_shared<export_flags>();
+  auto* sub = app.add_subcommand("export", "Write an image to a docker-archive or OCI tarball");
+  sub->add_option("image", f->image, "repository[:tag] or repository@digest")->required();
+  sub->add_option("file", f->file, "FILE.tar (gzip when it ends in .gz or .tgz)")->required();
+  auto* proxy = sub->add_option("--proxy", f->proxy, "Read through this rookery proxy");
+  auto* registry = sub->add_option("--registry", f->registry, "Read from this registry");
+  proxy->excludes(registry);
+  cli::add_login_flags(*sub, f->login);
+  sub->add_option("--format", f->format, "docker (docker-archive) or oci (OCI image layout)")
+      ->check(CLI::IsMember({"docker", "oci"}))
+      ->capture_default_str();
+  sub->add_option("--platform", f->platform,
+                  "os/arch[/variant] of an index (default: this host's)");
+  sub->callback([f, &command] {
+    command = [f](bool run) {
+      cli::export_options o;
+      o.image = f->image;
+      o.file = f->file;
+      if (f->proxy.empty() == f->registry.empty())
+        throw std::invalid_argument("name where to read: --proxy URL or --registry URL");
+      o.source = cli::parse_host(f->proxy.empty() ? f->registry : f->proxy);
+      // --check-flags checks the login flags but reads no password.
+      std::tie(o.username, o.password) =
+          run ? cli::registry_login(f->login, std::cin) : std::pair<std::string, std::string>{};
+      if (!run) cli::check_login(f->login);
+      o.format = f->format == "oci" ? cli::archive_format::oci : cli::archive_format::docker;
+      if (!f->platform.empty() && !(o.platform = layers::parse_platform(f->platform)))
+        throw std::invalid_argument("--platform must be os/arch[/variant]");
+      return run ? cli::run_export(o) : 0;
+    };
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "rookery: pre-warm, seed, inspect and collect a fleet of rookery proxies and seeders",
+      "rookery: pre-warm, seed, inspect, collect, import and export for a fleet of rookery "
+      "proxies and seeders",
       "rookery");
   app.require_subcommand(1);
   flags f;
@@ -192,6 +274,8 @@ int main(int argc, char** argv) {
   add_status(app, f, command);
   add_setup(app, f, command);
   add_gc(app, f, command);
+  add_import(app, command);
+  add_export(app, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

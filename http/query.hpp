@@ -1,4 +1,4 @@
-// Query strings: percent-decoding and parameter lookup.
+// Query strings: percent-encoding and -decoding, and parameter lookup.
 #pragma once
 
 #include <optional>
@@ -6,6 +6,9 @@
 #include <string_view>
 
 namespace rookery::http {
+
+/// Encodes every byte but RFC 3986's unreserved characters as %XX (for query values).
+std::string percent_encode(std::string_view text);
 
 /// Decodes %XX escapes and '+'; nullopt for a malformed escape. Bytes may be binary.
 std::optional<std::string> percent_decode(std::string_view text);

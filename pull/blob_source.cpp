@@ -1,5 +1,13 @@
 #include "pull/blob_source.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
 #include "layers/error.hpp"
 
 namespace rookery::pull {
@@ -7,33 +15,13 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace {
 
-class http_blob_reader final : public blob_reader {
- public:
-  http_blob_reader(std::unique_ptr<http::response_stream> response, std::uint64_t* counter)
-      : response_(std::move(response)), counter_(counter) {}
-  std::optional<std::uint64_t> size() const override { return response_->content_length(); }
-  asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
-                                         std::error_code& ec) override {
-    const std::size_t n = co_await response_->read_some(data, size, ec);
-    if (counter_) *counter_ += n;
-    co_return n;
-  }
+std::atomic<std::uint64_t> resumes_total{0};
 
- private:
-  std::unique_ptr<http::response_stream> response_;
-  std::uint64_t* counter_;
-};
-
-}  // namespace
-
-asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
-    const blob_request& request, upstream_refusal& refusal, std::error_code& ec) {
-  co_return co_await open_range(request, 0, &bytes_, refusal, ec);
-}
-
-asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
-    const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
-    upstream_refusal& refusal, std::error_code& ec) {
+// A GET of the blob from `offset` on (Range when offset > 0); null with `refusal` or `ec` set.
+asio::awaitable<std::unique_ptr<http::response_stream>> open_response(const blob_request& request,
+                                                                      std::uint64_t offset,
+                                                                      upstream_refusal& refusal,
+                                                                      std::error_code& ec) {
   upstream_call call{bhttp::verb::get,
                      "/v2/" + request.repository + "/blobs/" + request.digest.str(),
                      request.authorization,
@@ -47,7 +35,76 @@ asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
     refusal = co_await read_refusal(*response);
     co_return nullptr;
   }
-  co_return std::make_unique<http_blob_reader>(std::move(response), counter);
+  co_return response;
+}
+
+// An upstream body that, when it breaks off (a stall past the idle timeout, a reset), is asked
+// for again from where it stopped, a few times. The fetcher hashes every byte, so a registry
+// that answers the Range with other bytes only fails the fetch.
+class http_blob_reader final : public blob_reader {
+ public:
+  http_blob_reader(std::unique_ptr<http::response_stream> response, blob_request request,
+                   std::uint64_t offset, std::uint64_t* counter)
+      : response_(std::move(response)),
+        request_(std::move(request)),
+        size_(response_->content_length()),
+        position_(offset),
+        counter_(counter) {}
+  std::optional<std::uint64_t> size() const override { return size_; }
+  asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
+                                         std::error_code& ec) override {
+    for (int resumes = 0;; ++resumes) {
+      const std::size_t n = co_await response_->read_some(data, size, ec);
+      position_ += n;
+      if (counter_) *counter_ += n;
+      if (!ec || resumes == max_resumes || !co_await resume(ec, resumes)) co_return n;
+      if (n > 0) co_return n;
+    }
+  }
+
+ private:
+  static constexpr int max_resumes = 3;
+
+  asio::awaitable<bool> resume(std::error_code& ec, int resumes) {
+    spdlog::warn("upstream body of {} broke off at byte {} ({}); asking for the rest",
+                 request_.digest.str(), position_, ec.message());
+    asio::steady_timer pause(co_await asio::this_coro::executor,
+                             std::chrono::milliseconds(250 * (resumes + 1)));
+    co_await pause.async_wait(asio::use_awaitable);
+    upstream_refusal refusal;
+    std::error_code again;
+    auto next = co_await open_response(request_, position_, refusal, again);
+    if (!next) co_return false;  // the first error stands
+    response_ = std::move(next);
+    ec.clear();
+    ++resumes_total;
+    co_return true;
+  }
+
+  std::unique_ptr<http::response_stream> response_;
+  blob_request request_;
+  std::optional<std::uint64_t> size_;
+  std::uint64_t position_;
+  std::uint64_t* counter_;
+};
+
+}  // namespace
+
+std::uint64_t upstream_resumes() noexcept {
+  return resumes_total.load();
+}
+
+asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
+    const blob_request& request, upstream_refusal& refusal, std::error_code& ec) {
+  co_return co_await open_range(request, 0, &bytes_, refusal, ec);
+}
+
+asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
+    const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
+    upstream_refusal& refusal, std::error_code& ec) {
+  auto response = co_await open_response(request, offset, refusal, ec);
+  if (!response) co_return nullptr;
+  co_return std::make_unique<http_blob_reader>(std::move(response), request, offset, counter);
 }
 
 }  // namespace rookery::pull

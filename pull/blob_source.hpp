@@ -57,7 +57,12 @@ class blob_source {
   virtual source_bytes bytes() const = 0;
 };
 
-/// Pulls blobs with GET from the request's upstream registry (following redirects).
+/// Upstream blob bodies that broke off and were asked for again from where they stopped
+/// (process-wide, for the metrics).
+std::uint64_t upstream_resumes() noexcept;
+
+/// Pulls blobs with GET from the request's upstream registry (following redirects). A body
+/// that breaks off is asked for again with a Range from where it stopped, up to 3 times.
 class upstream_blob_source final : public blob_source {
  public:
   boost::asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,

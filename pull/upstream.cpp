@@ -7,27 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/query.hpp"
 #include "layers/error.hpp"
 
 namespace rookery::pull {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace {
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 // "/v2/<name>/manifests/..." → "<name>", the key under which a token scope is remembered.
 std::string repository_of(const std::string& path) {
@@ -138,7 +124,8 @@ asio::awaitable<std::string> upstream::fetch_token(const std::string& challenge,
     co_return std::string{};
   }
   where->target += (where->target.find('?') == std::string::npos ? "?" : "&");
-  where->target += "service=" + percent_encode(service) + "&scope=" + percent_encode(scope);
+  where->target +=
+      "service=" + http::percent_encode(service) + "&scope=" + http::percent_encode(scope);
   bhttp::fields headers;
   headers.set(bhttp::field::authorization, basic_authorization(config_.username, config_.password));
   auto ex = co_await asio::this_coro::executor;

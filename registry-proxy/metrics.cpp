@@ -1,6 +1,7 @@
 #include "registry-proxy/metrics.hpp"
 
 #include "http/prometheus.hpp"
+#include "pull/blob_source.hpp"
 
 namespace rookery::proxy {
 
@@ -33,6 +34,9 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
               manifest_cache_hits);
   out.counter("upstream_errors_total", "Upstream requests that failed to connect or answer.",
               upstream_errors + fetches.source_errors);
+  out.counter("upstream_resumes_total",
+              "Upstream blob bodies that broke off and were asked for again from there.",
+              pull::upstream_resumes());
   out.counter("access_checks_total", "Upstream confirmations of a client's read access.",
               access_checks);
   out.counter("blob_verifications_total",

@@ -53,9 +53,12 @@ if printf '\n' | "$ROOKERY" prewarm private/app:v1 --proxy "http://127.0.0.1:$p3
   fail "an empty password was accepted"
 fi
 grep -q 'no password on stdin' "$RK_TMP/empty.err" || fail "no reason: $(cat "$RK_TMP/empty.err")"
-pass "rookery prewarm --username --password-stdin"
+printf 's3cret-pw\n' | "$ROOKERY" export private/app:v1 "$RK_TMP/app.tar" --registry "http://127.0.0.1:$rp" \
+  --username alice --password-stdin --format oci 2>"$RK_TMP/export.err" || fail "export: $(cat "$RK_TMP/export.err")"
+skopeo inspect --raw "oci-archive:$RK_TMP/app.tar" | jq -e '.layers | length == 2' >/dev/null || fail "the export is not the image"
+pass "rookery prewarm and export --username --password-stdin"
 
-if grep -l 's3cret-pw' "$RK_TMP"/*/proxy.log "$RK_TMP"/*/seeder.log "$RK_TMP/bad.out" "$RK_TMP/prewarm.out"; then
+if grep -l 's3cret-pw' "$RK_TMP"/*/proxy.log "$RK_TMP"/*/seeder.log "$RK_TMP/bad.out" "$RK_TMP/prewarm.out" "$RK_TMP/export.err"; then
   fail "a password reached a log"
 fi
 pass "no password in any log"

@@ -47,7 +47,11 @@ for mode in corrupt-blob truncated-blob; do
   stored=$(curl -s "http://127.0.0.1:$px/v1/status" | jq '.store.blobs')
   expect_eq "$stored" 0 "$mode: blobs committed"
   gets=$(grep -c "^GET /v2/demo/app/blobs/$digest" "$RK_TMP/$mode/fake.log")
-  expect_eq "$gets" 2 "$mode: upstream fetches (nothing cached between attempts)"
+  # A body cut short is asked for again from where it stopped; this upstream answers the
+  # Range with a 200, so each client attempt costs one GET and one resume.
+  per_attempt=1
+  [ "$mode" = truncated-blob ] && per_attempt=2
+  expect_eq "$gets" $((2 * per_attempt)) "$mode: upstream fetches (nothing cached between attempts)"
   [ -z "$(ls -A "$RK_TMP/px-$mode/store/blobs/tmp")" ] || fail "$mode: temporary files left"
   curl -sf "http://127.0.0.1:$px/healthz" >/dev/null || fail "$mode: proxy stopped serving"
   pass "$mode: never completed to a client, never committed"

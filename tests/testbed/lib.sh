@@ -194,16 +194,30 @@ tb_start_seeder() {
   tb_wait_tcp origin 127.0.0.1:8000
 }
 
-# tb_start_proxies ARGS...: a rookery-proxy on 127.0.0.1:5000 in every host, the origin's registry
-# upstream and its seeder.
+# tb_start_proxy I ARGS...: a rookery-proxy on 127.0.0.1:5000 in host I, the origin's registry
+# upstream and its seeder (not waited for).
+tb_start_proxy() {
+  local i=$1
+  shift
+  tb_spawn "h$i" proxy.log "$ROOKERY_BUILD/registry-proxy/rookery-proxy" --listen 127.0.0.1:5000 \
+    --store "$TB_LOGS/h$i/store" --upstream "http://$TB_REGISTRY" --seeder "http://$TB_SEEDER" \
+    --bt-listen "$(tb_host_ip "$i"):6881" $(tb_fleet_args "h$i") "$@"
+}
+
+# tb_start_proxies ARGS...: tb_start_proxy in every host, then waits until all of them listen.
 tb_start_proxies() {
   local i
-  for ((i = 1; i <= TB_HOSTS; i++)); do
-    tb_spawn "h$i" proxy.log "$ROOKERY_BUILD/registry-proxy/rookery-proxy" --listen 127.0.0.1:5000 \
-      --store "$TB_LOGS/h$i/store" --upstream "http://$TB_REGISTRY" --seeder "http://$TB_SEEDER" \
-      --bt-listen "$(tb_host_ip "$i"):6881" $(tb_fleet_args "h$i") "$@"
-  done
+  for ((i = 1; i <= TB_HOSTS; i++)); do tb_start_proxy "$i" "$@"; done
   for ((i = 1; i <= TB_HOSTS; i++)); do tb_wait_tcp "h$i" 127.0.0.1:5000; done
+}
+
+# tb_pids NODE COMMAND: the pids of COMMAND (its process name) running in NODE.
+tb_pids() {
+  local pid
+  for pid in $(ip netns pids "$(tb_ns "$1")" 2>/dev/null); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && echo "$pid"
+  done
+  return 0
 }
 
 # tb_seeded_count: how many blobs the seeder seeds.

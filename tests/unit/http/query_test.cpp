@@ -152,3 +152,12 @@ TEST_CASE("query_value tolerates empty pairs between ampersands", "[query]") {
 TEST_CASE("query_value is case-sensitive on keys", "[query]") {
   CHECK_FALSE(query_value("NS=docker.io", "ns"));
 }
+
+// ---- percent_encode ---------------------------------------------------------
+
+TEST_CASE("percent_encode keeps unreserved characters and escapes the rest", "[query]") {
+  CHECK(rookery::http::percent_encode("aZ09-_.~") == "aZ09-_.~");
+  CHECK(rookery::http::percent_encode("repository:demo/app:pull,push") ==
+        "repository%3Ademo%2Fapp%3Apull%2Cpush");
+  CHECK(rookery::http::percent_encode("\xff ") == "%FF%20");
+}

@@ -8,6 +8,7 @@
 
 #include "cli/api_client.hpp"
 #include "cli/credentials.hpp"
+#include "cli/doctor.hpp"
 #include "cli/export.hpp"
 #include "cli/gc.hpp"
 #include "cli/hosts.hpp"
@@ -31,6 +32,7 @@ struct flags {
   bool dry_run = false;
   int timeout = 1800;
   bool wait = false, json = false;
+  cli::doctor_options doctor;
   bool check_flags = false;  ///< check the command line only: read no file, contact nobody
 };
 
@@ -256,6 +258,47 @@ void add_export(CLI::App& app, command_fn& command) {
   });
 }
 
+void add_doctor(CLI::App& app, flags& f, command_fn& command) {
+  auto* sub = app.add_subcommand("doctor", "Check this host: runtime config, proxy, seeder, P2P");
+  auto& d = f.doctor;
+  sub->add_option("runtime", d.runtimes, "containerd, docker and/or podman: check their config")
+      ->check(CLI::IsMember({"containerd", "docker", "podman"}));
+  sub->add_option("--proxy", f.proxies, "The proxy's URL (default: http://127.0.0.1:5050)");
+  sub->add_option("--registry", d.registries,
+                  "A registry the runtimes should mirror (repeatable; containerd default: "
+                  "_default)");
+  sub->add_option("--containerd-config", d.containerd.config, "containerd's config.toml")
+      ->capture_default_str();
+  sub->add_option("--containerd-hosts", d.containerd.hosts_dir,
+                  "containerd's hosts directory (default: config_path from config.toml)");
+  sub->add_option("--docker-config", d.docker_config, "Docker's daemon.json")
+      ->capture_default_str();
+  sub->add_option("--podman-config", d.podman_config, "podman's registries.conf (or drop-in)")
+      ->capture_default_str();
+  sub->add_option("--seeder", f.seeder, "The seeder's URL (default: the one the proxy names)");
+  sub->add_option("--probe", d.probe, "Pull this image through the proxy: bytes from peers?");
+  sub->add_option("--ns", d.ns, "The proxy's upstream for the probe (containerd's ns)");
+  cli::add_login_flags(*sub, f.login);  // for the probe's registry
+  auto* timeout = sub->add_option("--timeout", f.timeout, "Give up after this many seconds (300)");
+  sub->add_flag("--json", d.json, "The report as one JSON object");
+  sub->callback([&f, &command, timeout] {
+    command = [&f, given = timeout->count() > 0](bool run) {
+      auto& d = f.doctor;
+      if (f.proxies.size() > 1) throw std::invalid_argument("doctor takes one --proxy");
+      d.proxy = cli::parse_host(f.proxies.empty() ? "http://127.0.0.1:5050" : f.proxies[0]);
+      if (!f.seeder.empty()) d.seeder = cli::parse_host(f.seeder);
+      // --check-flags checks the login flags but reads no password.
+      d.authorization =
+          run ? cli::registry_authorization(f.login, std::cin) : cli::check_login(f.login);
+      if (given) d.timeout = std::chrono::seconds(f.timeout);
+      if (!run) return 0;
+      if (std::find(d.runtimes.begin(), d.runtimes.end(), "containerd") != d.runtimes.end())
+        d.containerd.version = cli::containerd_version();
+      return cli::run_doctor(d);
+    };
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -276,6 +319,7 @@ int main(int argc, char** argv) {
   add_gc(app, f, command);
   add_import(app, command);
   add_export(app, command);
+  add_doctor(app, f, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -484,6 +484,13 @@ transfer_totals session::totals() const {
   return out;
 }
 
+std::uint64_t session::peer_connections() const {
+  std::uint64_t out = 0;
+  for (const auto& [d, t] : torrents_)
+    out += static_cast<std::uint64_t>(std::max(t->status_.num_peers, 0));
+  return out;
+}
+
 session::blob_stats session::stats(const layers::digest& d) const {
   blob_stats out;
   if (auto t = find(d)) {

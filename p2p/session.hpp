@@ -176,6 +176,9 @@ class session {
   /// every 500 ms, and a peer pauses between requests).
   static constexpr std::chrono::seconds upload_grace{3};
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
+  /// Peer connections summed over the torrents (one host in two swarms counts twice), from
+  /// libtorrent's last status update.
+  std::uint64_t peer_connections() const;
   std::uint64_t hash_failures() const noexcept { return hash_failures_; }
   /// Peers libtorrent banned for sending corrupt data (smart-ban).
   std::uint64_t peers_banned() const noexcept { return peers_banned_; }

@@ -57,6 +57,7 @@ int serve(proxy::proxy_config& config) {
   // Missing blobs come from the swarm when a seeder is configured, else from upstream.
   std::unique_ptr<p2p::session> swarm;
   std::unique_ptr<pull::blob_source> source = std::make_unique<pull::upstream_blob_source>();
+  const proxy::swarm_source* swarm_src = nullptr;
   if (config.swarm) {
     const auto& s = *config.swarm;
     swarm = std::make_unique<p2p::session>(io, s.session);
@@ -69,6 +70,7 @@ int serve(proxy::proxy_config& config) {
                  s.seeder.str(), swarm->listen_port(), swarm->fleet() ? " (TLS, fleet only)" : "",
                  swarm_source->restore());
     evict_to = swarm_source.get();
+    swarm_src = swarm_source.get();
     source = std::move(swarm_source);
   }
   proxy::proxy_options options;
@@ -79,7 +81,7 @@ int serve(proxy::proxy_config& config) {
   options.prefetch_limits = {config.max_prefetches, config.prefetch_queue};
   options.tag_stale = config.tag_stale;
   proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
-                                std::move(options), swarm.get());
+                                std::move(options), swarm.get(), swarm_src);
   http::server server(io, config.listen, [&](http::exchange& ex) { return handler.handle(ex); });
   server.start();
   spdlog::info("rookery-proxy serving on {}:{} ({} cached blobs, {} bytes)",

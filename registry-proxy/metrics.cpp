@@ -4,21 +4,20 @@
 #include "pull/blob_source.hpp"
 
 namespace rookery::proxy {
+namespace {
 
-std::string metrics::prometheus(const pull::fetch_counters& fetches,
-                                const pull::source_bytes& sources, std::uint64_t store_bytes,
-                                std::uint64_t store_blobs, std::uint64_t inflight,
-                                const std::optional<swarm_figures>& swarm,
-                                const bound_figures& bounds) const {
-  http::prometheus_text out("rookery_proxy_");
-  out.counter("requests_total", "HTTP requests received.", requests);
+void write_blob_counters(http::prometheus_text& out, const metrics& m,
+                         const pull::fetch_counters& fetches, const pull::source_bytes& sources) {
   out.counter("blob_cache_hits_total", "Blob requests served from the local store.",
-              blob_cache_hits);
-  out.counter("blob_cache_misses_total", "Blob requests that needed a fetch.", blob_cache_misses);
+              m.blob_cache_hits);
+  out.counter("blob_cache_misses_total", "Blob requests that needed a fetch.", m.blob_cache_misses);
   out.counter("blob_prefetches_total",
-              "Blob fetches started because a client read the image's manifest.", blob_prefetches);
+              "Blob fetches started because a client read the image's manifest.",
+              m.blob_prefetches);
   out.counter("blob_bytes_served_total", "Blob bytes sent to clients.",
-              blob_bytes_from_cache + fetches.bytes_streamed);
+              m.blob_bytes_from_cache + fetches.bytes_streamed);
+  out.counter("blob_bytes_from_cache_total", "Blob bytes sent to clients from the local store.",
+              m.blob_bytes_from_cache);
   out.counter("blob_bytes_from_peers_total",
               "Blob bytes received from the swarm (other hosts and the seeder).", sources.peers);
   out.counter("blob_bytes_from_upstream_total", "Blob bytes fetched from upstream registries.",
@@ -28,6 +27,42 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
               fetches.joined);
   out.counter("blob_fetch_failures_total", "Blob fetches that failed or did not verify.",
               fetches.failures);
+}
+
+void write_swarm(http::prometheus_text& out, const metrics::swarm_figures& swarm) {
+  out.counter("swarm_uploaded_bytes_total", "Payload bytes this host sent to other hosts.",
+              swarm.uploaded);
+  out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
+              swarm.hash_failures);
+  out.counter("swarm_peers_banned_total", "Peers banned for sending corrupt data.",
+              swarm.peers_banned);
+  out.gauge("swarm_torrents", "Torrents this host downloads or seeds.", swarm.torrents);
+  out.gauge("swarm_peers", "Peer connections, summed over this host's torrents.", swarm.peers);
+  out.counters("swarm_fallbacks_total",
+               "Blob fetches of the swarm's registry that took bytes from upstream instead: "
+               "no_torrent (the seeder refused or did not answer), stall (the rest of a blob "
+               "after the swarm stalled).",
+               "reason",
+               {{"no_torrent", swarm.fallbacks_no_torrent}, {"stall", swarm.fallbacks_stalled}});
+  if (swarm.metainfo_latency)
+    out.histograms("seeder_metainfo_duration_seconds",
+                   "Time a metainfo request to the seeder took (all tries of one fetch).", "route",
+                   {{"metainfo", swarm.metainfo_latency}});
+}
+
+}  // namespace
+
+std::string metrics::prometheus(const pull::fetch_counters& fetches,
+                                const pull::source_bytes& sources, std::uint64_t store_bytes,
+                                std::uint64_t store_blobs, std::uint64_t inflight,
+                                const std::optional<swarm_figures>& swarm,
+                                const bound_figures& bounds) const {
+  http::prometheus_text out("rookery_proxy_");
+  out.counter("requests_total", "HTTP requests received.", requests);
+  out.histograms("request_duration_seconds",
+                 "Time from a request's arrival to its last byte sent, by route.", "route",
+                 {{"manifest", &manifest_latency}, {"blob", &blob_latency}});
+  write_blob_counters(out, *this, fetches, sources);
   out.counter("manifest_upstream_requests_total", "Manifest requests sent upstream.",
               manifest_upstream_requests);
   out.counter("manifest_cache_hits_total", "Manifests by digest served from the store.",
@@ -62,15 +97,7 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
               bounds.prefetches_dropped);
   out.counter("store_quarantined_total",
               "Cached blobs that failed a check and were moved to quarantine.", bounds.quarantined);
-  if (swarm) {
-    out.counter("swarm_uploaded_bytes_total", "Payload bytes this host sent to other hosts.",
-                swarm->uploaded);
-    out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
-                swarm->hash_failures);
-    out.counter("swarm_peers_banned_total", "Peers banned for sending corrupt data.",
-                swarm->peers_banned);
-    out.gauge("swarm_torrents", "Torrents this host downloads or seeds.", swarm->torrents);
-  }
+  if (swarm) write_swarm(out, *swarm);
   return out.str();
 }
 

@@ -5,11 +5,13 @@
 #include <optional>
 #include <string>
 
+#include "http/prometheus.hpp"
 #include "pull/blob_fetcher.hpp"
 
 namespace rookery::proxy {
 
-/// Plain counters: only the proxy's io_context thread touches them.
+/// Plain counters: only the proxy's io_context thread touches them. The histograms are
+/// lock-free and may be observed from any thread.
 struct metrics {
   std::uint64_t requests = 0;
   std::uint64_t blob_cache_hits = 0;
@@ -25,6 +27,9 @@ struct metrics {
   std::uint64_t stale_tag_refusals = 0;  ///< tags refused while upstream was down
   std::uint64_t gc_runs = 0;             ///< POST /v1/gc passes
   std::uint64_t gc_freed_bytes = 0;      ///< bytes those passes evicted
+  /// From a request's arrival to its last byte sent, for GET and HEAD of manifests and blobs.
+  http::latency_histogram manifest_latency;
+  http::latency_histogram blob_latency;
 
   /// What the swarm adds, when there is one.
   struct swarm_figures {
@@ -32,6 +37,10 @@ struct metrics {
     std::uint64_t hash_failures = 0;  ///< pieces from peers that failed their check
     std::uint64_t peers_banned = 0;   ///< peers banned for corrupt data
     std::uint64_t torrents = 0;
+    std::uint64_t peers = 0;                 ///< peer connections summed over torrents
+    std::uint64_t fallbacks_no_torrent = 0;  ///< seeder refused or unreachable: all from upstream
+    std::uint64_t fallbacks_stalled = 0;     ///< the swarm stalled mid-blob: upstream sent the rest
+    const http::latency_histogram* metainfo_latency = nullptr;  ///< requests to the seeder
   };
 
   /// Where work waits its turn, and what the store threw out.

@@ -52,7 +52,8 @@ std::string accept_list_of(const http::request& req) {
 registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
                                layers::blob_store& manifests,
                                std::vector<std::unique_ptr<upstream>> upstreams,
-                               blob_source& source, proxy_options opts, p2p::session* swarm)
+                               blob_source& source, proxy_options opts, p2p::session* swarm,
+                               const swarm_source* swarm_src)
     : io_(io),
       blobs_(blobs),
       manifests_(manifests),
@@ -61,6 +62,7 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       access_(opts_.access_fresh),
       source_(source),
       swarm_(swarm),
+      swarm_source_(swarm_src),
       fetcher_(io, blobs, source, disk_, opts_.max_fetches),
       prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits),
       prewarm_(io, fetcher_, blobs),
@@ -81,21 +83,13 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
   std::error_code ec;
   route r = parse_route(req.target(), ec);
   const bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+  const http::latency_timer timer(latency_of(r.kind, read));
 
   switch (r.kind) {
     case route_kind::metrics: {
       // Strings are named before co_await throughout: GCC 12 destroys some temporaries in
       // co_await expressions twice (braced aggregates, ?: and + chains).
-      std::optional<metrics::swarm_figures> swarm;
-      if (swarm_)
-        swarm = metrics::swarm_figures{swarm_->totals().uploaded, swarm_->hash_failures(),
-                                       swarm_->peers_banned(), swarm_->torrent_count()};
-      const metrics::bound_figures bounds{
-          fetcher_.queued(), prefetcher_.queued(), prefetcher_.dropped(),
-          blobs_.quarantined_count() + manifests_.quarantined_count()};
-      std::string text =
-          metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
-                              blobs_.blob_count(), fetcher_.inflight(), swarm, bounds);
+      std::string text = metrics_text();
       co_return co_await http::send_text(ex, std::move(text), http::prometheus_text::content_type);
     }
     case route_kind::healthz:
@@ -511,6 +505,37 @@ asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex,
   metrics_.blob_bytes_from_cache += co_await http::send_blob(ex, blob.fd(), blob.size(), digest);
 }
 
+http::latency_histogram* registry_proxy::latency_of(route_kind kind, bool read) {
+  if (!read) return nullptr;
+  if (kind == route_kind::manifest) return &metrics_.manifest_latency;
+  if (kind == route_kind::blob) return &metrics_.blob_latency;
+  return nullptr;
+}
+
+std::optional<metrics::swarm_figures> registry_proxy::swarm_figures() const {
+  if (!swarm_) return std::nullopt;
+  metrics::swarm_figures out;
+  out.uploaded = swarm_->totals().uploaded;
+  out.hash_failures = swarm_->hash_failures();
+  out.peers_banned = swarm_->peers_banned();
+  out.torrents = swarm_->torrent_count();
+  out.peers = swarm_->peer_connections();
+  if (swarm_source_) {
+    out.fallbacks_no_torrent = swarm_source_->fallbacks().no_torrent;
+    out.fallbacks_stalled = swarm_source_->fallbacks().stalled;
+    out.metainfo_latency = &swarm_source_->metainfo_latency();
+  }
+  return out;
+}
+
+std::string registry_proxy::metrics_text() const {
+  const metrics::bound_figures bounds{fetcher_.queued(), prefetcher_.queued(),
+                                      prefetcher_.dropped(),
+                                      blobs_.quarantined_count() + manifests_.quarantined_count()};
+  return metrics_.prometheus(fetcher_.counters(), source_.bytes(), blobs_.total_bytes(),
+                             blobs_.blob_count(), fetcher_.inflight(), swarm_figures(), bounds);
+}
+
 std::string registry_proxy::status_json(bool detailed) const {
   nlohmann::json out = {
       {"store", {{"bytes", blobs_.total_bytes()}, {"blobs", blobs_.blob_count()}}},
@@ -527,7 +552,13 @@ std::string registry_proxy::status_json(bool detailed) const {
                     {"downloaded", totals.downloaded},
                     {"uploaded", totals.uploaded},
                     {"bt_port", swarm_->listen_port()},
-                    {"hash_failures", swarm_->hash_failures()}};
+                    {"hash_failures", swarm_->hash_failures()},
+                    {"peers", swarm_->peer_connections()}};
+    if (swarm_source_) {
+      out["swarm"]["seeder"] = swarm_source_->seeder().str();
+      out["swarm"]["fallbacks"] =
+          swarm_source_->fallbacks().no_torrent + swarm_source_->fallbacks().stalled;
+    }
   }
   // Digests say what this host pulled: the operator's to see, not any local process's.
   if (!detailed) return out.dump();

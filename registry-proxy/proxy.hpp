@@ -23,6 +23,7 @@
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/prewarm.hpp"
 #include "registry-proxy/routes.hpp"
+#include "registry-proxy/swarm_source.hpp"
 #include "registry-proxy/tag_cache.hpp"
 
 namespace rookery::proxy {
@@ -48,7 +49,8 @@ class registry_proxy {
   registry_proxy(boost::asio::io_context& io, layers::blob_store& blobs,
                  layers::blob_store& manifests,
                  std::vector<std::unique_ptr<pull::upstream>> upstreams, pull::blob_source& source,
-                 proxy_options opts, p2p::session* swarm = nullptr);
+                 proxy_options opts, p2p::session* swarm = nullptr,
+                 const swarm_source* swarm_src = nullptr);
 
   boost::asio::awaitable<void> handle(http::exchange& ex);
 
@@ -107,6 +109,11 @@ class registry_proxy {
   /// prewarm and answers 202 with the id.
   boost::asio::awaitable<void> start_prewarm(http::exchange& ex);
   pull::upstream* select_upstream(const std::string& ns);
+  /// The histogram a request of this kind is timed into; null for kinds not timed.
+  http::latency_histogram* latency_of(route_kind kind, bool read);
+  std::string metrics_text() const;
+  /// What the swarm adds to /metrics; nullopt without a swarm.
+  std::optional<metrics::swarm_figures> swarm_figures() const;
   std::string status_json(bool detailed) const;
 
   /// A cached blob being hashed before its first serve since start; others wait for it.
@@ -126,7 +133,8 @@ class registry_proxy {
   pull::access_cache access_;
   boost::asio::thread_pool disk_{1};
   pull::blob_source& source_;
-  p2p::session* swarm_;  ///< null without P2P
+  p2p::session* swarm_;               ///< null without P2P
+  const swarm_source* swarm_source_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
   pull::prefetcher prefetcher_;
   std::unordered_map<layers::digest, std::shared_ptr<verification>> verifying_;

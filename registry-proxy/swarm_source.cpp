@@ -69,7 +69,7 @@ class swarm_reader final : public pull::blob_reader {
       // Stalled, failed or unreadable: the registry sends the rest.
       spdlog::warn("swarm stalled on {} at byte {}; taking the rest from upstream",
                    request_.digest.str(), offset_);
-      ++owner_.fallbacks_;
+      ++owner_.fallbacks_.stalled;
       pull::upstream_refusal refusal;
       fallback_ = co_await pull::upstream_blob_source::open_range(
           request_, offset_, &owner_.bytes_.upstream, refusal, ec);
@@ -103,6 +103,7 @@ swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers:
 asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_request& request,
                                                           pull::upstream_refusal& refusal,
                                                           int& seeder_port) {
+  const http::latency_timer timer(&metainfo_latency_);
   http::url where = opts_.seeder;
   where.target = "/v1/blobs/" + request.digest.str() + "/torrent?repo=" + request.repository;
   bhttp::fields headers;
@@ -171,7 +172,7 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
     }
   }
   if (!t) {
-    ++fallbacks_;
+    ++fallbacks_.no_torrent;
     ec.clear();
     co_return co_await pull::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal,
                                                               ec);

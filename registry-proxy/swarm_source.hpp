@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/prometheus.hpp"
 #include "layers/blob_store.hpp"
 #include "p2p/metainfo_store.hpp"
 #include "p2p/session.hpp"
@@ -47,7 +48,16 @@ class swarm_source final : public pull::blob_source {
   void evicted(const layers::digest& d);
   /// Seeds again every cached blob whose metainfo was kept. Returns how many.
   std::size_t restore();
-  std::uint64_t fallbacks() const noexcept { return fallbacks_; }
+  /// Fetches of fronted blobs that went to upstream, by why.
+  struct fallback_counts {
+    std::uint64_t no_torrent = 0;  ///< the seeder refused or did not answer, or no torrent
+    std::uint64_t stalled = 0;     ///< the swarm stalled or failed mid-blob: upstream sent the rest
+  };
+  fallback_counts fallbacks() const noexcept { return fallbacks_; }
+  /// The seeder this source asks.
+  const http::url& seeder() const noexcept { return opts_.seeder; }
+  /// How long metainfo requests to the seeder took (all tries of one fetch together).
+  const http::latency_histogram& metainfo_latency() const noexcept { return metainfo_latency_; }
 
  private:
   friend class swarm_reader;
@@ -62,7 +72,8 @@ class swarm_source final : public pull::blob_source {
   p2p::metainfo_store saved_;          ///< of committed blobs, for restarts
   pull::upstream_blob_source direct_;  ///< upstreams the seeder does not front
   pull::source_bytes bytes_;
-  std::uint64_t fallbacks_ = 0;
+  fallback_counts fallbacks_;
+  http::latency_histogram metainfo_latency_;
   std::unordered_map<layers::digest, std::string> metainfo_;  ///< of downloads in progress
 };
 

@@ -35,6 +35,7 @@ asio::awaitable<void> api::handle(http::exchange& ex) {
   const auto method = req.method();
   const bool read = method == bhttp::verb::get || method == bhttp::verb::head;
   const bool post = method == bhttp::verb::post;
+  const http::latency_timer timer(read ? latency_of(path) : nullptr);
 
   if (path == "/announce" && read) {
     std::string body = tracker_.announce(
@@ -201,6 +202,12 @@ asio::awaitable<void> api::handle_seed(http::exchange& ex) {
   co_return co_await http::send_text(ex, std::move(body), "application/json");
 }
 
+http::latency_histogram* api::latency_of(std::string_view path) {
+  if (path == "/announce") return &announce_latency_;
+  if (!path.starts_with("/v1/blobs/")) return nullptr;
+  return path.ends_with("/torrent") ? &metainfo_latency_ : &web_seed_latency_;
+}
+
 std::string api::metrics_text() const {
   const auto totals = swarm_.totals();
   const auto& fetches = seeds_.fetches();
@@ -225,6 +232,14 @@ std::string api::metrics_text() const {
       .gauge("store_bytes", "Bytes in the seeder's blob store.", store_.total_bytes())
       .counter("torrents_served_total", "Metainfo answers given.", torrents_served_)
       .gauge("tracker_peers", "Peers the built-in tracker knows.", tracker_.peer_count())
+      .gauge("swarm_torrents", "Torrents this seeder seeds or downloads.", swarm_.torrent_count())
+      .gauge("swarm_peers", "Peer connections, summed over the seeder's torrents.",
+             swarm_.peer_connections())
+      .histograms("request_duration_seconds",
+                  "Time from a request's arrival to its last byte sent, by route.", "route",
+                  {{"metainfo", &metainfo_latency_},
+                   {"announce", &announce_latency_},
+                   {"web_seed", &web_seed_latency_}})
       .counter("hash_failures_total", "Pieces from peers that failed their hash check.",
                swarm_.hash_failures())
       .counter("pieces_dealt_total", "Pieces dealt to a host (sent from here first).",

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "http/prometheus.hpp"
 #include "http/secret.hpp"
 #include "http/server.hpp"
 #include "pull/access_cache.hpp"
@@ -19,8 +20,8 @@ namespace rookery::seeder {
 
 struct api_options {
   std::chrono::seconds access_fresh{30};  ///< how long a registry "may read" is reused
-  http::secret operator_token;  ///< for /v1/seed and the detailed /v1/status; unset: nobody
-  http::secret notify_secret;   ///< the registry's notifications carry it; unset: refused
+  http::secret operator_token;    ///< for /v1/seed and the detailed /v1/status; unset: nobody
+  http::secret notify_secret;     ///< the registry's notifications carry it; unset: refused
   std::size_t image_seeds = 2;    ///< images seeded at once from notifications
   std::size_t image_queue = 256;  ///< images waiting; a notification beyond it gets 429
 };
@@ -46,6 +47,8 @@ class api {
   /// Starts queued image seeds while slots are free.
   void start_queued_images();
 
+  /// The histogram a request to `path` is timed into; null for paths not timed.
+  http::latency_histogram* latency_of(std::string_view path);
   std::string metrics_text() const;
   std::string status_json(bool detailed) const;
 
@@ -63,6 +66,8 @@ class api {
   std::uint64_t notifications_refused_ = 0;
   std::uint64_t web_seed_bytes_ = 0;
   std::uint64_t torrents_served_ = 0;
+  /// From a request's arrival to its last byte sent.
+  http::latency_histogram metainfo_latency_, announce_latency_, web_seed_latency_;
 };
 
 }  // namespace rookery::seeder

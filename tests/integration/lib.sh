@@ -115,8 +115,9 @@ digests_in_dir() { rk_dir_digests "$1"; }
 # image_digests: the blob digests of the last make_image (its layers and config), sorted.
 image_digests() { printf '%s\n' "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST" | sort; }
 
-# start_containerd NAME: a private containerd (own root, state and socket under $RK_TMP/NAME),
-# beside any system one. Sets CTR_ADDRESS.
+# start_containerd NAME [EXTRA_TOML]: a private containerd (own root, state and socket under
+# $RK_TMP/NAME), beside any system one; EXTRA_TOML goes at the end of its config.toml. Sets
+# CTR_ADDRESS and CTR_CONFIG.
 start_containerd() {
   local dir=$RK_TMP/$1
   mkdir -p "$dir"
@@ -134,7 +135,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = "$dir/debug.sock"
 [metrics]
   address = ""
+${2:-}
 TOML
+  CTR_CONFIG=$dir/config.toml
   containerd --config "$dir/config.toml" > "$dir/containerd.log" 2>&1 &
   RK_PIDS+=("$!")
   rk_wait_until 20 ctr_up || fail "containerd did not start: $(tail -5 "$dir/containerd.log")"

@@ -3,7 +3,8 @@
 # root, exec root, socket; no iptables, no bridge, vfs) configured by examples/docker-daemon.json
 # with only the mirror's port changed. Docker mirrors Docker Hub names only, so the image is
 # pushed to the proxy's default upstream (a docker-registry on loopback) as library/NAME.
-# The proxy must have served every blob, each fetched once from the registry.
+# The proxy must have served every blob, each fetched once from the registry, and `rookery doctor`
+# must find that daemon.json pointing at the proxy.
 source "$(dirname "$0")/lib.sh"
 example=$(dirname "$0")/../../examples/docker-daemon.json
 
@@ -68,3 +69,10 @@ for d in "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST"; do
 done
 expect_eq "$(metric "http://127.0.0.1:$pp" rookery_proxy_blob_fetches_total)" 3 "blobs the proxy fetched"
 pass "docker pull rookery-demo:v1 went through the proxy (every blob served by it, fetched once)"
+
+# rookery doctor agrees: the daemon.json this dockerd runs with sends pulls to the proxy.
+"$ROOKERY_BUILD/cli/rookery" doctor docker --proxy "http://127.0.0.1:$pp" --docker-config "$dir/daemon.json" \
+  > "$dir/doctor.txt" 2>&1 || fail "rookery doctor docker: $(cat "$dir/doctor.txt")"
+grep -q "^ok    docker daemon.json: registry-mirrors starts with http://127.0.0.1:$pp\$" "$dir/doctor.txt" \
+  || fail "doctor's docker line: $(cat "$dir/doctor.txt")"
+pass "rookery doctor finds the running dockerd's daemon.json pointing at the proxy"

@@ -33,7 +33,9 @@ mapping map(std::error_code ec) {
     case errc::size_invalid:
       return {s::bad_request, "SIZE_INVALID"};
     case errc::range_invalid:
-      return {s::range_not_satisfiable, "RANGE_INVALID"};
+      // The spec's table has no code of its own for a Range: UNSUPPORTED is "an invalid set
+      // of parameters"; clients act on the 416.
+      return {s::range_not_satisfiable, "UNSUPPORTED"};
     case errc::unauthorized:
       return {s::unauthorized, "UNAUTHORIZED"};
     case errc::denied:
@@ -52,6 +54,9 @@ mapping map(std::error_code ec) {
       return {s::not_found, "NOT_FOUND"};
     case errc::too_large:
       return {s::payload_too_large, "SIZE_INVALID"};
+    case errc::endpoint_unsupported:
+      // 404, as the spec asks of a registry without the referrers API (clients fall back).
+      return {s::not_found, "UNSUPPORTED"};
   }
   return {s::internal_server_error, "UNKNOWN"};
 }

@@ -44,6 +44,8 @@ class category final : public std::error_category {
         return "not found";
       case errc::too_large:
         return "request body too large";
+      case errc::endpoint_unsupported:
+        return "this registry does not offer that endpoint";
     }
     return "unknown rookery error";
   }

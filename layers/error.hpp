@@ -27,6 +27,7 @@ enum class errc {
   store_failure,          ///< local disk trouble (full, permissions)
   not_found,              ///< a non-OCI endpoint that does not exist
   too_large,              ///< a request body over the endpoint's limit
+  endpoint_unsupported,   ///< an OCI API endpoint this pull-only mirror does not offer
 };
 
 const std::error_category& rookery_category() noexcept;

@@ -65,6 +65,7 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       swarm_source_(swarm_src),
       fetcher_(io, blobs, source, disk_, opts_.max_fetches),
       prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits),
+      verifier_(io, blobs, disk_),
       prewarm_(io, fetcher_, blobs),
       tags_(opts_.tag_stale) {}
 
@@ -104,14 +105,16 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::gc:
       co_return co_await handle_gc(ex);
     case route_kind::unknown:
-      if (req.target().substr(0, 4) == "/v2/" && !read)
-        co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
-      co_return co_await http::send_error(ex, errc::not_found);
+      if (req.target().substr(0, 4) != "/v2/")
+        co_return co_await http::send_error(ex, errc::not_found);
+      if (!read) co_return co_await refuse_method(ex);
+      // Tag lists, the catalog, referrers: not offered (404, so clients fall back).
+      co_return co_await http::send_error(ex, errc::endpoint_unsupported,
+                                          "this mirror serves manifests and blobs only");
     default:
       break;
   }
-  if (!read)
-    co_return co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
+  if (!read) co_return co_await refuse_method(ex);
   if (ec) co_return co_await http::send_error(ex, ec, r.detail);
   upstream* up = select_upstream(r.ns);
   if (!up) {
@@ -131,6 +134,11 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     default:
       co_return co_await http::send_error(ex, errc::not_found);
   }
+}
+
+asio::awaitable<void> registry_proxy::refuse_method(http::exchange& ex) {
+  ex.always_set("Allow", "GET, HEAD");  // RFC 9110: a 405 names the methods that would work
+  co_await http::send_error(ex, errc::unsupported, "this mirror only serves pulls");
 }
 
 asio::awaitable<void> registry_proxy::handle_base(http::exchange& ex, upstream& up) {
@@ -442,34 +450,13 @@ asio::awaitable<void> registry_proxy::handle_blob(http::exchange& ex, upstream& 
 }
 
 asio::awaitable<bool> registry_proxy::verify_cached(const layers::blob_store::lease& blob) {
-  const int fd = blob.fd();
-  const std::uint64_t size = blob.size();
-  const layers::digest d = blob.digest();
-  // Clients that ask for the same blob meanwhile wait for this one hash, not one each.
-  if (auto it = verifying_.find(d); it != verifying_.end()) {
-    const auto pending = it->second;
-    while (!pending->good) {
-      boost::system::error_code ignored;  // cancel() is the wake-up
-      co_await pending->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
-    co_return *pending->good;
-  }
-  const auto mine = std::make_shared<verification>(io_);
-  verifying_.emplace(d, mine);
-  ++metrics_.blob_verifications;
-  const bool good = co_await http::offload(
-      io_, disk_, [fd, size, &d] { return layers::content_matches(fd, size, d); });
-  if (good) {
-    blobs_.mark_verified(d);
-  } else {
+  const pull::verify_outcome outcome = co_await verifier_.verify(blob);
+  if (outcome.hashed) ++metrics_.blob_verifications;
+  if (outcome.hashed && !outcome.intact) {
     spdlog::warn("cached blob {} does not match its digest: quarantined, fetching it again",
-                 d.str());
-    blobs_.quarantine(d);
+                 blob.digest().str());
   }
-  verifying_.erase(d);
-  mine->good = good;
-  mine->done.cancel();
-  co_return good;
+  co_return outcome.intact;
 }
 
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,

@@ -19,6 +19,7 @@
 #include "pull/access_cache.hpp"
 #include "pull/blob_fetcher.hpp"
 #include "pull/prefetcher.hpp"
+#include "pull/stored_blob_verifier.hpp"
 #include "pull/upstream.hpp"
 #include "registry-proxy/metrics.hpp"
 #include "registry-proxy/prewarm.hpp"
@@ -83,6 +84,8 @@ class registry_proxy {
   /// Keeps a verified manifest under its digest (for digest-pinned pulls while pull::upstream is
   /// down).
   void store_manifest(const layers::digest& d, const std::string& body);
+  /// 405 UNSUPPORTED with `Allow: GET, HEAD`: pushes and deletes on the pull API.
+  boost::asio::awaitable<void> refuse_method(http::exchange& ex);
   boost::asio::awaitable<void> handle_blob(http::exchange& ex, pull::upstream& up, const route& r);
   boost::asio::awaitable<void> serve_cached_blob(http::exchange& ex,
                                                  layers::blob_store::lease& blob);
@@ -116,14 +119,6 @@ class registry_proxy {
   std::optional<metrics::swarm_figures> swarm_figures() const;
   std::string status_json(bool detailed) const;
 
-  /// A cached blob being hashed before its first serve since start; others wait for it.
-  struct verification {
-    explicit verification(boost::asio::io_context& io)
-        : done(io, boost::asio::steady_timer::time_point::max()) {}
-    boost::asio::steady_timer done;  ///< cancelled when `good` is set
-    std::optional<bool> good;
-  };
-
   boost::asio::io_context& io_;
   layers::blob_store& blobs_;
   layers::blob_store& manifests_;
@@ -137,7 +132,7 @@ class registry_proxy {
   const swarm_source* swarm_source_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
   pull::prefetcher prefetcher_;
-  std::unordered_map<layers::digest, std::shared_ptr<verification>> verifying_;
+  pull::stored_blob_verifier verifier_;
   prewarmer prewarm_;
   tag_cache tags_;
 };

@@ -57,7 +57,9 @@ route parse_route(std::string_view target, std::error_code& ec) {
     std::string why;
     out.digest = layers::digest::parse(reference, &why);
     if (!out.digest) {
-      ec = errc::digest_invalid;
+      // A blob is named by a digest only: a bad one is the client's error (400). A manifest
+      // reference that is no digest and no tag names no manifest (404), as in distribution.
+      ec = out.kind == route_kind::blob ? errc::digest_invalid : errc::manifest_unknown;
       out.detail = why;
     }
     return out;

@@ -34,8 +34,9 @@ struct route {
   std::string detail;                    ///< why it was refused
 };
 
-/// Splits `target`; on a grammar violation returns errc::name_invalid / digest_invalid /
-/// manifest_unknown in `ec` with a reason in route::detail.
+/// Splits `target`; on a grammar violation returns errc::name_invalid, digest_invalid (a blob's
+/// digest) or manifest_unknown (a manifest reference that is neither a tag nor a digest) in
+/// `ec` with a reason in route::detail.
 route parse_route(std::string_view target, std::error_code& ec);
 
 }  // namespace rookery::proxy

@@ -116,6 +116,11 @@ asio::awaitable<void> api::handle_blob(http::exchange& ex, std::string rest) {
   // The web seed: only what this seeder seeds, only to callers the registry lets read it.
   auto lease = seeds_.find(*d) ? store_.open(*d) : std::nullopt;
   if (!lease) co_return co_await http::send_error(ex, errc::blob_unknown);
+  // Bytes sent here are taken as the digest's: a damaged copy must never go out.
+  if (!co_await seeds_.verify_stored(*lease)) {
+    co_return co_await http::send_error(
+        ex, errc::blob_unknown, "the seeder's copy failed its digest check and was quarantined");
+  }
   const std::string digest = d->str();
   web_seed_bytes_ += co_await http::send_blob(ex, lease->fd(), lease->size(), digest);
 }
@@ -230,6 +235,9 @@ std::string api::metrics_text() const {
              images_.peak())
       .gauge("image_seeds_queued", "Images waiting to be seeded.", images_.waiting())
       .gauge("store_bytes", "Bytes in the seeder's blob store.", store_.total_bytes())
+      .counter("blobs_quarantined_total",
+               "Stored blobs that failed their digest check (at start or before a serve).",
+               store_.quarantined_count())
       .counter("torrents_served_total", "Metainfo answers given.", torrents_served_)
       .gauge("tracker_peers", "Peers the built-in tracker knows.", tracker_.peer_count())
       .gauge("swarm_torrents", "Torrents this seeder seeds or downloads.", swarm_.torrent_count())

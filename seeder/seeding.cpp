@@ -10,6 +10,45 @@
 namespace rookery::seeder {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+namespace {
+
+// Manifests of one repository, read from the registry with the seeder's own credentials.
+class registry_manifests final : public manifest_reader {
+ public:
+  registry_manifests(pull::upstream& registry, std::string repository)
+      : registry_(registry), repository_(std::move(repository)) {}
+
+  asio::awaitable<std::optional<layers::manifest>> read(const std::string& reference,
+                                                        std::string& why) override {
+    std::error_code ec;
+    const pull::upstream_call call{bhttp::verb::get,
+                                   "/v2/" + repository_ + "/manifests/" + reference,
+                                   {},
+                                   std::string(layers::media_type::accept_all),
+                                   {}};
+    auto res = co_await registry_.send(call, ec);
+    if (!res) {
+      why = "registry unreachable: " + ec.message();
+      co_return std::nullopt;
+    }
+    if (res->status() != 200) {
+      why = "registry answered " + std::to_string(res->status());
+      co_return std::nullopt;
+    }
+    std::string body;
+    if ((ec = co_await res->read_body(body, layers::max_manifest_bytes))) {
+      why = "manifest body unreadable: " + ec.message();
+      co_return std::nullopt;
+    }
+    co_return layers::parse_manifest(body, res->header(bhttp::field::content_type), &why);
+  }
+
+ private:
+  pull::upstream& registry_;
+  std::string repository_;
+};
+
+}  // namespace
 
 seeding::seeding(asio::io_context& io, layers::blob_store& store, pull::upstream& registry,
                  p2p::session& swarm, tracker& trk, seeding_options opts)
@@ -20,7 +59,8 @@ seeding::seeding(asio::io_context& io, layers::blob_store& store, pull::upstream
       tracker_(trk),
       opts_(std::move(opts)),
       saved_(store_.root() / "torrents"),
-      fetcher_(io, store, source_, disk_) {}
+      fetcher_(io, store, source_, disk_),
+      verifier_(io, store, disk_) {}
 
 std::shared_ptr<const seeded_blob> seeding::find(const layers::digest& d) const {
   auto it = seeded_.find(d);
@@ -111,12 +151,38 @@ asio::awaitable<std::optional<layers::layer_torrent>> seeding::make_torrent(cons
     co_return std::nullopt;
   }
   const std::vector<std::string> trackers = opts_.trackers;
-  co_return co_await http::offload(io_, disk_, [&] {
+  auto made = co_await http::offload(io_, disk_, [&] {
     std::error_code hash_ec;
     auto t = layers::make_layer_torrent(lease->fd(), lease->size(), d, trackers, extras, hash_ec);
     ec = hash_ec;
     return t;
   });
+  // The pass hashed every byte: the store learns what it found.
+  if (made) store_.mark_verified(d);
+  if (ec == errc::digest_invalid) {
+    spdlog::warn("stored blob {} does not match its digest: quarantined", d.str());
+    store_.quarantine(d);
+  }
+  co_return made;
+}
+
+asio::awaitable<bool> seeding::verify_stored(const layers::blob_store::lease& blob) {
+  const pull::verify_outcome outcome = co_await verifier_.verify(blob);
+  if (outcome.hashed && !outcome.intact) {
+    spdlog::warn("stored blob {} does not match its digest: quarantined, no longer seeded",
+                 blob.digest().str());
+    stop_seeding(blob.digest());
+  }
+  co_return outcome.intact;
+}
+
+void seeding::stop_seeding(const layers::digest& d) {
+  swarm_.remove(d);
+  saved_.remove(d);
+  if (auto it = seeded_.find(d); it != seeded_.end()) {
+    tracker_.forget(it->second->info_hash);
+    seeded_.erase(it);
+  }
 }
 
 void seeding::evicted(const layers::digest& d) {
@@ -130,40 +196,16 @@ void seeding::evicted(const layers::digest& d) {
   });
 }
 
-asio::awaitable<std::vector<layers::descriptor>> seeding::image_blobs(const std::string& repository,
-                                                                      const std::string& reference,
-                                                                      std::string& why) {
-  std::vector<layers::descriptor> blobs;
-  std::error_code ec;
-  const pull::upstream_call call{bhttp::verb::get,
-                                 "/v2/" + repository + "/manifests/" + reference,
-                                 {},
-                                 std::string(layers::media_type::accept_all),
-                                 {}};
-  auto res = co_await registry_.send(call, ec);
-  std::string body;
-  if (!res) {
-    why = "registry unreachable: " + ec.message();
-  } else if (res->status() != 200 || co_await res->read_body(body, layers::max_manifest_bytes)) {
-    why = "registry answered " + std::to_string(res->status()) + " for " + reference;
-  } else if (auto m = layers::parse_manifest(body, res->header(bhttp::field::content_type), &why)) {
-    if (m->kind != layers::manifest_kind::index) co_return m->blobs();
-    for (const auto& child : m->manifests) {
-      std::string child_why;
-      auto b = co_await image_blobs(repository, child.digest.str(), child_why);
-      blobs.insert(blobs.end(), b.begin(), b.end());
-    }
-  }
-  co_return blobs;
-}
-
 asio::awaitable<nlohmann::json> seeding::seed_image(std::string repository, std::string reference) {
   nlohmann::json summary = {{"repository", repository}, {"reference", reference}};
-  std::string why;
-  const auto blobs = co_await image_blobs(repository, reference, why);
-  if (!why.empty()) summary["error"] = why;
+  registry_manifests reader(registry_, repository);
+  const walk_result walk = co_await walk_image(reader, reference, opts_.walk);
+  if (!walk.error.empty()) {
+    spdlog::warn("image {}@{} only in part: {}", repository, reference, walk.error);
+    summary["error"] = walk.error;
+  }
   nlohmann::json seeded = nlohmann::json::array();
-  for (const auto& blob : blobs) {
+  for (const auto& blob : walk.blobs) {
     auto result = co_await ensure(repository, blob.digest, "");
     nlohmann::json entry = {{"digest", blob.digest.str()}, {"size", blob.size}};
     if (result.blob) {

@@ -19,8 +19,10 @@
 #include "p2p/metainfo_store.hpp"
 #include "p2p/session.hpp"
 #include "pull/blob_fetcher.hpp"
+#include "pull/stored_blob_verifier.hpp"
 #include "pull/upstream.hpp"
 #include "seeder/hashing_source.hpp"
+#include "seeder/image_walk.hpp"
 #include "seeder/tracker.hpp"
 
 namespace rookery::seeder {
@@ -28,6 +30,7 @@ namespace rookery::seeder {
 struct seeding_options {
   std::vector<std::string> trackers;  ///< announce URLs written into every torrent
   std::string fleet_ca_pem;           ///< made torrents are SSL torrents of this CA; empty: open
+  walk_limits walk;                   ///< bounds of the walk from a pushed manifest to its blobs
 };
 
 /// A blob being seeded.
@@ -52,8 +55,7 @@ class seeding {
 
   /// Makes sure `d` is seeded, fetching it from `repository` once (concurrent calls share the
   /// fetch) with `authorization` (empty: the seeder's own credentials).
-  boost::asio::awaitable<seed_result> ensure(const std::string& repository,
-                                             const layers::digest& d,
+  boost::asio::awaitable<seed_result> ensure(const std::string& repository, const layers::digest& d,
                                              const std::string& authorization);
   /// Seeds every layer and config of an image (and of each child of an index); a JSON summary.
   boost::asio::awaitable<nlohmann::json> seed_image(std::string repository, std::string reference);
@@ -61,6 +63,10 @@ class seeding {
   boost::asio::awaitable<void> restore();
   /// The store is about to evict `d`: the torrent stops first. Thread-safe (the store's hook).
   void evicted(const layers::digest& d);
+  /// Whether the stored blob behind `blob` may be served as its digest (the web seed): hashed
+  /// once before its first serve since start. A blob that does not match is quarantined and no
+  /// longer seeded; the next ensure() fetches it from the registry again.
+  boost::asio::awaitable<bool> verify_stored(const layers::blob_store::lease& blob);
 
   std::shared_ptr<const seeded_blob> find(const layers::digest& d) const;
   const std::unordered_map<layers::digest, std::shared_ptr<const seeded_blob>>& all() const {
@@ -72,12 +78,12 @@ class seeding {
  private:
   /// A torrent for `d`, which is in the store: from the piece hashes of its fetch if any,
   /// else by reading it once.
-  boost::asio::awaitable<std::optional<layers::layer_torrent>> make_torrent(
-      const layers::digest& d, std::error_code& ec);
+  boost::asio::awaitable<std::optional<layers::layer_torrent>> make_torrent(const layers::digest& d,
+                                                                            std::error_code& ec);
+  /// Stops seeding `d` at once: torrent, tracker entry and saved metainfo go.
+  void stop_seeding(const layers::digest& d);
   std::shared_ptr<const seeded_blob> start_seeding(const layers::digest& d, std::string metainfo,
                                                    std::error_code& ec);
-  boost::asio::awaitable<std::vector<layers::descriptor>> image_blobs(
-      const std::string& repository, const std::string& reference, std::string& why);
 
   boost::asio::io_context& io_;
   layers::blob_store& store_;
@@ -89,6 +95,7 @@ class seeding {
   boost::asio::thread_pool disk_{1};
   hashing_source source_;
   pull::blob_fetcher fetcher_;
+  pull::stored_blob_verifier verifier_;
   std::unordered_map<layers::digest, std::shared_ptr<const seeded_blob>> seeded_;
 };
 

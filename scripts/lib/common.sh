@@ -128,7 +128,7 @@ rk_fleet_args() {
 # report.
 rk_sanitizer_check() {
   local reports
-  reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$@" 2>/dev/null || true)
+  reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:" "$@" 2>/dev/null || true)
   [ -z "$reports" ] && return 0
   echo "FAIL: sanitizer reports in: $reports" >&2
   # shellcheck disable=SC2086 # one log path a line, none with spaces

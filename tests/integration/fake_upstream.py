@@ -7,6 +7,8 @@ does. Modes (argv[2]):
   huge-manifest  every manifest is 5 MiB of JSON
   corrupt-blob   blobs come with the announced length but other bytes than the digest says
   truncated-blob blobs announce 1 MiB, send 1000 bytes and close
+  deny           every /v2/ request: 403 DENIED (a registry refusing these credentials)
+  throttle       every /v2/ request: 429 TOOMANYREQUESTS with Retry-After (a rate limit)
 """
 import socket
 import sys
@@ -27,8 +29,23 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def refuse(self, status, code, extra_headers):
+        body = ('{"errors":[{"code":"%s","message":"refused by the fake upstream"}]}' % code).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra_headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(body)
+
     def do_GET(self):
-        if "/manifests/" in self.path and mode == "huge-manifest":
+        if mode == "deny":
+            self.refuse(403, "DENIED", [])
+        elif mode == "throttle":
+            self.refuse(429, "TOOMANYREQUESTS", [("Retry-After", "7")])
+        elif "/manifests/" in self.path and mode == "huge-manifest":
             body = b'{"schemaVersion":2,"layers":[],"pad":"' + b"x" * (5 << 20) + b'"}'
             self.send_response(200)
             self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")

@@ -10,6 +10,7 @@
 
 #include "http/responses.hpp"
 #include "http/server.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace rookery;
 using cli::take_lines;
@@ -81,10 +82,10 @@ TEST_CASE("describe_failure of a body that is not OCI JSON is the status", "[cli
 }
 
 TEST_CASE("bearer_from reads the first line of a file", "[cli][api]") {
-  const std::string path = "/tmp/rookery-cli-token-test";
+  const rookery::test::temp_dir dir("token");
+  const std::string path = dir.path / "token";
   std::ofstream(path) << "s3cret\nignored\n";
   CHECK(cli::bearer_from(path, "ROOKERY_CLI_TEST_UNSET") == "Bearer s3cret");
-  std::remove(path.c_str());
 }
 
 TEST_CASE("bearer_from falls back to the environment", "[cli][api]") {

@@ -1,7 +1,5 @@
 #include "cli/setup.hpp"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "layers/small_file.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace rookery::cli;
 namespace fs = std::filesystem;
@@ -17,15 +16,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const host proxy = parse_host("http://127.0.0.1:5050");
-
-// A fresh directory under the temp dir, removed at the end of the test.
-struct temp_dir {
-  fs::path path =
-      fs::temp_directory_path() / ("rookery-setup-test-" + std::to_string(::getpid()) + "-" +
-                                   std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-  temp_dir() { fs::create_directories(path); }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 std::string read(const fs::path& p) {
   return rookery::layers::read_small_file(p).value_or("<none>");
@@ -126,7 +116,7 @@ TEST_CASE("setup_files: podman needs a registry", "[cli][setup]") {
 }
 
 TEST_CASE("write_config_files creates directories and files", "[cli][setup]") {
-  temp_dir dir;
+  const rookery::test::temp_dir dir("setup");
   const auto report = write_config_files({{dir.path / "a" / "hosts.toml", "one\n"}});
   CHECK(read(dir.path / "a" / "hosts.toml") == "one\n");
   REQUIRE(report.size() == 1);
@@ -135,7 +125,7 @@ TEST_CASE("write_config_files creates directories and files", "[cli][setup]") {
 }
 
 TEST_CASE("write_config_files backs up a file it changes, once per change", "[cli][setup]") {
-  temp_dir dir;
+  const rookery::test::temp_dir dir("setup");
   const auto file = dir.path / "daemon.json";
   std::ofstream(file) << "original";
   write_config_files({{file, "first"}});
@@ -146,7 +136,7 @@ TEST_CASE("write_config_files backs up a file it changes, once per change", "[cl
 }
 
 TEST_CASE("write_config_files leaves an identical file alone", "[cli][setup]") {
-  temp_dir dir;
+  const rookery::test::temp_dir dir("setup");
   const auto file = dir.path / "rookery.conf";
   std::ofstream(file) << "same";
   const auto report = write_config_files({{file, "same"}});
@@ -155,7 +145,7 @@ TEST_CASE("write_config_files leaves an identical file alone", "[cli][setup]") {
 }
 
 TEST_CASE("setup_files merges into an existing daemon.json", "[cli][setup]") {
-  temp_dir dir;
+  const rookery::test::temp_dir dir("setup");
   const auto file = dir.path / "daemon.json";
   std::ofstream(file) << R"({"data-root": "/srv/docker"})";
   setup_options o{"docker", proxy, {}, file, false};

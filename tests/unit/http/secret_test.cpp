@@ -7,6 +7,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "tests/unit/temp_dir.hpp"
+
 using rookery::http::secret;
 
 TEST_CASE("secret admits exactly its bearer header", "[secret]") {
@@ -29,7 +31,8 @@ TEST_CASE("an unset secret admits nobody", "[secret]") {
 }
 
 TEST_CASE("secret loads the first line of a file, else the environment", "[secret]") {
-  const auto path = std::filesystem::temp_directory_path() / "rookery-secret-test";
+  const rookery::test::temp_dir dir("secret");
+  const auto path = dir.path / "secret";
   std::ofstream(path) << "from-file\nignored\n";
   ::setenv("ROOKERY_TEST_SECRET", "from-env", 1);
   CHECK(secret::load(path.string(), "ROOKERY_TEST_SECRET").admits("Bearer from-file"));

@@ -6,27 +6,16 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "layers/error.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace rookery::layers;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh store root per test case, removed afterwards.
-struct temp_root {
-  fs::path path;
-  temp_root() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("rookery-store-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_root() { fs::remove_all(path); }
-};
 
 std::string read_all(int fd, std::uint64_t size) {
   std::string out(size, '\0');
@@ -51,7 +40,7 @@ std::size_t files_in(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("blob_store commits a verified blob and serves it", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   REQUIRE_FALSE(put(store, "layer bytes"));
   auto lease = store.open(digest_of("layer bytes"));
@@ -62,7 +51,7 @@ TEST_CASE("blob_store commits a verified blob and serves it", "[blob_store]") {
 }
 
 TEST_CASE("blob_store stores the zero-byte blob", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   REQUIRE_FALSE(put(store, ""));
   auto lease = store.open(digest_of(""));
@@ -71,7 +60,7 @@ TEST_CASE("blob_store stores the zero-byte blob", "[blob_store]") {
 }
 
 TEST_CASE("blob_store refuses corrupt content and leaves nothing behind", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   CHECK(put(store, "tampered", digest_of("original")) == rookery::errc::digest_invalid);
   CHECK_FALSE(store.contains(digest_of("original")));
@@ -80,7 +69,7 @@ TEST_CASE("blob_store refuses corrupt content and leaves nothing behind", "[blob
 }
 
 TEST_CASE("blob_store refuses a truncated blob", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   const std::string full = "0123456789";
   std::error_code ec;
@@ -92,7 +81,7 @@ TEST_CASE("blob_store refuses a truncated blob", "[blob_store]") {
 }
 
 TEST_CASE("blob_store refuses bytes past the expected size", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   std::error_code ec;
   auto w = store.begin(digest_of("abc"), 3, ec);
@@ -101,7 +90,7 @@ TEST_CASE("blob_store refuses bytes past the expected size", "[blob_store]") {
 }
 
 TEST_CASE("blob_store discards an abandoned write", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   {
     std::error_code ec;
@@ -115,7 +104,7 @@ TEST_CASE("blob_store discards an abandoned write", "[blob_store]") {
 }
 
 TEST_CASE("blob_store lets readers follow a blob being written", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   std::error_code ec;
   auto w = store.begin(digest_of("streamed"), std::nullopt, ec);
@@ -133,7 +122,7 @@ TEST_CASE("blob_store lets readers follow a blob being written", "[blob_store]")
 }
 
 TEST_CASE("blob_store concurrent writers of one digest end with one blob", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   std::string content(1 << 20, 'x');
   for (std::size_t i = 0; i < content.size(); i += 7) content[i] = static_cast<char>(i);
@@ -162,7 +151,7 @@ TEST_CASE("blob_store concurrent writers of one digest end with one blob", "[blo
 }
 
 TEST_CASE("blob_store evicts the least recently used blob over budget", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path, 25, {}});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   REQUIRE_FALSE(put(store, std::string(10, 'b')));
@@ -175,7 +164,7 @@ TEST_CASE("blob_store evicts the least recently used blob over budget", "[blob_s
 }
 
 TEST_CASE("blob_store never evicts a blob in use", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path, 15, {}});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   auto held = store.open(digest_of(std::string(10, 'a')));
@@ -187,7 +176,7 @@ TEST_CASE("blob_store never evicts a blob in use", "[blob_store]") {
 }
 
 TEST_CASE("blob_store evicts a blob once its lease ends", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path, 15, {}});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   {
@@ -201,7 +190,7 @@ TEST_CASE("blob_store evicts a blob once its lease ends", "[blob_store]") {
 }
 
 TEST_CASE("blob_store rebuilds its index on restart and drops temporary files", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   {
     blob_store store({root.path});
     REQUIRE_FALSE(put(store, "kept"));
@@ -222,7 +211,7 @@ TEST_CASE("blob_store rebuilds its index on restart and drops temporary files", 
 }
 
 TEST_CASE("blob_store remove refuses a pinned blob", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   REQUIRE_FALSE(put(store, "x"));
   {
@@ -234,7 +223,7 @@ TEST_CASE("blob_store remove refuses a pinned blob", "[blob_store]") {
 }
 
 TEST_CASE("blob_store tells its owner about an eviction before the file goes", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   std::vector<std::pair<digest, bool>> told;  // digest, was its file still there
   blob_store::options opts{root.path, 15, {}};
   opts.before_evict = [&](const digest& d) {
@@ -251,7 +240,7 @@ TEST_CASE("blob_store tells its owner about an eviction before the file goes", "
 
 TEST_CASE("blob_store collect evicts least recently used blobs down to its target",
           "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   for (char c : {'a', 'b', 'c', 'd'}) REQUIRE_FALSE(put(store, std::string(10, c)));
   store.open(digest_of(std::string(10, 'a')));  // 'a' is now the most recent
@@ -269,7 +258,7 @@ TEST_CASE("blob_store collect evicts least recently used blobs down to its targe
 
 TEST_CASE("blob_store collect passes over a leased blob and keeps its bytes readable",
           "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   for (char c : {'a', 'b', 'c'}) REQUIRE_FALSE(put(store, std::string(10, c)));
   auto held = store.open(digest_of(std::string(10, 'a')));
@@ -287,7 +276,7 @@ TEST_CASE("blob_store collect passes over a leased blob and keeps its bytes read
 
 TEST_CASE("blob_store collect and the budget skip blobs the owner says are in use",
           "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   const digest busy = digest_of(std::string(10, 'a'));
   blob_store::options opts{root.path, 25, {}};
   opts.in_use = [&](const digest& d) { return d == busy; };
@@ -305,7 +294,7 @@ TEST_CASE("blob_store collect and the budget skip blobs the owner says are in us
 }
 
 TEST_CASE("blob_store collect below the target frees nothing", "[blob_store]") {
-  temp_root root;
+  const rookery::test::temp_dir root("store");
   blob_store store({root.path});
   REQUIRE_FALSE(put(store, std::string(10, 'a')));
   const auto report = store.collect(10);

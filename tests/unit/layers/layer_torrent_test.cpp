@@ -10,25 +10,23 @@
 #include <random>
 
 #include "layers/error.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace rookery::layers;
 namespace fs = std::filesystem;
 
 namespace {
 
+// A file holding `content` in a scratch directory of its own, open for reading.
 struct temp_file {
-  fs::path path;
+  rookery::test::temp_dir dir{"torrent"};
+  fs::path path = dir.path / "blob";
   int fd = -1;
   explicit temp_file(const std::string& content) {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("rookery-torrent-" + std::to_string(rd()));
     std::ofstream(path, std::ios::binary) << content;
     fd = ::open(path.c_str(), O_RDONLY);
   }
-  ~temp_file() {
-    ::close(fd);
-    fs::remove(path);
-  }
+  ~temp_file() { ::close(fd); }
 };
 
 std::string random_bytes(std::size_t n, unsigned seed) {
@@ -64,7 +62,7 @@ TEST_CASE("two independent creations give one info-hash", "[layer_torrent]") {
   CHECK_FALSE(first->info_hash.is_all_zeros());
   CHECK(first->info_hash == second->info_hash);
   CHECK(first->metainfo != second->metainfo);  // trackers and web seeds differ, outside info
-  CHECK(first->piece_count == 5);  // 64 KiB pieces
+  CHECK(first->piece_count == 5);              // 64 KiB pieces
 }
 
 TEST_CASE("the metainfo names the file by the digest's hex and has no date", "[layer_torrent]") {

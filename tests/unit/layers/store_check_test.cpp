@@ -3,25 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <random>
 
 #include "layers/error.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace rookery::layers;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh store root per test case, removed afterwards.
-struct temp_root {
-  fs::path path;
-  temp_root() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("rookery-check-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_root() { fs::remove_all(path); }
-};
 
 digest put(blob_store& store, const std::string& content) {
   const digest d = digest_of(content);
@@ -51,7 +40,7 @@ fs::path stored(blob_store& store, const digest& d) {
 }  // namespace
 
 TEST_CASE("check_store passes a healthy store", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   blob_store store({root.path});
   put(store, "one");
   put(store, "two");
@@ -63,7 +52,7 @@ TEST_CASE("check_store passes a healthy store", "[store_check]") {
 }
 
 TEST_CASE("check_store quarantines a blob with a flipped byte", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   blob_store store({root.path});
   const auto good = put(store, "healthy layer");
   const auto bad = put(store, "layer that rots");
@@ -80,7 +69,7 @@ TEST_CASE("check_store quarantines a blob with a flipped byte", "[store_check]")
 }
 
 TEST_CASE("check_store quarantines a blob that went bad before a restart", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   digest bad = digest_of("");
   {
     blob_store store({root.path});
@@ -95,7 +84,7 @@ TEST_CASE("check_store quarantines a blob that went bad before a restart", "[sto
 }
 
 TEST_CASE("a quarantined blob can be fetched and committed again", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   blob_store store({root.path});
   const auto d = put(store, "fetched twice");
   flip_byte(stored(store, d), 0);
@@ -108,7 +97,7 @@ TEST_CASE("a quarantined blob can be fetched and committed again", "[store_check
 }
 
 TEST_CASE("blob_store never serves a blob whose file changed size", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   blob_store store({root.path});
   const auto d = put(store, "twenty bytes of data");
   fs::resize_file(stored(store, d), 7);
@@ -119,7 +108,7 @@ TEST_CASE("blob_store never serves a blob whose file changed size", "[store_chec
 }
 
 TEST_CASE("content_matches wants every byte and no more", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   blob_store store({root.path});
   const auto d = put(store, "exact");
   auto lease = store.open(d);
@@ -130,7 +119,7 @@ TEST_CASE("content_matches wants every byte and no more", "[store_check]") {
 }
 
 TEST_CASE("blobs found at start are unverified until checked", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   digest d = digest_of("");
   {
     blob_store store({root.path});
@@ -146,7 +135,7 @@ TEST_CASE("blobs found at start are unverified until checked", "[store_check]") 
 }
 
 TEST_CASE("mark_verified sticks to the blob", "[store_check]") {
-  temp_root root;
+  const rookery::test::temp_dir root("check");
   digest d = digest_of("");
   {
     blob_store store({root.path});

@@ -4,21 +4,16 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
+
+#include "tests/unit/temp_dir.hpp"
 
 using rookery::layers::digest_of;
 using rookery::p2p::metainfo_store;
+using rookery::test::temp_dir;
 namespace fs = std::filesystem;
 
-namespace {
-struct temp_dir {
-  fs::path path = fs::temp_directory_path() / ("rookery-mi-" + std::to_string(std::random_device{}()));
-  ~temp_dir() { fs::remove_all(path); }
-};
-}  // namespace
-
 TEST_CASE("metainfo_store saves, loads and lists by digest", "[metainfo_store]") {
-  temp_dir dir;
+  const temp_dir dir("metainfo");
   metainfo_store store(dir.path);
   const auto a = digest_of("a"), b = digest_of("b");
   REQUIRE(store.save(a, "d4:infoe"));
@@ -31,7 +26,7 @@ TEST_CASE("metainfo_store saves, loads and lists by digest", "[metainfo_store]")
 }
 
 TEST_CASE("metainfo_store drops leftovers that name no digest", "[metainfo_store]") {
-  temp_dir dir;
+  const temp_dir dir("metainfo");
   metainfo_store store(dir.path);
   const auto a = digest_of("a");
   REQUIRE(store.save(a, "x"));
@@ -43,7 +38,7 @@ TEST_CASE("metainfo_store drops leftovers that name no digest", "[metainfo_store
 }
 
 TEST_CASE("metainfo_store overwrites atomically", "[metainfo_store]") {
-  temp_dir dir;
+  const temp_dir dir("metainfo");
   metainfo_store store(dir.path);
   const auto a = digest_of("a");
   REQUIRE(store.save(a, "first"));

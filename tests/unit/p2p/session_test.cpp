@@ -11,6 +11,7 @@
 
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using rookery::errc;
 using rookery::layers::digest;
@@ -71,8 +72,7 @@ struct blob_on_disk {
     const int fd = ::open(file.c_str(), O_RDONLY);
     REQUIRE(fd >= 0);
     std::error_code ec;
-    auto t = rookery::layers::make_layer_torrent(fd, content.size(), d, {},
-                                                 {{}, root_cert}, ec);
+    auto t = rookery::layers::make_layer_torrent(fd, content.size(), d, {}, {{}, root_cert}, ec);
     ::close(fd);
     REQUIRE(t);
     metainfo = t->metainfo;
@@ -83,13 +83,11 @@ struct blob_on_disk {
 // io_context once more so the session's posted work and its ticker finish.
 struct session_fixture {
   boost::asio::io_context io;
-  fs::path dir;
+  const rookery::test::temp_dir scratch{"p2p"};
+  const fs::path& dir = scratch.path;
   std::unique_ptr<session> s;
 
   session_fixture() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() / ("rookery-p2p-" + std::to_string(rd()));
-    fs::create_directories(dir);
     session_options opts;
     opts.listen = "127.0.0.1:0";
     s = std::make_unique<session>(io, opts);
@@ -98,8 +96,6 @@ struct session_fixture {
     s.reset();
     io.restart();
     io.poll();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
   }
   // Runs what the session posted (e.g. the second half of remove()).
   void settle() {

@@ -12,9 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <random>
 
 #include "pull/blob_source.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace rookery::test {
 
@@ -83,17 +83,6 @@ class held_source final : public pull::blob_source {
   bool open_gate_ = false;
   std::map<std::string, std::string> blobs_;
   std::size_t open_now_ = 0, max_open_ = 0, opened_ = 0;
-};
-
-/// A fresh directory per test case, removed afterwards.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() / ("rookery-pull-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
 };
 
 }  // namespace rookery::test

@@ -2,12 +2,12 @@
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <vector>
+
+#include "tests/unit/temp_dir.hpp"
 
 using rookery::proxy::parse_options;
 using rookery::proxy::proxy_config;
@@ -95,15 +95,11 @@ TEST_CASE("proxy options: zero prefetches at once is refused", "[options]") {
 }
 
 namespace {
-// An auth file in the temporary directory, removed afterwards.
+// An auth file in a scratch directory of its own.
 struct temp_auth_file {
-  std::filesystem::path path;
-  explicit temp_auth_file(const std::string& text)
-      : path(std::filesystem::temp_directory_path() /
-             ("rookery-auth-" + std::to_string(::getpid()) + ".json")) {
-    std::ofstream(path) << text;
-  }
-  ~temp_auth_file() { std::filesystem::remove(path); }
+  rookery::test::temp_dir dir{"auth"};
+  std::filesystem::path path = dir.path / "auth.json";
+  explicit temp_auth_file(const std::string& text) { std::ofstream(path) << text; }
 };
 }  // namespace
 

@@ -156,18 +156,20 @@ TEST_CASE("routes: a reference with a trailing slash is manifest_unknown", "[rou
 }
 
 TEST_CASE("routes: a reference with a colon is read as a digest", "[routes]") {
-  auto r = parse_bad("/v2/a/manifests/v1:2", errc::digest_invalid);
+  auto r = parse_bad("/v2/a/manifests/v1:2", errc::manifest_unknown);
   CHECK_FALSE(r.digest);
   CHECK(r.tag.empty());
 }
 
-TEST_CASE("routes: a manifest digest with upper-case hex is digest_invalid", "[routes]") {
-  auto r = parse_bad("/v2/a/manifests/sha256:" + std::string(64, 'A'), errc::digest_invalid);
+TEST_CASE("routes: a manifest digest with upper-case hex is manifest_unknown", "[routes]") {
+  auto r = parse_bad("/v2/a/manifests/sha256:" + std::string(64, 'A'), errc::manifest_unknown);
   CHECK(r.detail.find("lowercase") != std::string::npos);
 }
 
-TEST_CASE("routes: an unknown digest algorithm is digest_invalid with its name", "[routes]") {
-  auto r = parse_bad("/v2/a/manifests/md5:d41d8cd98f00b204e9800998ecf8427e", errc::digest_invalid);
+TEST_CASE("routes: a manifest by an unknown algorithm is manifest_unknown with its name",
+          "[routes]") {
+  auto r =
+      parse_bad("/v2/a/manifests/md5:d41d8cd98f00b204e9800998ecf8427e", errc::manifest_unknown);
   CHECK(r.detail.find("md5") != std::string::npos);
 }
 
@@ -186,6 +188,19 @@ TEST_CASE("routes: a sha512 blob", "[routes]") {
   auto r = parse_ok("/v2/a/blobs/sha512:" + std::string(128, 'f'));
   REQUIRE(r.digest);
   CHECK(r.digest->hex().size() == 128);
+}
+
+TEST_CASE("routes: a blob by an unknown algorithm is digest_invalid", "[routes]") {
+  auto r = parse_bad("/v2/a/blobs/md5:d41d8cd98f00b204e9800998ecf8427e", errc::digest_invalid);
+  CHECK(r.detail.find("md5") != std::string::npos);
+}
+
+TEST_CASE("routes: a blob by a sha512 digest is accepted", "[routes]") {
+  std::error_code ec;
+  const auto r = parse_route("/v2/a/blobs/sha512:" + std::string(128, 'b'), ec);
+  CHECK_FALSE(ec);
+  REQUIRE(r.digest);
+  CHECK(r.digest->str() == "sha512:" + std::string(128, 'b'));
 }
 
 TEST_CASE("routes: a blob by tag is digest_invalid", "[routes]") {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <vector>
 
+#include "tests/unit/temp_dir.hpp"
+
 using rookery::seeder::parse_options;
 using rookery::seeder::seeder_config;
 
@@ -85,11 +87,11 @@ TEST_CASE("seeder options: mistakes exit with status 2", "[options]") {
 }
 
 TEST_CASE("seeder options: --auth-file logs the seeder in to its registry", "[options]") {
-  const auto path = std::filesystem::temp_directory_path() / "rookery-seeder-auth.json";
+  const rookery::test::temp_dir dir("auth");
+  const auto path = dir.path / "auth.json";
   // Ym9iOnB3 = bob:pw
   std::ofstream(path) << R"({"auths": {"http://127.0.0.1:5000": {"auth": "Ym9iOnB3"}}})";
   auto parsed = parse({"--registry", "http://127.0.0.1:5000", "--auth-file", path.c_str()});
-  std::filesystem::remove(path);
   REQUIRE(std::holds_alternative<seeder_config>(parsed));
   CHECK(std::get<seeder_config>(parsed).registry.username == "bob");
   CHECK(std::get<seeder_config>(parsed).registry.password == "pw");

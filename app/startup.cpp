@@ -6,6 +6,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdlib>
 
 #include "http/server.hpp"
 
@@ -38,6 +39,28 @@ void set_credentials(pull::upstream_config& config, const std::string& text,
   if (colon == std::string::npos || colon == 0) throw bad_flag(flag, "expected USER:PASSWORD");
   config.username = text.substr(0, colon);
   config.password = text.substr(colon + 1);
+}
+
+std::string auth_file_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("REGISTRY_AUTH_FILE");
+  return env ? env : "";
+}
+
+void apply_auth_file(std::vector<pull::upstream_config>& configs, const pull::auth_file& file) {
+  for (const auto& host : file.skipped())
+    spdlog::warn("{}: no \"auth\" for {} (credential helpers and identity tokens are not used)",
+                 file.source(), host);
+  for (auto& c : configs) {
+    if (!c.username.empty()) continue;  // a credentials flag wins
+    auto login = file.find(c.base.authority());
+    if (!login) login = file.find(c.base.host + ":" + c.base.port);
+    if (!login) continue;
+    c.username = std::move(login->username);
+    c.password = std::move(login->password);
+    spdlog::info("upstream {} logs in as {} (from {})", c.name.empty() ? "default" : c.name,
+                 c.username, file.source());
+  }
 }
 
 std::vector<std::string> split_names(const std::string& text) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "pull/auth_file.hpp"
 #include "pull/upstream.hpp"
 
 namespace rookery::app {
@@ -38,6 +39,14 @@ pull::upstream_config upstream_spec(const std::string& spec, const std::string& 
 /// "USER:PASSWORD" into `config`'s credentials.
 void set_credentials(pull::upstream_config& config, const std::string& text,
                      const std::string& flag);
+
+/// The auth file to read: `flag` when given, else $REGISTRY_AUTH_FILE, else empty (none).
+std::string auth_file_path(const std::string& flag);
+
+/// Gives each upstream in `configs` that has no credentials yet the login `file` holds for its
+/// host ("host:port" as in its URL). Logs, without secrets, which upstreams got one and which
+/// hosts the file names without a usable "auth".
+void apply_auth_file(std::vector<pull::upstream_config>& configs, const pull::auth_file& file);
 
 /// Comma-separated names ("a,b"; empty text is one empty name).
 std::vector<std::string> split_names(const std::string& text);

@@ -3,18 +3,20 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/api_client.hpp"
+#include "cli/credentials.hpp"
 #include "cli/doctor.hpp"
 #include "cli/export.hpp"
+#include "cli/gc.hpp"
 #include "cli/hosts.hpp"
 #include "cli/import.hpp"
 #include "cli/prewarm.hpp"
 #include "cli/seed.hpp"
 #include "cli/setup.hpp"
 #include "cli/status.hpp"
-#include "pull/upstream.hpp"
 
 namespace {
 
@@ -22,7 +24,9 @@ using namespace rookery;
 
 struct flags {
   std::vector<std::string> proxies, seeders;
-  std::string hosts_file, platform, ns, token_file, creds;
+  std::string hosts_file, platform, ns, token_file;
+  cli::login_flags login;
+  std::optional<std::uint64_t> to_mib;
   std::string image, seeder, runtime, path;
   std::vector<std::string> registries;
   bool dry_run = false;
@@ -48,14 +52,6 @@ std::vector<cli::host> proxy_hosts(const flags& f, bool run) {
   return out;
 }
 
-std::string basic_from(const std::string& creds) {
-  if (creds.empty()) return {};
-  if (creds.find(':') == std::string::npos)
-    throw std::invalid_argument("--creds must be USER:PASSWORD");
-  return pull::basic_authorization(creds.substr(0, creds.find(':')),
-                                   creds.substr(creds.find(':') + 1));
-}
-
 void add_prewarm(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand("prewarm", "Bring an image's blobs into every listed proxy");
   sub->add_option("image", f.image, "repository[:tag] or repository@digest")->required();
@@ -63,13 +59,16 @@ void add_prewarm(CLI::App& app, flags& f, command_fn& command) {
   sub->add_option("--hosts", f.hosts_file, "A file of proxy URLs, one a line");
   sub->add_option("--platform", f.platform, "os/arch[/variant] (default: each proxy's own)");
   sub->add_option("--ns", f.ns, "The proxies' upstream name (default: their default upstream)");
-  sub->add_option("--creds", f.creds, "USER:PASSWORD for the registry (default: the proxies')");
+  cli::add_login_flags(*sub, f.login);  // default: the proxies' own credentials
   sub->add_option("--timeout", f.timeout, "Give up after this many seconds")->capture_default_str();
   sub->add_flag("--json", f.json, "One JSON line per event, even on a terminal");
   sub->callback([&f, &command] {
     command = [&f](bool run) {
+      // --check-flags checks the login flags but reads no password.
+      const std::string authorization =
+          run ? cli::registry_authorization(f.login, std::cin) : cli::check_login(f.login);
       cli::prewarm_options o{f.image, proxy_hosts(f, run), f.platform,
-                             f.ns,    basic_from(f.creds), std::chrono::seconds(f.timeout),
+                             f.ns,    authorization,       std::chrono::seconds(f.timeout),
                              f.json};
       return run ? cli::run_prewarm(o) : 0;
     };
@@ -126,6 +125,29 @@ void add_status(CLI::App& app, flags& f, command_fn& command) {
   });
 }
 
+void add_gc(CLI::App& app, flags& f, command_fn& command) {
+  auto* sub = app.add_subcommand(
+      "gc", "Evict cached blobs down to each proxy's budget (blobs in use are passed over)");
+  sub->add_option("--proxy", f.proxies, "A proxy's base URL (repeatable)");
+  sub->add_option("--hosts", f.hosts_file, "A file of proxy URLs, one a line");
+  sub->add_option("--to", f.to_mib, "Evict down to this many MiB instead of the budget");
+  sub->add_option("--operator-token-file", f.token_file,
+                  "The operator token (default: $ROOKERY_OPERATOR_TOKEN)");
+  sub->add_flag("--json", f.json, "One JSON line per proxy");
+  sub->callback([&f, &command] {
+    command = [&f](bool run) {
+      cli::gc_options o{proxy_hosts(f, run), f.to_mib,
+                        run ? cli::bearer_from(f.token_file, "ROOKERY_OPERATOR_TOKEN") : "",
+                        f.json};
+      if (!run) return 0;
+      if (o.authorization.empty())
+        throw std::invalid_argument(
+            "no operator token: --operator-token-file or $ROOKERY_OPERATOR_TOKEN");
+      return cli::run_gc(o);
+    };
+  });
+}
+
 void add_setup(CLI::App& app, flags& f, command_fn& command) {
   auto* sub = app.add_subcommand("setup", "Point a container runtime at this host's proxy");
   sub->add_option("runtime", f.runtime, "containerd, docker or podman")
@@ -153,18 +175,11 @@ void add_setup(CLI::App& app, flags& f, command_fn& command) {
   });
 }
 
-// USER:PASSWORD into its two halves (both empty when `creds` is).
-std::pair<std::string, std::string> split_creds(const std::string& creds) {
-  if (creds.empty()) return {};
-  const auto colon = creds.find(':');
-  if (colon == std::string::npos) throw std::invalid_argument("--creds must be USER:PASSWORD");
-  return {creds.substr(0, colon), creds.substr(colon + 1)};
-}
-
 void add_import(CLI::App& app, command_fn& command) {
   struct import_flags {
     std::vector<std::string> files;
-    std::string registry, creds, image, seeder, token_file;
+    std::string registry, image, seeder, token_file;
+    cli::login_flags login;
     int timeout = 1800;
   };
   auto f = std::make_shared<import_flags>();
@@ -172,7 +187,7 @@ void add_import(CLI::App& app, command_fn& command) {
       "import", "Push docker-archive or OCI-layout tarballs into the registry, then seed them");
   sub->add_option("files", f->files, "FILE.tar[.gz]...")->required()->check(CLI::ExistingFile);
   sub->add_option("--registry", f->registry, "The central registry's base URL")->required();
-  sub->add_option("--creds", f->creds, "USER:PASSWORD for the registry");
+  cli::add_login_flags(*sub, f->login);
   sub->add_option("--image", f->image, "Push as REPOSITORY[:TAG] (default: the tarball's names)");
   sub->add_option("--seeder", f->seeder, "Have this seeder seed each image (rookery seed --wait)");
   sub->add_option("--operator-token-file", f->token_file,
@@ -184,7 +199,10 @@ void add_import(CLI::App& app, command_fn& command) {
       cli::import_options o;
       o.files = f->files;
       o.registry = cli::parse_host(f->registry);
-      std::tie(o.username, o.password) = split_creds(f->creds);
+      // --check-flags checks the login flags but reads no password.
+      std::tie(o.username, o.password) =
+          run ? cli::registry_login(f->login, std::cin) : std::pair<std::string, std::string>{};
+      if (!run) cli::check_login(f->login);
       if (!f->image.empty() && !(o.name = cli::parse_image_name(f->image)))
         throw std::invalid_argument("--image must be REPOSITORY[:TAG]");
       if (!f->seeder.empty()) {
@@ -204,7 +222,8 @@ void add_import(CLI::App& app, command_fn& command) {
 
 void add_export(CLI::App& app, command_fn& command) {
   struct export_flags {
-    std::string image, file, proxy, registry, creds, format = "docker", platform;
+    std::string image, file, proxy, registry, format = "docker", platform;
+    cli::login_flags login;
   };
   auto f = std::make_shared<export_flags>();
   auto* sub = app.add_subcommand("export", "Write an image to a docker-archive or OCI tarball");
@@ -213,7 +232,7 @@ void add_export(CLI::App& app, command_fn& command) {
   auto* proxy = sub->add_option("--proxy", f->proxy, "Read through this rookery proxy");
   auto* registry = sub->add_option("--registry", f->registry, "Read from this registry");
   proxy->excludes(registry);
-  sub->add_option("--creds", f->creds, "USER:PASSWORD for the registry");
+  cli::add_login_flags(*sub, f->login);
   sub->add_option("--format", f->format, "docker (docker-archive) or oci (OCI image layout)")
       ->check(CLI::IsMember({"docker", "oci"}))
       ->capture_default_str();
@@ -227,7 +246,10 @@ void add_export(CLI::App& app, command_fn& command) {
       if (f->proxy.empty() == f->registry.empty())
         throw std::invalid_argument("name where to read: --proxy URL or --registry URL");
       o.source = cli::parse_host(f->proxy.empty() ? f->registry : f->proxy);
-      std::tie(o.username, o.password) = split_creds(f->creds);
+      // --check-flags checks the login flags but reads no password.
+      std::tie(o.username, o.password) =
+          run ? cli::registry_login(f->login, std::cin) : std::pair<std::string, std::string>{};
+      if (!run) cli::check_login(f->login);
       o.format = f->format == "oci" ? cli::archive_format::oci : cli::archive_format::docker;
       if (!f->platform.empty() && !(o.platform = layers::parse_platform(f->platform)))
         throw std::invalid_argument("--platform must be os/arch[/variant]");
@@ -256,7 +278,7 @@ void add_doctor(CLI::App& app, flags& f, command_fn& command) {
   sub->add_option("--seeder", f.seeder, "The seeder's URL (default: the one the proxy names)");
   sub->add_option("--probe", d.probe, "Pull this image through the proxy: bytes from peers?");
   sub->add_option("--ns", d.ns, "The proxy's upstream for the probe (containerd's ns)");
-  sub->add_option("--creds", f.creds, "USER:PASSWORD for the probe's registry");
+  cli::add_login_flags(*sub, f.login);  // for the probe's registry
   auto* timeout = sub->add_option("--timeout", f.timeout, "Give up after this many seconds (300)");
   sub->add_flag("--json", d.json, "The report as one JSON object");
   sub->callback([&f, &command, timeout] {
@@ -265,7 +287,9 @@ void add_doctor(CLI::App& app, flags& f, command_fn& command) {
       if (f.proxies.size() > 1) throw std::invalid_argument("doctor takes one --proxy");
       d.proxy = cli::parse_host(f.proxies.empty() ? "http://127.0.0.1:5050" : f.proxies[0]);
       if (!f.seeder.empty()) d.seeder = cli::parse_host(f.seeder);
-      d.authorization = basic_from(f.creds);
+      // --check-flags checks the login flags but reads no password.
+      d.authorization =
+          run ? cli::registry_authorization(f.login, std::cin) : cli::check_login(f.login);
       if (given) d.timeout = std::chrono::seconds(f.timeout);
       if (!run) return 0;
       if (std::find(d.runtimes.begin(), d.runtimes.end(), "containerd") != d.runtimes.end())
@@ -279,8 +303,8 @@ void add_doctor(CLI::App& app, flags& f, command_fn& command) {
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "rookery: pre-warm, seed, inspect, import and export for a fleet of rookery proxies and "
-      "seeders",
+      "rookery: pre-warm, seed, inspect, collect, import and export for a fleet of rookery "
+      "proxies and seeders",
       "rookery");
   app.require_subcommand(1);
   flags f;
@@ -292,6 +316,7 @@ int main(int argc, char** argv) {
   add_seed(app, f, command);
   add_status(app, f, command);
   add_setup(app, f, command);
+  add_gc(app, f, command);
   add_import(app, command);
   add_export(app, command);
   add_doctor(app, f, command);

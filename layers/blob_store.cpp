@@ -136,7 +136,8 @@ std::error_code blob_store::writer::commit() {
 blob_store::blob_store(options opts)
     : root_(std::move(opts.root)),
       budget_(opts.budget_bytes),
-      before_evict_(std::move(opts.before_evict)) {
+      before_evict_(std::move(opts.before_evict)),
+      in_use_(std::move(opts.in_use)) {
   fs::create_directories(root_ / "tmp");
   fs::create_directories(root_ / "blobs" / "sha256");
   fs::create_directories(root_ / "blobs" / "sha512");
@@ -281,23 +282,58 @@ bool blob_store::quarantine_locked(const digest& d) {
   return false;
 }
 
+bool blob_store::evictable_locked(const digest& d, const entry& e) const {
+  return e.pins == 0 && !(in_use_ && in_use_(d));
+}
+
+void blob_store::evict_entry_locked(std::unordered_map<digest, entry>::iterator it) {
+  // The owner stops using the file (its torrent) before the file goes.
+  if (before_evict_) before_evict_(it->first);
+  std::error_code ignored;
+  fs::remove(final_path(it->first), ignored);
+  total_ -= it->second.size;
+  index_.erase(it);
+}
+
 void blob_store::evict_locked() {
   if (budget_ == 0) return;
   while (total_ > budget_) {
     auto victim = index_.end();
     for (auto it = index_.begin(); it != index_.end(); ++it) {
-      if (it->second.pins == 0 &&
+      if (evictable_locked(it->first, it->second) &&
           (victim == index_.end() || it->second.last_use < victim->second.last_use)) {
         victim = it;
       }
     }
     if (victim == index_.end()) return;  // everything left is in use
-    if (before_evict_) before_evict_(victim->first);
-    std::error_code ignored;
-    fs::remove(final_path(victim->first), ignored);
-    total_ -= victim->second.size;
-    index_.erase(victim);
+    evict_entry_locked(victim);
   }
+}
+
+blob_store::collect_report blob_store::collect(std::uint64_t target_bytes) {
+  collect_report report;
+  report.target_bytes = target_bytes;
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::uint64_t, digest>> by_use;
+  by_use.reserve(index_.size());
+  for (const auto& [d, e] : index_) by_use.emplace_back(e.last_use, d);
+  std::sort(by_use.begin(), by_use.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [use, d] : by_use) {
+    if (total_ <= target_bytes) break;
+    auto it = index_.find(d);
+    if (!evictable_locked(it->first, it->second)) {
+      report.in_use_bytes += it->second.size;
+      ++report.in_use_blobs;
+      continue;
+    }
+    report.freed_bytes += it->second.size;
+    ++report.freed_blobs;
+    evict_entry_locked(it);
+  }
+  report.kept_bytes = total_;
+  report.kept_blobs = index_.size();
+  return report;
 }
 
 void blob_store::unpin(const digest& d) noexcept {

@@ -32,6 +32,18 @@ class blob_store {
     /// it first). Runs under the store's lock on whichever thread evicts: it must be
     /// thread-safe and must not call back into the store.
     std::function<void(const digest&)> before_evict = {};
+    /// Whether a blob is in use beyond the store's own leases (e.g. being uploaded to a peer):
+    /// eviction skips it like a pinned blob. Called under the store's lock on whichever thread
+    /// evicts: it must be thread-safe and must not call back into the store. Empty: never.
+    std::function<bool(const digest&)> in_use = {};
+  };
+
+  /// What one collect() did. Bytes and blobs are counted at the end of the pass.
+  struct collect_report {
+    std::uint64_t target_bytes = 0;
+    std::uint64_t freed_bytes = 0, freed_blobs = 0;    ///< evicted
+    std::uint64_t kept_bytes = 0, kept_blobs = 0;      ///< still stored afterwards
+    std::uint64_t in_use_bytes = 0, in_use_blobs = 0;  ///< passed over: leased or in use
   };
 
   /// A committed blob held open for reading. While any lease on a blob lives, the blob is
@@ -109,6 +121,12 @@ class blob_store {
   /// Starts writing `d`; `expected_size`, when known, is enforced. Errors: store_failure.
   std::optional<writer> begin(const digest& d, std::optional<std::uint64_t> expected_size,
                               std::error_code& ec);
+  /// Evicts least-recently-used blobs until at most `target_bytes` remain, passing over blobs
+  /// that are leased or in use (options::in_use); each eviction tells before_evict first. The
+  /// target may stay out of reach when what is left is in use.
+  collect_report collect(std::uint64_t target_bytes);
+  /// The size budget (0: none).
+  std::uint64_t budget_bytes() const noexcept { return budget_; }
   /// Removes a blob unless it is pinned; true when it was removed.
   bool remove(const digest& d);
   /// Moves a blob that failed a check to quarantine_directory()/<hex> (kept for inspection,
@@ -146,12 +164,15 @@ class blob_store {
   std::error_code finish_commit(const digest& d, const std::filesystem::path& temp,
                                 std::uint64_t size);
   void evict_locked();
+  bool evictable_locked(const digest& d, const entry& e) const;
+  void evict_entry_locked(std::unordered_map<digest, entry>::iterator it);
   bool quarantine_locked(const digest& d);
   void unpin(const digest& d) noexcept;
 
   std::filesystem::path root_;
   std::uint64_t budget_;
   std::function<void(const digest&)> before_evict_;
+  std::function<bool(const digest&)> in_use_;
   mutable std::mutex mutex_;
   std::unordered_map<digest, entry> index_;
   std::uint64_t total_ = 0;

@@ -324,6 +324,12 @@ asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
 
 void session::update(torrent& t, const lt::torrent_status& st) {
   t.status_ = st;
+  // Any change of the counter is a send (it restarts when storage moves); statuses come only
+  // for torrents that changed, so a rate read here could stay above zero long after the end.
+  if (st.total_payload_upload != t.payload_sent_) {
+    t.payload_sent_ = st.total_payload_upload;
+    if (st.total_payload_upload > 0) note_upload(t.digest());
+  }
   if (t.complete() || t.failed()) return;
   // Progress is any payload arriving, not only whole pieces: with many hosts sharing the
   // origin's link a piece can take seconds while blocks keep coming.
@@ -428,6 +434,7 @@ void session::remove(const layers::digest& d) {
     removed = it->second;
     lt_->remove_torrent(removed);  // thread-safe; the torrent stops at once, asynchronously
     handles_.erase(it);
+    last_upload_.erase(d);
   }
   std::weak_ptr<bool> alive = alive_;
   asio::post(io_, [this, alive, d, removed] {
@@ -495,6 +502,17 @@ session::blob_stats session::stats(const layers::digest& d) const {
     out.complete = t->complete();
   }
   return out;
+}
+
+void session::note_upload(const layers::digest& d) {
+  std::lock_guard lock(handles_mutex_);
+  if (handles_.contains(d)) last_upload_[d] = std::chrono::steady_clock::now();  // not removed
+}
+
+bool session::uploading(const layers::digest& d) const {
+  std::lock_guard lock(handles_mutex_);
+  auto it = last_upload_.find(d);
+  return it != last_upload_.end() && std::chrono::steady_clock::now() - it->second < upload_grace;
 }
 
 int session::listen_port() const {

@@ -124,6 +124,7 @@ class torrent {
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
   std::int64_t payload_seen_ = 0;  ///< payload bytes received when progress was last noted
+  std::int64_t payload_sent_ = 0;  ///< payload bytes sent when an upload was last noted
   lt::torrent_status status_;      ///< libtorrent's last word (state_update_alert), never asked
   boost::asio::steady_timer signal_;
 };
@@ -168,6 +169,12 @@ class session {
     bool complete = false;
   };
   blob_stats stats(const layers::digest& d) const;
+  /// Whether the torrent of `d` sent payload to a peer within the last upload_grace: evicting
+  /// it now would cut a peer off mid-transfer. Safe from any thread (a store's in_use hook).
+  bool uploading(const layers::digest& d) const;
+  /// How long after its last payload sent a torrent still counts as uploading (statuses come
+  /// every 500 ms, and a peer pauses between requests).
+  static constexpr std::chrono::seconds upload_grace{3};
   std::size_t torrent_count() const noexcept { return torrents_.size(); }
   /// Peer connections summed over the torrents (one host in two swarms counts twice), from
   /// libtorrent's last status update.
@@ -193,6 +200,8 @@ class session {
   std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
   /// A torrent's new status: progress, and in-order picking while it is alone.
   void update(torrent& t, const lt::torrent_status& st);
+  /// Records that `d` sent payload just now (for uploading()).
+  void note_upload(const layers::digest& d);
   /// After libtorrent dropped alerts: pieces and reads may be among them.
   void resync();
 
@@ -204,6 +213,8 @@ class session {
   std::string fleet_cert_pem_, fleet_key_pem_, fleet_ca_pem_;
   mutable std::mutex handles_mutex_;  ///< guards handles_, the one map other threads touch
   std::unordered_map<layers::digest, lt::torrent_handle> handles_;
+  /// When each torrent last sent payload; guarded by handles_mutex_.
+  std::unordered_map<layers::digest, std::chrono::steady_clock::time_point> last_upload_;
   std::shared_ptr<bool> alive_;
   bool deal_pieces_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();

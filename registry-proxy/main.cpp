@@ -35,15 +35,23 @@ int serve(proxy::proxy_config& config) {
   auto tls = http::make_client_tls_context();
   std::vector<std::unique_ptr<pull::upstream>> upstreams;
   for (auto& c : config.upstreams) {
-    spdlog::info("upstream {} → {}", c.name.empty() ? "default" : c.name, c.base.str());
+    spdlog::info("upstream {} → {}{}", c.name.empty() ? "default" : c.name, c.base.str(),
+                 c.username.empty() ? "" : " (proxy-side credentials)");
     upstreams.push_back(std::make_unique<pull::upstream>(c, tls, config.client));
   }
   // An evicted blob's torrent stops before its file goes (the swarm source, once there).
   std::atomic<proxy::swarm_source*> evict_to{nullptr};
-  layers::blob_store blobs(
-      {config.store / "blobs", config.budget_bytes, [&evict_to](const layers::digest& d) {
-         if (auto* s = evict_to.load()) s->evicted(d);
-       }});
+  // A blob uploading to a peer is not evicted under it (the store asks, from any thread).
+  std::atomic<p2p::session*> uploads{nullptr};
+  layers::blob_store::options store_options{config.store / "blobs", config.budget_bytes,
+                                            [&evict_to](const layers::digest& d) {
+                                              if (auto* s = evict_to.load()) s->evicted(d);
+                                            }};
+  store_options.in_use = [&uploads](const layers::digest& d) {
+    auto* s = uploads.load();
+    return s && s->uploading(d);
+  };
+  layers::blob_store blobs(std::move(store_options));
   layers::blob_store manifests({config.store / "manifests", 0, {}});
   if (config.fsck) check_stores(blobs, manifests);
   // Missing blobs come from the swarm when a seeder is configured, else from upstream.
@@ -53,6 +61,7 @@ int serve(proxy::proxy_config& config) {
   if (config.swarm) {
     const auto& s = *config.swarm;
     swarm = std::make_unique<p2p::session>(io, s.session);
+    uploads = swarm.get();
     auto swarm_source = std::make_unique<proxy::swarm_source>(
         tls, *swarm, blobs,
         proxy::swarm_options{s.seeder, s.fronts, config.store / "swarm", s.metainfo_timeout,
@@ -70,6 +79,7 @@ int serve(proxy::proxy_config& config) {
   options.operator_token = std::move(config.operator_token);
   options.max_fetches = config.max_fetches;
   options.prefetch_limits = {config.max_prefetches, config.prefetch_queue};
+  options.tag_stale = config.tag_stale;
   proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
                                 std::move(options), swarm.get(), swarm_src);
   http::server server(io, config.listen, [&](http::exchange& ex) { return handler.handle(ex); });

@@ -77,6 +77,14 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
   out.counter("blob_verifications_total",
               "Cached blobs found at start that were hashed before their first serve.",
               blob_verifications);
+  out.counter("stale_tag_answers_total",
+              "Tags answered from the cache (Rookery-Stale-Tag) while upstream was unreachable.",
+              stale_tag_answers);
+  out.counter("stale_tag_refusals_total",
+              "Tags refused while upstream was unreachable (none resolved recently enough).",
+              stale_tag_refusals);
+  out.counter("gc_runs_total", "Garbage collections asked for on POST /v1/gc.", gc_runs);
+  out.counter("gc_freed_bytes_total", "Blob bytes evicted by POST /v1/gc.", gc_freed_bytes);
   out.gauge("store_bytes", "Bytes of verified blobs in the local store.", store_bytes);
   out.gauge("store_blobs", "Verified blobs in the local store.", store_blobs);
   out.gauge("inflight_fetches", "Blob fetches in progress.", inflight);

@@ -23,6 +23,10 @@ struct metrics {
   std::uint64_t upstream_errors = 0;
   std::uint64_t access_checks = 0;       ///< upstream confirmations asked for cached content
   std::uint64_t blob_verifications = 0;  ///< cached blobs hashed before their first serve
+  std::uint64_t stale_tag_answers = 0;   ///< tags answered from the cache while upstream was down
+  std::uint64_t stale_tag_refusals = 0;  ///< tags refused while upstream was down
+  std::uint64_t gc_runs = 0;             ///< POST /v1/gc passes
+  std::uint64_t gc_freed_bytes = 0;      ///< bytes those passes evicted
   /// From a request's arrival to its last byte sent, for GET and HEAD of manifests and blobs.
   http::latency_histogram manifest_latency;
   http::latency_histogram blob_latency;

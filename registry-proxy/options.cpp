@@ -16,7 +16,8 @@ struct raw_flags {
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
   bool prefetch = true, fsck = false;
   std::size_t max_fetches = 16, max_prefetches = 8, prefetch_queue = 1024;
-  std::string operator_token_file, log_level = "info";
+  std::string operator_token_file, log_level = "info", auth_file;
+  int tag_stale_seconds = 0;
   std::string seeder, bt_listen = "0.0.0.0:6881";
   int stall_ms = 15000, metainfo_timeout_ms = 10000, upload_kib = 0, download_kib = 0;
 };
@@ -33,6 +34,15 @@ void declare(CLI::App& app, raw_flags& f) {
   app.add_option("--upstream-credentials", f.credentials,
                  "NAME=USER:PASSWORD for an upstream (NAME 'default' for the default); or set "
                  "ROOKERY_UPSTREAM_CREDENTIALS");
+  app.add_option("--auth-file", f.auth_file,
+                 "docker config.json or containers-auth.json: upstreams without "
+                 "--upstream-credentials log in as its \"auths\" entry for their host "
+                 "(default: $REGISTRY_AUTH_FILE)");
+  app.add_option("--tag-stale-seconds", f.tag_stale_seconds,
+                 "while upstream is unreachable (refused, timeout, 5xx), answer a tag resolved "
+                 "within this many seconds from the cache, marked Rookery-Stale-Tag (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 365 * 24 * 3600));
   app.add_option("--connect-timeout-ms", f.connect_ms, "upstream connect timeout")
       ->capture_default_str();
   app.add_option("--response-timeout-ms", f.response_ms, "upstream first-byte timeout")
@@ -127,6 +137,10 @@ proxy_config config_of(raw_flags& f, app::parse_mode mode) {
     app::set_credentials(upstream_named(c.upstreams, name, "--upstream-credentials"),
                          spec.substr(eq + 1), "--upstream-credentials");
   }
+  const auto auth_path = app::auth_file_path(f.auth_file);
+  if (mode == app::parse_mode::run && !auth_path.empty())
+    app::apply_auth_file(c.upstreams, pull::auth_file::load(auth_path));
+  c.tag_stale = std::chrono::seconds(f.tag_stale_seconds);
   c.client.connect_timeout = std::chrono::milliseconds(f.connect_ms);
   c.client.response_timeout = std::chrono::milliseconds(f.response_ms);
   c.client.idle_timeout = std::chrono::milliseconds(f.idle_ms);

@@ -39,6 +39,9 @@ struct proxy_config {
   http::secret operator_token;
   std::string log_level = "info";
   std::optional<swarm_config> swarm;  ///< without a seeder: upstream only
+  /// Tag freshness policy: tags resolved within this long are answered from the cache while
+  /// upstream is unreachable (0: off).
+  std::chrono::seconds tag_stale{0};
 };
 
 /// Parses rookery-proxy's flags (and ROOKERY_UPSTREAM_CREDENTIALS, ROOKERY_OPERATOR_TOKEN).

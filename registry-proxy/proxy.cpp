@@ -1,7 +1,5 @@
 #include "registry-proxy/proxy.hpp"
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +14,7 @@
 #include "layers/error.hpp"
 #include "layers/manifest.hpp"
 #include "layers/store_check.hpp"
+#include "registry-proxy/detail/read_lease.hpp"
 
 namespace rookery::proxy {
 using pull::access_cache;
@@ -48,19 +47,6 @@ std::string accept_list_of(const http::request& req) {
   return out;
 }
 
-// Reads a whole small file (a cached manifest) from a lease.
-bool read_lease(const layers::blob_store::lease& lease, std::string& out) {
-  out.resize(lease.size());
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n =
-        ::pread(lease.fd(), out.data() + done, out.size() - done, static_cast<off_t>(done));
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
@@ -80,7 +66,8 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       fetcher_(io, blobs, source, disk_, opts_.max_fetches),
       prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits),
       verifier_(io, blobs, disk_),
-      prewarm_(io, fetcher_, blobs) {}
+      prewarm_(io, fetcher_, blobs),
+      tags_(opts_.tag_stale) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {
   // No ns (Docker's registry-mirrors) → the default upstream; an ns → only an allow-listed one.
@@ -115,6 +102,8 @@ asio::awaitable<void> registry_proxy::handle(http::exchange& ex) {
     case route_kind::prewarm:
     case route_kind::prewarm_progress:
       co_return co_await handle_prewarm(ex, r);
+    case route_kind::gc:
+      co_return co_await handle_gc(ex);
     case route_kind::unknown:
       if (req.target().substr(0, 4) != "/v2/")
         co_return co_await http::send_error(ex, errc::not_found);
@@ -237,7 +226,15 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   if (!res) {
     ++metrics_.upstream_errors;
     std::string detail = "upstream " + up.display_name() + " did not answer";
+    if (!r.digest && tags_.enabled())
+      co_return co_await answer_tag_unreachable(ex, up, r, authorization, std::move(detail));
     co_return co_await http::send_error(ex, ec, std::move(detail));
+  }
+  if (res->status() >= 500 && !r.digest && tags_.enabled()) {
+    ++metrics_.upstream_errors;
+    std::string detail =
+        "upstream " + up.display_name() + " answered " + std::to_string(res->status());
+    co_return co_await answer_tag_unreachable(ex, up, r, authorization, std::move(detail));
   }
   if (res->status() != 200) {
     const upstream_refusal refusal = co_await pull::read_refusal(*res);
@@ -245,6 +242,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   }
   const std::string content_type = res->header(bhttp::field::content_type);
   const std::string upstream_digest = std::string(res->headers()["Docker-Content-Digest"]);
+  if (!r.digest) remember_tag(up, r, upstream_digest);
   if (ex.is_head()) {
     http::response_header header;
     header.result(bhttp::status::ok);
@@ -272,6 +270,7 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   // Cache what parses, under its digest, so digest-pinned pulls work while upstream is down.
   const auto parsed = layers::parse_manifest(body, content_type);
   if (parsed) store_manifest(actual, body);
+  if (!r.digest && parsed) remember_tag(up, r, actual.str());
   // Whoever got it by tag may read it by digest: containerd resolves by tag, then fetches by
   // digest.
   access_.allow(access_cache::key(up.display_name(), r.name, actual.str(), authorization));
@@ -288,8 +287,8 @@ asio::awaitable<bool> registry_proxy::serve_cached_manifest(http::exchange& ex, 
   if (!co_await check_access(ex, up, r, "manifests", authorization)) co_return true;
   std::string body;
   // At most 4 MiB: hashed on every serve, so a damaged copy is never served.
-  const bool intact =
-      read_lease(*lease, body) && layers::digest_of(body, r.digest->algorithm()) == *r.digest;
+  const bool intact = detail::read_lease(*lease, body) &&
+                      layers::digest_of(body, r.digest->algorithm()) == *r.digest;
   auto parsed = intact ? layers::parse_manifest(body) : std::nullopt;
   if (!parsed) {
     if (!intact) manifests_.quarantine(*r.digest);

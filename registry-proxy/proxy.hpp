@@ -25,6 +25,7 @@
 #include "registry-proxy/prewarm.hpp"
 #include "registry-proxy/routes.hpp"
 #include "registry-proxy/swarm_source.hpp"
+#include "registry-proxy/tag_cache.hpp"
 
 namespace rookery::proxy {
 
@@ -38,6 +39,9 @@ struct proxy_options {
   /// Blob fetches talking to a source at once; later ones wait their turn (0: no limit).
   std::size_t max_fetches = pull::blob_fetcher::default_max_fetches;
   pull::prefetch_options prefetch_limits;  ///< prefetches at once, and waiting
+  /// Tag freshness: a tag resolved within this long is answered from the cache while upstream
+  /// cannot be reached (0: never; every tag asks upstream).
+  std::chrono::seconds tag_stale{0};
 };
 
 /// Owns the proxy's state; handle() is the http::server handler. io_context thread only.
@@ -62,6 +66,21 @@ class registry_proxy {
   boost::asio::awaitable<bool> serve_cached_manifest(http::exchange& ex, pull::upstream& up,
                                                      const route& r,
                                                      const std::string& authorization);
+  /// Upstream could not be reached for a tag: answers the tag's last resolution when the
+  /// freshness policy allows it (marked with Rookery-Stale-Tag), else an error saying why.
+  boost::asio::awaitable<void> answer_tag_unreachable(http::exchange& ex, pull::upstream& up,
+                                                      const route& r,
+                                                      const std::string& authorization,
+                                                      std::string detail);
+  /// Serves a tag's cached manifest when this client may read it; false when it may not, or
+  /// the manifest is no longer cached intact.
+  boost::asio::awaitable<bool> serve_stale_tag(http::exchange& ex, pull::upstream& up,
+                                               const route& r, const std::string& authorization,
+                                               const tag_cache::resolution& resolved);
+  /// Records what a tag resolved to upstream (for the freshness policy).
+  void remember_tag(pull::upstream& up, const route& r, const std::string& digest);
+  /// POST /v1/gc (operator token): evicts cached blobs down to the budget or a target.
+  boost::asio::awaitable<void> handle_gc(http::exchange& ex);
   /// Keeps a verified manifest under its digest (for digest-pinned pulls while pull::upstream is
   /// down).
   void store_manifest(const layers::digest& d, const std::string& body);
@@ -115,6 +134,7 @@ class registry_proxy {
   pull::prefetcher prefetcher_;
   pull::stored_blob_verifier verifier_;
   prewarmer prewarm_;
+  tag_cache tags_;
 };
 
 }  // namespace rookery::proxy

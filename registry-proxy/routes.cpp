@@ -22,6 +22,7 @@ route parse_route(std::string_view target, std::error_code& ec) {
   if (path == "/healthz") return out.kind = route_kind::healthz, out;
   if (path == "/v1/status") return out.kind = route_kind::status, out;
   if (path == "/v1/prewarm") return out.kind = route_kind::prewarm, out;
+  if (path == "/v1/gc") return out.kind = route_kind::gc, out;
   if (path.starts_with("/v1/prewarm/")) {
     // Ids are 32 lowercase hex digits; anything else is no prewarm (404).
     const std::string_view id = path.substr(12);

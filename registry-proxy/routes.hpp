@@ -21,6 +21,7 @@ enum class route_kind {
   status,
   prewarm,           ///< POST /v1/prewarm
   prewarm_progress,  ///< GET /v1/prewarm/{id}
+  gc,                ///< POST /v1/gc
   unknown
 };
 

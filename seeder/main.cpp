@@ -38,12 +38,20 @@ int serve(seeder::seeder_config& config) {
   pull::upstream registry(config.registry, tls, http::client_options{});
   // An evicted blob stops being seeded before its file goes (once seeding exists).
   std::atomic<seeder::seeding*> evict_to{nullptr};
-  layers::blob_store store(
-      {config.store, config.budget_bytes, [&evict_to](const layers::digest& d) {
-         if (auto* s = evict_to.load()) s->evicted(d);
-       }});
+  // Nor is a blob that is uploading to a host evicted under it.
+  std::atomic<p2p::session*> uploads{nullptr};
+  layers::blob_store::options store_options{config.store, config.budget_bytes,
+                                            [&evict_to](const layers::digest& d) {
+                                              if (auto* s = evict_to.load()) s->evicted(d);
+                                            }};
+  store_options.in_use = [&uploads](const layers::digest& d) {
+    auto* s = uploads.load();
+    return s && s->uploading(d);
+  };
+  layers::blob_store store(std::move(store_options));
   if (config.fsck) check_stored_blobs(store);
   p2p::session swarm(io, config.session);
+  uploads = &swarm;
   seeder::tracker trk(config.tracker);
   seeder::seeding seeds(io, store, registry, swarm, trk, config.seeding);
   evict_to = &seeds;

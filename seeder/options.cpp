@@ -16,7 +16,7 @@ struct raw_flags {
   int upload_kib = 0, announce_interval = 15, unchoke_slots = 0, request_queue = 250;
   std::size_t tracker_peers = 5000, tracker_peers_per_address = 16;
   bool deal_pieces = true, fsck = false;
-  std::string operator_token_file, notify_secret_file;
+  std::string operator_token_file, notify_secret_file, auth_file;
   std::uint64_t budget_mib = 0;
   std::size_t image_seeds = 2, image_queue = 256;
 };
@@ -28,6 +28,10 @@ void declare(CLI::App& app, raw_flags& f) {
       ->required();
   app.add_option("--registry-credentials", f.credentials,
                  "USER:PASSWORD for the registry (better: ROOKERY_REGISTRY_CREDENTIALS)");
+  app.add_option("--auth-file", f.auth_file,
+                 "docker config.json or containers-auth.json: without --registry-credentials, "
+                 "log in as its \"auths\" entry for the registry's host (default: "
+                 "$REGISTRY_AUTH_FILE)");
   app.add_option("--store", f.store, "where seeded blobs live")->capture_default_str();
   app.add_option("--store-budget-mib", f.budget_mib,
                  "evict least-recently-used blobs (and stop seeding them) above this (0: never)")
@@ -88,6 +92,12 @@ seeder_config config_of(raw_flags& f, app::parse_mode mode) {
     f.credentials = env;
   if (!f.credentials.empty())
     app::set_credentials(c.registry, f.credentials, "--registry-credentials");
+  if (const auto path = app::auth_file_path(f.auth_file);
+      mode == app::parse_mode::run && !path.empty()) {
+    std::vector<pull::upstream_config> registries{c.registry};
+    app::apply_auth_file(registries, pull::auth_file::load(path));
+    c.registry = std::move(registries.front());
+  }
   c.public_url = f.public_url.empty() ? "http://" + f.listen : f.public_url;
   c.store = f.store;
   c.budget_bytes = f.budget_mib * 1024 * 1024;

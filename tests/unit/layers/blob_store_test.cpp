@@ -237,3 +237,68 @@ TEST_CASE("blob_store tells its owner about an eviction before the file goes", "
   CHECK(told[0].second);
   CHECK_FALSE(store.contains(digest_of(std::string(10, 'a'))));
 }
+
+TEST_CASE("blob_store collect evicts least recently used blobs down to its target",
+          "[blob_store]") {
+  const rookery::test::temp_dir root("store");
+  blob_store store({root.path});
+  for (char c : {'a', 'b', 'c', 'd'}) REQUIRE_FALSE(put(store, std::string(10, c)));
+  store.open(digest_of(std::string(10, 'a')));  // 'a' is now the most recent
+  const auto report = store.collect(20);
+  CHECK(report.target_bytes == 20);
+  CHECK(report.freed_bytes == 20);
+  CHECK(report.freed_blobs == 2);
+  CHECK(report.kept_bytes == 20);
+  CHECK(report.kept_blobs == 2);
+  CHECK(report.in_use_blobs == 0);
+  CHECK(store.contains(digest_of(std::string(10, 'a'))));
+  CHECK(store.contains(digest_of(std::string(10, 'd'))));
+  CHECK_FALSE(store.contains(digest_of(std::string(10, 'b'))));
+}
+
+TEST_CASE("blob_store collect passes over a leased blob and keeps its bytes readable",
+          "[blob_store]") {
+  const rookery::test::temp_dir root("store");
+  blob_store store({root.path});
+  for (char c : {'a', 'b', 'c'}) REQUIRE_FALSE(put(store, std::string(10, c)));
+  auto held = store.open(digest_of(std::string(10, 'a')));
+  REQUIRE(held);
+  store.open(digest_of(std::string(10, 'b')));
+  store.open(digest_of(std::string(10, 'c')));  // 'a' is the oldest, but leased
+  const auto report = store.collect(10);
+  CHECK(report.in_use_blobs == 1);
+  CHECK(report.in_use_bytes == 10);
+  CHECK(report.freed_blobs == 2);
+  CHECK(report.kept_bytes == 10);
+  CHECK(store.contains(digest_of(std::string(10, 'a'))));
+  CHECK(read_all(held->fd(), 10) == std::string(10, 'a'));
+}
+
+TEST_CASE("blob_store collect and the budget skip blobs the owner says are in use",
+          "[blob_store]") {
+  const rookery::test::temp_dir root("store");
+  const digest busy = digest_of(std::string(10, 'a'));
+  blob_store::options opts{root.path, 25, {}};
+  opts.in_use = [&](const digest& d) { return d == busy; };
+  blob_store store(std::move(opts));
+  REQUIRE_FALSE(put(store, std::string(10, 'a')));
+  REQUIRE_FALSE(put(store, std::string(10, 'b')));
+  REQUIRE_FALSE(put(store, std::string(10, 'c')));  // over budget: 'b' goes, not busy 'a'
+  CHECK(store.contains(busy));
+  CHECK_FALSE(store.contains(digest_of(std::string(10, 'b'))));
+  const auto report = store.collect(0);
+  CHECK(report.in_use_blobs == 1);
+  CHECK(report.freed_blobs == 1);
+  CHECK(report.kept_bytes == 10);
+  CHECK(store.contains(busy));
+}
+
+TEST_CASE("blob_store collect below the target frees nothing", "[blob_store]") {
+  const rookery::test::temp_dir root("store");
+  blob_store store({root.path});
+  REQUIRE_FALSE(put(store, std::string(10, 'a')));
+  const auto report = store.collect(10);
+  CHECK(report.freed_blobs == 0);
+  CHECK(report.kept_blobs == 1);
+  CHECK(report.in_use_blobs == 0);
+}

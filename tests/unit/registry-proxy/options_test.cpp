@@ -2,7 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <vector>
+
+#include "tests/unit/temp_dir.hpp"
 
 using rookery::proxy::parse_options;
 using rookery::proxy::proxy_config;
@@ -87,6 +92,60 @@ TEST_CASE("proxy options: zero prefetches at once is refused", "[options]") {
   auto parsed = parse({"--upstream", "http://r:5000", "--max-prefetches", "0"});
   REQUIRE(std::holds_alternative<int>(parsed));
   CHECK(std::get<int>(parsed) == 2);
+}
+
+namespace {
+// An auth file in a scratch directory of its own.
+struct temp_auth_file {
+  rookery::test::temp_dir dir{"auth"};
+  std::filesystem::path path = dir.path / "auth.json";
+  explicit temp_auth_file(const std::string& text) { std::ofstream(path) << text; }
+};
+}  // namespace
+
+TEST_CASE("proxy options: --tag-stale-seconds is off by default", "[options]") {
+  auto off = parse({"--upstream", "http://127.0.0.1:5000"});
+  CHECK(std::get<proxy_config>(off).tag_stale.count() == 0);
+  auto on = parse({"--upstream", "http://127.0.0.1:5000", "--tag-stale-seconds", "600"});
+  CHECK(std::get<proxy_config>(on).tag_stale.count() == 600);
+  CHECK(std::get<int>(parse({"--upstream", "http://a:1", "--tag-stale-seconds", "-1"})) == 2);
+}
+
+TEST_CASE("proxy options: --auth-file logs upstreams in by host", "[options]") {
+  // YWxpY2U6czNjcmV0 = alice:s3cret
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}}})");
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000", "--upstream",
+                       "other=http://127.0.0.1:6000", "--auth-file", file.path.c_str()});
+  const auto& c = std::get<proxy_config>(parsed);
+  CHECK(c.upstreams[0].username == "alice");
+  CHECK(c.upstreams[0].password == "s3cret");
+  CHECK(c.upstreams[1].username.empty());
+}
+
+TEST_CASE("proxy options: REGISTRY_AUTH_FILE is the default auth file", "[options]") {
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}}})");
+  ::setenv("REGISTRY_AUTH_FILE", file.path.c_str(), 1);
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000"});
+  ::unsetenv("REGISTRY_AUTH_FILE");
+  CHECK(std::get<proxy_config>(parsed).upstreams[0].username == "alice");
+}
+
+TEST_CASE("proxy options: --upstream-credentials win over the auth file", "[options]") {
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "YWxpY2U6czNjcmV0"}}})");
+  auto parsed = parse({"--upstream", "http://127.0.0.1:5000", "--upstream-credentials",
+                       "default=bob:pw", "--auth-file", file.path.c_str()});
+  CHECK(std::get<proxy_config>(parsed).upstreams[0].username == "bob");
+}
+
+TEST_CASE("proxy options: a bad auth file stops the proxy (exit 2)", "[options]") {
+  temp_auth_file file(R"({"auths": {"127.0.0.1:5000": {"auth": "not base64!"}}})");
+  CHECK(std::get<int>(
+            parse({"--upstream", "http://127.0.0.1:5000", "--auth-file", file.path.c_str()})) == 2);
+  CHECK(std::get<int>(parse({"--upstream", "http://127.0.0.1:5000", "--auth-file",
+                             "/nonexistent/auth.json"})) == 2);
+  // --check-flags reads no file.
+  CHECK(std::get<int>(parse({"--check-flags", "--upstream", "http://127.0.0.1:5000", "--auth-file",
+                             "/nonexistent/auth.json"})) == 0);
 }
 
 TEST_CASE("proxy options: --check-flags reads no file and exits 0", "[options]") {

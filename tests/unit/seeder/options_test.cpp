@@ -3,7 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <vector>
+
+#include "tests/unit/temp_dir.hpp"
 
 using rookery::seeder::parse_options;
 using rookery::seeder::seeder_config;
@@ -80,6 +84,17 @@ TEST_CASE("seeder options: mistakes exit with status 2", "[options]") {
   CHECK(std::get<int>(parse({"--registry", "http://r", "--image-seeds", "0"})) == 2);
   CHECK(std::get<int>(parse({"--registry", "http://r", "--fleet-ca", "/x"})) == 2);  // not all 3
   CHECK(std::get<int>(parse({"--registry", "http://r", "--notify-secret-file", "/nope"})) == 2);
+}
+
+TEST_CASE("seeder options: --auth-file logs the seeder in to its registry", "[options]") {
+  const rookery::test::temp_dir dir("auth");
+  const auto path = dir.path / "auth.json";
+  // Ym9iOnB3 = bob:pw
+  std::ofstream(path) << R"({"auths": {"http://127.0.0.1:5000": {"auth": "Ym9iOnB3"}}})";
+  auto parsed = parse({"--registry", "http://127.0.0.1:5000", "--auth-file", path.c_str()});
+  REQUIRE(std::holds_alternative<seeder_config>(parsed));
+  CHECK(std::get<seeder_config>(parsed).registry.username == "bob");
+  CHECK(std::get<seeder_config>(parsed).registry.password == "pw");
 }
 
 TEST_CASE("seeder options: --check-flags reads no file and exits 0", "[options]") {

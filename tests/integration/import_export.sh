@@ -83,19 +83,7 @@ import_ "$RK_TMP/docker.tar" > /dev/null || fail "second import failed"
 expect_eq "$(grep -c "POST /v2/[^ ]*/blobs/uploads/" "$RK_TMP/reg/registry.log")" "$uploads" "uploads started by a repeated import"
 pass "a repeated import uploads nothing"
 
-cat > "$RK_TMP/registries.conf" <<TOML
-[[registry]]
-location = "$registry"
-insecure = true
-[[registry.mirror]]
-location = "127.0.0.1:$pp"
-insecure = true
-TOML
-podman_() {
-  CONTAINERS_REGISTRIES_CONF=$RK_TMP/registries.conf podman --root "$RK_TMP/podman/root" \
-    --runroot "$RK_TMP/podman/run" --storage-driver vfs --events-backend file \
-    --cgroup-manager cgroupfs "$@"
-}
+podman_mirror "$registry" "$pp"
 podman_ pull -q "$registry/demo/app:v1" > "$RK_TMP/podman-pull.log" 2>&1 || fail "podman pull: $(tail -5 "$RK_TMP/podman-pull.log")"
 start_containerd ctd
 ctr --address "$CTR_ADDRESS" images pull --plain-http "127.0.0.1:$pp/demo/app:v1" > "$RK_TMP/ctr.log" 2>&1 \

@@ -209,3 +209,24 @@ push_manifest() {
     "http://127.0.0.1:$1/v2/$2/manifests/$3" >/dev/null || fail "manifest upload failed"
   printf '%s' "$body" | rk_file_digest
 }
+
+# podman_mirror REGISTRY PROXY_PORT: podman_ (below) reads a registries.conf that sends pulls of
+# REGISTRY through the proxy on PROXY_PORT.
+podman_mirror() {
+  cat > "$RK_TMP/registries.conf" <<TOML
+[[registry]]
+location = "$1"
+insecure = true
+
+[[registry.mirror]]
+location = "127.0.0.1:$2"
+insecure = true
+TOML
+}
+
+# podman_ ARGS...: podman with a private vfs store under RK_TMP and podman_mirror's config.
+podman_() {
+  CONTAINERS_REGISTRIES_CONF=$RK_TMP/registries.conf podman --root "$RK_TMP/podman/root" \
+    --runroot "$RK_TMP/podman/run" --storage-driver vfs --events-backend file \
+    --cgroup-manager cgroupfs "$@"
+}

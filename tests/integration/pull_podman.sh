@@ -10,20 +10,7 @@ start_proxy px "$pp" --upstream "http://$registry" --log-level debug
 make_image "$RK_TMP/img" v1 2 200000
 push_image "$RK_TMP/img" v1 "$registry/demo/app:v1"
 
-cat > "$RK_TMP/registries.conf" <<TOML
-[[registry]]
-location = "$registry"
-insecure = true
-
-[[registry.mirror]]
-location = "127.0.0.1:$pp"
-insecure = true
-TOML
-podman_() {
-  CONTAINERS_REGISTRIES_CONF=$RK_TMP/registries.conf podman --root "$RK_TMP/podman/root" \
-    --runroot "$RK_TMP/podman/run" --storage-driver vfs --events-backend file \
-    --cgroup-manager cgroupfs "$@"
-}
+podman_mirror "$registry" "$pp"
 podman_ pull -q "$registry/demo/app:v1" > "$RK_TMP/podman.log" 2>&1 || fail "podman pull: $(tail -5 "$RK_TMP/podman.log")"
 podman_ image inspect "$registry/demo/app:v1" --format '{{.Digest}}' > "$RK_TMP/inspect" || fail "image missing"
 expect_eq "$(cat "$RK_TMP/inspect")" "$MANIFEST_DIGEST" "digest of the pulled image"

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Concurrent blob pulls against one rookery-proxy, for bench/load.
 
-Usage: load_clients.py PORT REPO DIGEST...   (one client thread per DIGEST, all start together)
+Usage: load_clients.py PORT REPO [--metainfo] DIGEST...   (one client thread per DIGEST, all
+start together)
 Each client GETs /v2/REPO/blobs/DIGEST, hashes the body as it streams and counts the request as
-failed unless it got 200 and bytes that hash to DIGEST. Prints one JSON object: requests,
+failed unless it got 200 and bytes that hash to DIGEST. With --metainfo (against a seeder) it
+GETs /v1/blobs/DIGEST/torrent?repo=REPO instead and wants 200 with a bencoded dictionary. Prints one JSON object: requests,
 failures, p50/p99/max latency (s), bytes, wall time (s), throughput (MiB/s).
 """
 import hashlib
@@ -14,22 +16,28 @@ import threading
 import time
 
 
-def pull(port, repo, digest, barrier, results, index):
+def pull(port, repo, digest, metainfo, barrier, results, index):
     barrier.wait()
     start = time.monotonic()
     ok, size = False, 0
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        conn.request("GET", f"/v2/{repo}/blobs/{digest}")
+        path = f"/v1/blobs/{digest}/torrent?repo={repo}" if metainfo else f"/v2/{repo}/blobs/{digest}"
+        conn.request("GET", path)
         res = conn.getresponse()
         h = hashlib.sha256()
+        first = b""
         while True:
             chunk = res.read(256 * 1024)
             if not chunk:
                 break
+            first = first or chunk[:1]
             h.update(chunk)
             size += len(chunk)
-        ok = res.status == 200 and "sha256:" + h.hexdigest() == digest
+        if metainfo:
+            ok = res.status == 200 and first == b"d"
+        else:
+            ok = res.status == 200 and "sha256:" + h.hexdigest() == digest
         conn.close()
     except OSError:
         ok = False
@@ -45,9 +53,12 @@ def percentile(sorted_values, p):
 
 def main():
     port, repo, digests = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    metainfo = bool(digests) and digests[0] == "--metainfo"
+    if metainfo:
+        digests = digests[1:]
     barrier = threading.Barrier(len(digests) + 1)
     results = [None] * len(digests)
-    threads = [threading.Thread(target=pull, args=(port, repo, d, barrier, results, i))
+    threads = [threading.Thread(target=pull, args=(port, repo, d, metainfo, barrier, results, i))
                for i, d in enumerate(digests)]
     for t in threads:
         t.start()

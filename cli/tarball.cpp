@@ -1,5 +1,7 @@
 #include "cli/tarball.hpp"
 
+#include <filesystem>
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -94,8 +96,13 @@ tar_writer::tar_writer(const std::string& path, bool gzip)
 }
 
 tar_writer::~tar_writer() {
-  // An unfinished archive: free without writing its end, so it is visibly incomplete.
-  if (!closed_) archive_write_fail(archive_);
+  // An unfinished archive must not be left looking whole: end it (libarchive frees its
+  // buffers only on a close; archive_write_fail leaks them) and remove the file.
+  if (!closed_) {
+    archive_write_close(archive_);
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
   archive_write_free(archive_);
 }
 

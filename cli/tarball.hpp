@@ -67,8 +67,8 @@ class decompressing_reader {
 };
 
 /// Writes a tar file (pax format), gzip-compressed or plain. close() must succeed for the file
-/// to be complete; the destructor of an unclosed writer leaves a truncated file, which the
-/// caller removes. Not thread-safe; not copyable.
+/// to be complete; the destructor of an unclosed writer removes the file. Not thread-safe; not
+/// copyable.
 class tar_writer {
  public:
   tar_writer(const std::string& path, bool gzip);

@@ -41,11 +41,13 @@ class latency_histogram {
   std::atomic<std::uint64_t> sum_ns_{0};
 };
 
-/// Observes the time from construction to destruction into a histogram (none when null).
+/// Observes the time from construction to destruction into a histogram (none when null). It
+/// shares the histogram: a request's coroutine frame can be destroyed after the histogram's
+/// owner (at shutdown the io_context destroys suspended frames last).
 class latency_timer {
  public:
-  explicit latency_timer(latency_histogram* into) noexcept
-      : into_(into), start_(std::chrono::steady_clock::now()) {}
+  explicit latency_timer(std::shared_ptr<latency_histogram> into) noexcept
+      : into_(std::move(into)), start_(std::chrono::steady_clock::now()) {}
   latency_timer(const latency_timer&) = delete;
   latency_timer& operator=(const latency_timer&) = delete;
   ~latency_timer() {
@@ -53,7 +55,7 @@ class latency_timer {
   }
 
  private:
-  latency_histogram* into_;
+  std::shared_ptr<latency_histogram> into_;
   std::chrono::steady_clock::time_point start_;
 };
 

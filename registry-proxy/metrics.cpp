@@ -61,7 +61,7 @@ std::string metrics::prometheus(const pull::fetch_counters& fetches,
   out.counter("requests_total", "HTTP requests received.", requests);
   out.histograms("request_duration_seconds",
                  "Time from a request's arrival to its last byte sent, by route.", "route",
-                 {{"manifest", &manifest_latency}, {"blob", &blob_latency}});
+                 {{"manifest", manifest_latency.get()}, {"blob", blob_latency.get()}});
   write_blob_counters(out, *this, fetches, sources);
   out.counter("manifest_upstream_requests_total", "Manifest requests sent upstream.",
               manifest_upstream_requests);

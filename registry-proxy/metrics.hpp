@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -28,8 +29,10 @@ struct metrics {
   std::uint64_t gc_runs = 0;             ///< POST /v1/gc passes
   std::uint64_t gc_freed_bytes = 0;      ///< bytes those passes evicted
   /// From a request's arrival to its last byte sent, for GET and HEAD of manifests and blobs.
-  http::latency_histogram manifest_latency;
-  http::latency_histogram blob_latency;
+  std::shared_ptr<http::latency_histogram> manifest_latency =
+      std::make_shared<http::latency_histogram>();
+  std::shared_ptr<http::latency_histogram> blob_latency =
+      std::make_shared<http::latency_histogram>();
 
   /// What the swarm adds, when there is one.
   struct swarm_figures {

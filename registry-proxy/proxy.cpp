@@ -492,10 +492,10 @@ asio::awaitable<void> registry_proxy::serve_cached_blob(http::exchange& ex,
   metrics_.blob_bytes_from_cache += co_await http::send_blob(ex, blob.fd(), blob.size(), digest);
 }
 
-http::latency_histogram* registry_proxy::latency_of(route_kind kind, bool read) {
+std::shared_ptr<http::latency_histogram> registry_proxy::latency_of(route_kind kind, bool read) {
   if (!read) return nullptr;
-  if (kind == route_kind::manifest) return &metrics_.manifest_latency;
-  if (kind == route_kind::blob) return &metrics_.blob_latency;
+  if (kind == route_kind::manifest) return metrics_.manifest_latency;
+  if (kind == route_kind::blob) return metrics_.blob_latency;
   return nullptr;
 }
 

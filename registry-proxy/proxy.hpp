@@ -113,7 +113,7 @@ class registry_proxy {
   boost::asio::awaitable<void> start_prewarm(http::exchange& ex);
   pull::upstream* select_upstream(const std::string& ns);
   /// The histogram a request of this kind is timed into; null for kinds not timed.
-  http::latency_histogram* latency_of(route_kind kind, bool read);
+  std::shared_ptr<http::latency_histogram> latency_of(route_kind kind, bool read);
   std::string metrics_text() const;
   /// What the swarm adds to /metrics; nullopt without a swarm.
   std::optional<metrics::swarm_figures> swarm_figures() const;

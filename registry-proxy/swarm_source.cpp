@@ -103,7 +103,7 @@ swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers:
 asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_request& request,
                                                           pull::upstream_refusal& refusal,
                                                           int& seeder_port) {
-  const http::latency_timer timer(&metainfo_latency_);
+  const http::latency_timer timer(metainfo_latency_);
   http::url where = opts_.seeder;
   where.target = "/v1/blobs/" + request.digest.str() + "/torrent?repo=" + request.repository;
   bhttp::fields headers;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,7 +58,7 @@ class swarm_source final : public pull::blob_source {
   /// The seeder this source asks.
   const http::url& seeder() const noexcept { return opts_.seeder; }
   /// How long metainfo requests to the seeder took (all tries of one fetch together).
-  const http::latency_histogram& metainfo_latency() const noexcept { return metainfo_latency_; }
+  const http::latency_histogram& metainfo_latency() const noexcept { return *metainfo_latency_; }
 
  private:
   friend class swarm_reader;
@@ -73,7 +74,8 @@ class swarm_source final : public pull::blob_source {
   pull::upstream_blob_source direct_;  ///< upstreams the seeder does not front
   pull::source_bytes bytes_;
   fallback_counts fallbacks_;
-  http::latency_histogram metainfo_latency_;
+  std::shared_ptr<http::latency_histogram> metainfo_latency_ =
+      std::make_shared<http::latency_histogram>();
   std::unordered_map<layers::digest, std::string> metainfo_;  ///< of downloads in progress
 };
 

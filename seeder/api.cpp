@@ -207,10 +207,10 @@ asio::awaitable<void> api::handle_seed(http::exchange& ex) {
   co_return co_await http::send_text(ex, std::move(body), "application/json");
 }
 
-http::latency_histogram* api::latency_of(std::string_view path) {
-  if (path == "/announce") return &announce_latency_;
+std::shared_ptr<http::latency_histogram> api::latency_of(std::string_view path) {
+  if (path == "/announce") return announce_latency_;
   if (!path.starts_with("/v1/blobs/")) return nullptr;
-  return path.ends_with("/torrent") ? &metainfo_latency_ : &web_seed_latency_;
+  return path.ends_with("/torrent") ? metainfo_latency_ : web_seed_latency_;
 }
 
 std::string api::metrics_text() const {
@@ -245,9 +245,9 @@ std::string api::metrics_text() const {
              swarm_.peer_connections())
       .histograms("request_duration_seconds",
                   "Time from a request's arrival to its last byte sent, by route.", "route",
-                  {{"metainfo", &metainfo_latency_},
-                   {"announce", &announce_latency_},
-                   {"web_seed", &web_seed_latency_}})
+                  {{"metainfo", metainfo_latency_.get()},
+                   {"announce", announce_latency_.get()},
+                   {"web_seed", web_seed_latency_.get()}})
       .counter("hash_failures_total", "Pieces from peers that failed their hash check.",
                swarm_.hash_failures())
       .counter("pieces_dealt_total", "Pieces dealt to a host (sent from here first).",

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "http/prometheus.hpp"
@@ -48,7 +49,7 @@ class api {
   void start_queued_images();
 
   /// The histogram a request to `path` is timed into; null for paths not timed.
-  http::latency_histogram* latency_of(std::string_view path);
+  std::shared_ptr<http::latency_histogram> latency_of(std::string_view path);
   std::string metrics_text() const;
   std::string status_json(bool detailed) const;
 
@@ -67,7 +68,13 @@ class api {
   std::uint64_t web_seed_bytes_ = 0;
   std::uint64_t torrents_served_ = 0;
   /// From a request's arrival to its last byte sent.
-  http::latency_histogram metainfo_latency_, announce_latency_, web_seed_latency_;
+  // Shared with the timers of requests in flight (see http::latency_timer).
+  std::shared_ptr<http::latency_histogram> metainfo_latency_ =
+      std::make_shared<http::latency_histogram>();
+  std::shared_ptr<http::latency_histogram> announce_latency_ =
+      std::make_shared<http::latency_histogram>();
+  std::shared_ptr<http::latency_histogram> web_seed_latency_ =
+      std::make_shared<http::latency_histogram>();
 };
 
 }  // namespace rookery::seeder

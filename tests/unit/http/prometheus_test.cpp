@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -148,8 +149,19 @@ TEST_CASE("observations from many threads are all counted", "[prometheus]") {
 
 TEST_CASE("latency_timer observes the time it lived, and nothing without a histogram",
           "[prometheus]") {
-  latency_histogram h({10});
-  { rookery::http::latency_timer timer(&h); }
+  auto h = std::make_shared<latency_histogram>(std::vector<double>{10});
+  { rookery::http::latency_timer timer(h); }
   { rookery::http::latency_timer none(nullptr); }
-  CHECK(h.bucket_counts() == std::vector<std::uint64_t>{1, 0});
+  CHECK(h->bucket_counts() == std::vector<std::uint64_t>{1, 0});
+}
+
+TEST_CASE("latency_timer keeps its histogram alive past the histogram's owner", "[prometheus]") {
+  auto owner = std::make_shared<latency_histogram>(std::vector<double>{10});
+  std::weak_ptr<latency_histogram> seen = owner;
+  {
+    rookery::http::latency_timer timer(owner);
+    owner.reset();  // the owner goes first, as at shutdown
+    CHECK_FALSE(seen.expired());
+  }
+  CHECK(seen.expired());
 }

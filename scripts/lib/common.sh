@@ -51,6 +51,17 @@ rk_wait_seeded() { rk_wait_until "$3" rk_metric_is "$1" rookery_seeder_seeded_bl
 # rk_file_digest [FILE]: "sha256:<hex>" of FILE (of stdin without one).
 rk_file_digest() { echo "sha256:$(sha256sum "$@" | cut -d' ' -f1)"; }
 
+# rk_bad_blobs STORE: the names of the blobs in a rookery store (STORE/blobs/blobs/sha256/*) that
+# do not hash to their name, one a line; nothing when every one does.
+rk_bad_blobs() {
+  local f
+  for f in "$1"/blobs/blobs/sha256/*; do
+    [ -e "$f" ] || continue
+    [ "$(rk_file_digest "$f")" = "sha256:$(basename "$f")" ] || basename "$f"
+  done
+  return 0
+}
+
 # rk_dir_digests DIR: sorted "sha256:<hex>" of the blob files in DIR, a flat directory of blobs
 # such as a skopeo `dir:` copy (manifest.json, version, index.json, oci-layout and *.torrent are
 # not blobs and are skipped).

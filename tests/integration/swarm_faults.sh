@@ -13,11 +13,9 @@ seeder_pid=$SEEDER_PID
 pull() { skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$1/demo/$2:v1" "dir:$3"; }
 # store_ok NAME: every blob in a proxy's store matches its name
 store_ok() {
-  local f
-  for f in "$RK_TMP/$1"/store/blobs/blobs/sha256/*; do
-    [ -e "$f" ] || continue
-    [ "$(rk_file_digest "$f")" = "sha256:$(basename "$f")" ] || fail "$1 committed a bad blob $(basename "$f")"
-  done
+  local bad
+  bad=$(rk_bad_blobs "$RK_TMP/$1/store")
+  [ -z "$bad" ] || fail "$1 committed a bad blob $bad"
 }
 
 make_image "$RK_TMP/img1" v1 2 $((8 * 1024 * 1024))

@@ -68,13 +68,11 @@ pull_on() {
 
 # host_ok I: host I's pull succeeded with every blob intact, and its store holds only good blobs.
 host_ok() {
-  local f
+  local bad
   wait "${PULLS[$1]}" || fail "host $1's pull failed: $(tail -3 "$TB_LOGS/h$1/pull.log")"
   [ "$(rk_dir_digests "$TB_LOGS/h$1/pulled")" = "$expected" ] || fail "host $1 got wrong or missing blobs"
-  for f in "$TB_LOGS/h$1"/store/blobs/blobs/sha256/*; do
-    [ -e "$f" ] || continue
-    [ "$(rk_file_digest "$f")" = "sha256:$(basename "$f")" ] || fail "host $1 committed a bad blob $(basename "$f")"
-  done
+  bad=$(rk_bad_blobs "$TB_LOGS/h$1/store")
+  [ -z "$bad" ] || fail "host $1 committed a bad blob $bad"
 }
 
 # host_metric I NAME: a proxy counter on host I.

@@ -62,6 +62,15 @@ rk_bad_blobs() {
   return 0
 }
 
+# rk_flip_byte FILE OFFSET: inverts every bit of the byte at OFFSET, in place, so the file is
+# sure to change (writing a fixed byte does nothing one time in 256).
+rk_flip_byte() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  [ -n "$b" ] || return 1
+  printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # rk_dir_digests DIR: sorted "sha256:<hex>" of the blob files in DIR, a flat directory of blobs
 # such as a skopeo `dir:` copy (manifest.json, version, index.json, oci-layout and *.torrent are
 # not blobs and are skipped).

@@ -27,14 +27,13 @@ import_() {
 }
 # flip_byte TAR MEMBER: changes one byte in the middle of MEMBER's data, in place.
 flip_byte() {
-  python3 - "$1" "$2" <<'PY'
+  rk_flip_byte "$1" "$(python3 - "$1" "$2" <<'PY'
 import sys, tarfile
 with tarfile.open(sys.argv[1]) as t:
     m = t.getmember(sys.argv[2])
-    at = m.offset_data + m.size // 2
-with open(sys.argv[1], "r+b") as f:
-    f.seek(at); b = f.read(1); f.seek(at); f.write(bytes([b[0] ^ 0xFF]))
+    print(m.offset_data + m.size // 2)
 PY
+)"
 }
 catalog() { curl -s "http://$registry/v2/_catalog" | jq -c '.repositories'; }
 seeded_digests() { operator_curl "http://127.0.0.1:$sp/v1/status" | jq -r '.seeding[].digest' | sort; }

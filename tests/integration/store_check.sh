@@ -20,8 +20,7 @@ for d in "$rot" "$keep" "$trunc"; do curl -sf -o /dev/null "$(url "$d")" || fail
 stop_pid "$PROXY_PID"
 
 # One byte flipped in place, size unchanged: only hashing can tell.
-printf '\xff' | dd of="$blobs/blobs/sha256/${rot#sha256:}" bs=1 seek=1000000 conv=notrunc status=none
-[ "$(rk_file_digest "$blobs/blobs/sha256/${rot#sha256:}")" != "$rot" ] || fail "the byte flip did not change the blob"
+rk_flip_byte "$blobs/blobs/sha256/${rot#sha256:}" 1000000
 start_proxy px "$pp" --upstream "http://127.0.0.1:$rp" --fsck
 grep -q "store check of $blobs: 2 verified ([0-9]* bytes), 1 quarantined" "$RK_TMP/px/proxy.log" \
   || fail "store check: $(grep 'store check' "$RK_TMP/px/proxy.log")"
@@ -39,7 +38,7 @@ pass "--fsck quarantined the flipped blob, which then came fresh from upstream; 
 # Without --fsck: a blob found on disk at start is hashed before it is first served. One with a
 # flipped byte and one truncated across a restart are quarantined and fetched afresh.
 stop_pid "$PROXY_PID"
-printf '\xff' | dd of="$blobs/blobs/sha256/${keep#sha256:}" bs=1 seek=5 conv=notrunc status=none
+rk_flip_byte "$blobs/blobs/sha256/${keep#sha256:}" 5
 truncate -s 1000 "$blobs/blobs/sha256/${trunc#sha256:}"
 start_proxy px "$pp" --upstream "http://127.0.0.1:$rp"
 for d in "$keep" "$trunc"; do
@@ -91,7 +90,7 @@ expect_eq "$code" 200 "POST /v1/seed"
 wait_seeded "$sp" 2
 stop_pid "$SEEDER_PID"
 sfile=$RK_TMP/seed/store/blobs/sha256/${trunc#sha256:}
-printf '\xff' | dd of="$sfile" bs=1 seek=7 conv=notrunc status=none
+rk_flip_byte "$sfile" 7
 start_seeder seed "$sp" "$rp" --fsck
 grep -q "store check of $RK_TMP/seed/store: 1 verified ([0-9]* bytes), 1 quarantined" "$RK_TMP/seed/seeder.log" \
   || fail "seeder store check: $(grep 'store check' "$RK_TMP/seed/seeder.log")"

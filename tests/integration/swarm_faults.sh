@@ -94,7 +94,7 @@ pass "restarted proxy serves its cache and seeds it again ($uploaded bytes to a 
 # flipped on its disk must not reach anyone.
 kill "$(pgrep -f -- "--listen 127.0.0.1:$p6 ")"
 victim=$RK_TMP/px4/store/blobs/blobs/sha256/${layer2#sha256:}
-printf 'CORRUPT' | dd of="$victim" bs=1 seek=1000 conv=notrunc status=none
+rk_flip_byte "$victim" 1000
 p7=$(free_port)
 start_swarm_proxy px7 "$p7" "$rp" "$sp"
 pull "$p7" two "$RK_TMP/b7" || fail "pull next to a corrupted peer failed"

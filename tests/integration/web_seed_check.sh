@@ -25,8 +25,7 @@ stop_pid "$SEEDER_PID"
 # One byte flipped in place while the seeder is down: the size still matches.
 file=$store/blobs/sha256/${bad#sha256:}
 [ -f "$file" ] || fail "no stored blob at $file"
-printf '\xff' | dd of="$file" bs=1 seek=150000 conv=notrunc status=none
-[ "$(rk_file_digest "$file")" != "$bad" ] || fail "the byte flip did not change the blob"
+rk_flip_byte "$file" 150000
 start_seeder sd "$sp" "$rp"
 wait_seeded "$sp" 3  # restored from saved metainfo, nothing hashed yet
 

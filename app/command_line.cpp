@@ -15,6 +15,9 @@ void add_fleet_flags(CLI::App& app, fleet_flags& flags) {
   app.add_option("--fleet-key", flags.key, "this host's private key (PEM)");
   app.add_option("--peer-allow", flags.peer_allow,
                  "network (CIDR) whose peers may connect; repeat; default: any");
+  app.add_option("--bt-setting", flags.bt_settings,
+                 "NAME=VALUE: a libtorrent setting (settings_pack name) over rookery's own; "
+                 "repeat; for tuning and measuring");
 }
 
 void check_fleet_flags(const fleet_flags& flags) {
@@ -26,11 +29,20 @@ void check_fleet_flags(const fleet_flags& flags) {
     if (!p2p::parse_cidr(network, first, last))
       throw bad_flag("--peer-allow", "'" + network + "' is not ADDRESS/BITS");
   }
+  libtorrent::settings_pack trial;
+  for (const auto& setting : flags.bt_settings) {
+    try {
+      p2p::apply_override(trial, setting);
+    } catch (const std::invalid_argument& e) {
+      throw bad_flag("--bt-setting", e.what());
+    }
+  }
 }
 
 void apply_fleet_flags(const fleet_flags& flags, p2p::session_options& session) {
   check_fleet_flags(flags);
   session.peer_allow = flags.peer_allow;
+  session.overrides = flags.bt_settings;
   p2p::load_fleet(session, flags.ca, flags.cert, flags.key);
 }
 

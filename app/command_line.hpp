@@ -14,14 +14,17 @@
 
 namespace rookery::app {
 
-/// --fleet-ca, --fleet-cert, --fleet-key and --peer-allow.
+/// --fleet-ca, --fleet-cert, --fleet-key, --peer-allow and --bt-setting: the swarm flags both
+/// daemons share.
 struct fleet_flags {
   std::string ca, cert, key;
   std::vector<std::string> peer_allow;
+  std::vector<std::string> bt_settings;
 };
 void add_fleet_flags(CLI::App& app, fleet_flags& flags);
-/// Checks the fleet flags without reading a file: all three PEM files or none, and every
-/// --peer-allow network well-formed. Throws bad_flag.
+/// Checks the fleet flags without reading a file: all three PEM files or none, every
+/// --peer-allow network well-formed, every --bt-setting a libtorrent setting with a value of
+/// its type. Throws bad_flag.
 void check_fleet_flags(const fleet_flags& flags);
 /// Checks the flags, then reads the fleet's PEM files into `session` (throws when they are
 /// incomplete or unreadable).

@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
+#include <charconv>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
@@ -104,6 +105,7 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
   pack.set_int(sp::alert_mask, lt::alert_category::error | lt::alert_category::status |
                                    lt::alert_category::storage |
                                    lt::alert_category::piece_progress | lt::alert_category::peer);
+  for (const auto& setting : opts.overrides) apply_override(pack, setting);
   return pack;
 }
 
@@ -217,6 +219,33 @@ void load_fleet(session_options& opts, const std::string& ca_file, const std::st
   opts.fleet_ca_pem = read(ca_file);
   opts.fleet_cert_pem = read(cert_file);
   opts.fleet_key_pem = read(key_file);
+}
+
+void apply_override(lt::settings_pack& pack, const std::string& name_value) {
+  using sp = lt::settings_pack;
+  const auto eq = name_value.find('=');
+  const std::string name = name_value.substr(0, eq);
+  const int code = eq == std::string::npos ? -1 : lt::setting_by_name(name);
+  if (code < 0)
+    throw std::invalid_argument("'" + name_value + "' is not NAME=VALUE with a libtorrent setting");
+  const std::string value = name_value.substr(eq + 1);
+  switch (code & sp::type_mask) {
+    case sp::string_type_base:
+      pack.set_str(code, value);
+      return;
+    case sp::bool_type_base:
+      if (value != "true" && value != "false")
+        throw std::invalid_argument(name + " takes true or false, not '" + value + "'");
+      pack.set_bool(code, value == "true");
+      return;
+    default: {
+      int number = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+      if (ec != std::errc() || end != value.data() + value.size())
+        throw std::invalid_argument(name + " takes an integer, not '" + value + "'");
+      pack.set_int(code, number);
+    }
+  }
 }
 
 bool parse_cidr(const std::string& text, lt::address& first, lt::address& last) {

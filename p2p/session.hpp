@@ -46,7 +46,15 @@ struct session_options {
   std::string fleet_ca_pem;
   /// Peer networks (CIDR, e.g. 10.0.0.0/8) allowed to connect either way; empty: any.
   std::vector<std::string> peer_allow;
+  /// libtorrent settings by name, "NAME=VALUE" (--bt-setting), applied over rookery's own:
+  /// for tuning and for measuring a setting without a rebuild.
+  std::vector<std::string> overrides;
 };
+
+/// Applies one "NAME=VALUE" libtorrent setting to `pack`: NAME as libtorrent names it
+/// (settings_pack), VALUE an integer, true/false, or a string as the setting's type wants.
+/// Throws std::invalid_argument naming what is wrong.
+void apply_override(lt::settings_pack& pack, const std::string& name_value);
 
 /// Reads the fleet CA, this host's certificate and its key (PEM files) into `opts`. All three
 /// or none: throws std::runtime_error naming what is missing or unreadable.

@@ -34,3 +34,18 @@ grep -A1 "^REFUSED: $RK_TMP/bad2/kubernetes/rookery-seeder.yaml:" "$RK_TMP/bad2.
   || fail "bad value not reported: $(cat "$RK_TMP/bad2.txt")"
 expect_eq "$(grep -c '^REFUSED' "$RK_TMP/bad2.txt")" 1 "command lines refused in the second copy"
 pass "an unknown flag in a unit and a bad value in a manifest are refused and named"
+
+# --bt-setting is checked against libtorrent's own settings, in both daemons.
+for daemon in "registry-proxy/rookery-proxy --upstream http://r:5000 --seeder http://s:5060" \
+  "seeder/rookery-seeder --registry http://r:5000"; do
+  read -ra cmd <<<"$daemon"
+  binary=${cmd[0]}
+  "$ROOKERY_BUILD/$binary" "${cmd[@]:1}" --check-flags --bt-setting aio_threads=2 \
+    --bt-setting enable_dht=false >/dev/null || fail "$binary refused good --bt-setting values"
+  rc=0
+  "$ROOKERY_BUILD/$binary" "${cmd[@]:1}" --check-flags --bt-setting aio_thread=2 2>"$RK_TMP/bt.err" || rc=$?
+  expect_eq "$rc" 2 "$binary exit status with an unknown libtorrent setting"
+  grep -q -- "--bt-setting: 'aio_thread=2' is not NAME=VALUE with a libtorrent setting" "$RK_TMP/bt.err" \
+    || fail "unknown setting not named: $(cat "$RK_TMP/bt.err")"
+done
+pass "--bt-setting takes libtorrent's settings by name and refuses an unknown one"

@@ -420,3 +420,37 @@ TEST_CASE("session: stats of a seeded blob say complete", "[p2p][session]") {
   CHECK(f.s->stats(blob.d).complete);
   CHECK(f.s->totals().downloaded == 0);
 }
+
+// ---- apply_override (--bt-setting) --------------------------------------------------
+
+TEST_CASE("apply_override: integer, boolean and string settings by name", "[p2p][settings]") {
+  lt::settings_pack pack;
+  rookery::p2p::apply_override(pack, "aio_threads=2");
+  rookery::p2p::apply_override(pack, "enable_dht=true");
+  rookery::p2p::apply_override(pack, "user_agent=probe/1=2");
+  CHECK(pack.get_int(lt::settings_pack::aio_threads) == 2);
+  CHECK(pack.get_bool(lt::settings_pack::enable_dht));
+  CHECK(pack.get_str(lt::settings_pack::user_agent) == "probe/1=2");
+}
+
+TEST_CASE("apply_override: a later value of the same setting wins", "[p2p][settings]") {
+  lt::settings_pack pack;
+  rookery::p2p::apply_override(pack, "unchoke_slots_limit=8");
+  rookery::p2p::apply_override(pack, "unchoke_slots_limit=-1");
+  CHECK(pack.get_int(lt::settings_pack::unchoke_slots_limit) == -1);
+}
+
+TEST_CASE("apply_override: unknown names and values of the wrong type are refused",
+          "[p2p][settings]") {
+  lt::settings_pack pack;
+  CHECK_THROWS_WITH(rookery::p2p::apply_override(pack, "no_such_setting=1"),
+                    Catch::Contains("no_such_setting=1"));
+  CHECK_THROWS_AS(rookery::p2p::apply_override(pack, "aio_threads"), std::invalid_argument);
+  CHECK_THROWS_WITH(rookery::p2p::apply_override(pack, "aio_threads=two"),
+                    Catch::Contains("aio_threads takes an integer"));
+  CHECK_THROWS_WITH(rookery::p2p::apply_override(pack, "aio_threads=2x"),
+                    Catch::Contains("not '2x'"));
+  CHECK_THROWS_WITH(rookery::p2p::apply_override(pack, "enable_dht=1"),
+                    Catch::Contains("enable_dht takes true or false"));
+  CHECK_FALSE(pack.has_val(lt::settings_pack::aio_threads));
+}

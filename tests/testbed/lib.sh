@@ -232,18 +232,30 @@ tb_wait_seeded() {
 # tb_tx_bytes NODE: bytes NODE has sent on its link (interface counter, headers included).
 tb_tx_bytes() { tb_exec "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
 
-# tb_cpu_start: sample machine-wide CPU idle once a second into TB_LOGS/cpu-idle (bounded to an
-# hour); tb_cpu_stop prints "AVERAGE MINIMUM" idle percent over the samples.
+# tb_cpu_start: once a second (bounded to an hour), sample machine-wide CPU idle into
+# TB_LOGS/cpu-idle and the links into TB_LOGS/links: "SECONDS ORIGIN_SENT HOSTS_RECEIVED", the
+# time since the start and the bytes so far on the bridge's side of the origin's link and summed
+# over every host's link.
+# tb_cpu_stop prints "AVERAGE MINIMUM" idle percent over the samples.
 tb_cpu_start() {
   : > "$TB_LOGS/cpu-idle"
+  : > "$TB_LOGS/links"
   (
+    local t0=$EPOCHREALTIME
+    links() {
+      tb_exec sw sh -c 'cd /sys/class/net && cat v-origin/statistics/rx_bytes v-h*/statistics/tx_bytes' \
+        2>/dev/null | awk -v t="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" \
+          'NR == 1 {o = $1; next} {h += $1} END {print t, o, h}' >> "$TB_LOGS/links"
+    }
+    links
     read -r _ a b c d e f g h _ < /proc/stat
-    for ((n = 0; n < 3600; n++)); do
+    for ((n = 1; n <= 3600; n++)); do
       sleep 1
       read -r _ a2 b2 c2 d2 e2 f2 g2 h2 _ < /proc/stat
       total=$(((a2 + b2 + c2 + d2 + e2 + f2 + g2 + h2) - (a + b + c + d + e + f + g + h)))
       [ "$total" -gt 0 ] && echo $((100 * (d2 + e2 - d - e) / total)) >> "$TB_LOGS/cpu-idle"
       a=$a2 b=$b2 c=$c2 d=$d2 e=$e2 f=$f2 g=$g2 h=$h2
+      links
     done
   ) &
   TB_CPU_PID=$!

@@ -105,7 +105,7 @@ class torrent {
            static_cast<std::uint64_t>(piece_length_);
   }
 
-  /// Makes the piece holding byte `offset` urgent (a piece deadline), for a reader blocked
+  /// Makes the piece holding byte `offset` urgent (top piece priority), for a reader blocked
   /// there. Everything else comes rarest-first: hosts that all asked for the same next piece
   /// would all fetch it from the seeder and have nothing to trade.
   void want(std::uint64_t offset);

@@ -514,6 +514,8 @@ transfer_totals session::totals() const {
     const auto& st = t->status_;
     out.downloaded += payload(st.all_time_download, st.total_payload_download);
     out.uploaded += payload(st.all_time_upload, st.total_payload_upload);
+    out.redundant +=
+        static_cast<std::uint64_t>(std::max<std::int64_t>(st.total_redundant_bytes, 0));
   }
   return out;
 }

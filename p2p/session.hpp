@@ -141,6 +141,7 @@ class torrent {
 struct transfer_totals {
   std::uint64_t downloaded = 0;  ///< payload from peers
   std::uint64_t uploaded = 0;    ///< payload to peers
+  std::uint64_t redundant = 0;   ///< payload received that this host had already (endgame)
 };
 
 /// Wraps lt::session. Construct and use on the io_context thread; libtorrent's own threads only

@@ -32,6 +32,10 @@ void write_blob_counters(http::prometheus_text& out, const metrics& m,
 void write_swarm(http::prometheus_text& out, const metrics::swarm_figures& swarm) {
   out.counter("swarm_uploaded_bytes_total", "Payload bytes this host sent to other hosts.",
               swarm.uploaded);
+  out.counter("swarm_redundant_bytes_total",
+              "Payload bytes received from peers that this host already had (duplicate "
+              "requests near the end of a download).",
+              swarm.redundant);
   out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
               swarm.hash_failures);
   out.counter("swarm_peers_banned_total", "Peers banned for sending corrupt data.",

@@ -37,6 +37,7 @@ struct metrics {
   /// What the swarm adds, when there is one.
   struct swarm_figures {
     std::uint64_t uploaded = 0;       ///< payload sent to other hosts
+    std::uint64_t redundant = 0;      ///< payload received twice
     std::uint64_t hash_failures = 0;  ///< pieces from peers that failed their check
     std::uint64_t peers_banned = 0;   ///< peers banned for corrupt data
     std::uint64_t torrents = 0;

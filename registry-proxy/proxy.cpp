@@ -502,7 +502,9 @@ std::shared_ptr<http::latency_histogram> registry_proxy::latency_of(route_kind k
 std::optional<metrics::swarm_figures> registry_proxy::swarm_figures() const {
   if (!swarm_) return std::nullopt;
   metrics::swarm_figures out;
-  out.uploaded = swarm_->totals().uploaded;
+  const auto totals = swarm_->totals();
+  out.uploaded = totals.uploaded;
+  out.redundant = totals.redundant;
   out.hash_failures = swarm_->hash_failures();
   out.peers_banned = swarm_->peers_banned();
   out.torrents = swarm_->torrent_count();

@@ -36,6 +36,8 @@ pass "four concurrent pulls, every layer checks out"
 
 received=0; upstream=0
 for port in "${ports[@]}"; do
+  curl -s "http://127.0.0.1:$port/metrics" | grep -q "^rookery_proxy_swarm_redundant_bytes_total [0-9]" \
+    || fail "proxy on $port exports no rookery_proxy_swarm_redundant_bytes_total"
   received=$((received + $(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_from_peers_total)))
   upstream=$((upstream + $(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_from_upstream_total)))
 done

@@ -437,7 +437,7 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   if (seed) atp.flags |= lt::torrent_flags::seed_mode;
   if (seed && deal_pieces_)
     atp.extensions.push_back(
-        piece_dealer(ti->num_pieces(), ti->piece_length(), ti->total_size(), dealing_));
+        piece_dealer(ti->num_pieces(), ti->piece_length(), ti->total_size(), dealing_, turns_));
   lt::torrent_handle h = lt_->add_torrent(std::move(atp), lec);
   if (lec) {
     spdlog::warn("libtorrent refused {}: {}", d.str(), lec.message());
@@ -559,56 +559,77 @@ void session::drain_alerts() {
   std::vector<lt::alert*> alerts;
   lt_->pop_alerts(&alerts);
   for (lt::alert* a : alerts) {
-    if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
-      if (auto t = by_handle(p->handle)) t->on_piece(p->piece_index);
-    } else if (auto* r = lt::alert_cast<lt::read_piece_alert>(a)) {
-      if (auto t = by_handle(r->handle)) {
-        if (r->error)
-          spdlog::warn("reading piece {} of {}: {}", static_cast<int>(r->piece), t->digest().str(),
-                       r->error.message());
-        t->on_read(r->piece, r->error ? nullptr : r->buffer, r->size);
-      }
-    } else if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {
-      ++hash_failures_;
-      spdlog::warn("piece {} of {} failed its hash check; fetching it again",
-                   static_cast<int>(h->piece_index), h->torrent_name());
-    } else if (auto* b = lt::alert_cast<lt::peer_ban_alert>(a)) {
-      ++peers_banned_;
-      spdlog::warn("banned peer {}:{} of {}: it sent corrupt data",
-                   b->endpoint.address().to_string(), b->endpoint.port(), b->torrent_name());
-    } else if (auto* c = lt::alert_cast<lt::torrent_need_cert_alert>(a)) {
-      // An SSL torrent: join it with this host's fleet certificate (or stay out of it).
-      if (fleet()) {
-        c->handle.set_ssl_certificate_buffer(fleet_cert_pem_, fleet_key_pem_, ffdhe2048_pem);
-      } else {
-        spdlog::warn("{} is a fleet (SSL) torrent, but this host has no fleet certificate",
-                     c->torrent_name());
-      }
-    } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
-      spdlog::warn("torrent {}: {}", e->torrent_name(), e->error.message());
-      if (auto t = by_handle(e->handle)) t->on_error(as_std(e->error));
-    } else if (auto* f = lt::alert_cast<lt::file_error_alert>(a)) {
-      spdlog::warn("torrent {} file error: {}", f->torrent_name(), f->error.message());
-      if (auto t = by_handle(f->handle)) t->on_error(as_std(f->error));
-    } else if (auto* m = lt::alert_cast<lt::storage_moved_alert>(a)) {
-      if (auto t = by_handle(m->handle)) {
-        if (auto it = moving_from_.find(t->digest()); it != moving_from_.end()) {
-          std::error_code ignored;
-          std::filesystem::remove_all(it->second, ignored);
-          moving_from_.erase(it);
-        }
-      }
-    } else if (auto* mf = lt::alert_cast<lt::storage_moved_failed_alert>(a)) {
-      spdlog::warn("moving {} failed: {}", mf->torrent_name(), mf->error.message());
-    } else if (auto* su = lt::alert_cast<lt::state_update_alert>(a)) {
-      for (const auto& st : su->status) {
-        if (auto t = by_handle(st.handle)) update(*t, st);
-      }
-    } else if (lt::alert_cast<lt::alerts_dropped_alert>(a)) {
-      ++alerts_dropped_;
-      resync();
-    }
+    if (!on_data_alert(a) && !on_fault_alert(a)) on_state_alert(a);
   }
+}
+
+bool session::on_data_alert(lt::alert* a) {
+  if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+    if (auto t = by_handle(p->handle)) t->on_piece(p->piece_index);
+  } else if (auto* r = lt::alert_cast<lt::read_piece_alert>(a)) {
+    if (auto t = by_handle(r->handle)) {
+      if (r->error)
+        spdlog::warn("reading piece {} of {}: {}", static_cast<int>(r->piece), t->digest().str(),
+                     r->error.message());
+      t->on_read(r->piece, r->error ? nullptr : r->buffer, r->size);
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool session::on_fault_alert(lt::alert* a) {
+  if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {
+    ++hash_failures_;
+    spdlog::warn("piece {} of {} failed its hash check; fetching it again",
+                 static_cast<int>(h->piece_index), h->torrent_name());
+  } else if (auto* b = lt::alert_cast<lt::peer_ban_alert>(a)) {
+    ++peers_banned_;
+    spdlog::warn("banned peer {}:{} of {}: it sent corrupt data", b->endpoint.address().to_string(),
+                 b->endpoint.port(), b->torrent_name());
+  } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
+    spdlog::warn("torrent {}: {}", e->torrent_name(), e->error.message());
+    if (auto t = by_handle(e->handle)) t->on_error(as_std(e->error));
+  } else if (auto* f = lt::alert_cast<lt::file_error_alert>(a)) {
+    spdlog::warn("torrent {} file error: {}", f->torrent_name(), f->error.message());
+    if (auto t = by_handle(f->handle)) t->on_error(as_std(f->error));
+  } else if (auto* mf = lt::alert_cast<lt::storage_moved_failed_alert>(a)) {
+    spdlog::warn("moving {} failed: {}", mf->torrent_name(), mf->error.message());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool session::on_state_alert(lt::alert* a) {
+  if (auto* c = lt::alert_cast<lt::torrent_need_cert_alert>(a)) {
+    // An SSL torrent: join it with this host's fleet certificate (or stay out of it).
+    if (fleet()) {
+      c->handle.set_ssl_certificate_buffer(fleet_cert_pem_, fleet_key_pem_, ffdhe2048_pem);
+    } else {
+      spdlog::warn("{} is a fleet (SSL) torrent, but this host has no fleet certificate",
+                   c->torrent_name());
+    }
+  } else if (auto* m = lt::alert_cast<lt::storage_moved_alert>(a)) {
+    auto t = by_handle(m->handle);
+    auto it = t ? moving_from_.find(t->digest()) : moving_from_.end();
+    if (it != moving_from_.end()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(it->second, ignored);
+      moving_from_.erase(it);
+    }
+  } else if (auto* su = lt::alert_cast<lt::state_update_alert>(a)) {
+    for (const auto& st : su->status) {
+      if (auto t = by_handle(st.handle)) update(*t, st);
+    }
+  } else if (lt::alert_cast<lt::alerts_dropped_alert>(a)) {
+    ++alerts_dropped_;
+    resync();
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace rookery::p2p

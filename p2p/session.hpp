@@ -205,6 +205,13 @@ class session {
 
  private:
   void drain_alerts();
+  // drain_alerts' three kinds; each returns whether `a` was of its kind.
+  /// Pieces verified and pieces read: what readers wait for.
+  bool on_data_alert(lt::alert* a);
+  /// Corrupt pieces, banned peers, torrent and file errors.
+  bool on_fault_alert(lt::alert* a);
+  /// Fleet certificates, finished moves, status updates, dropped alerts.
+  bool on_state_alert(lt::alert* a);
   boost::asio::awaitable<void> tick(std::weak_ptr<bool> alive);
   std::shared_ptr<torrent> by_handle(const lt::torrent_handle& h) const;
   /// A torrent's new status: progress, and in-order picking while it is alone.
@@ -227,6 +234,7 @@ class session {
   std::shared_ptr<bool> alive_;
   bool deal_pieces_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
+  std::shared_ptr<dealer_turns> turns_ = make_dealer_turns();
   std::uint64_t hash_failures_ = 0;
   std::uint64_t peers_banned_ = 0;
   std::uint64_t alerts_dropped_ = 0;

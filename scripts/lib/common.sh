@@ -48,6 +48,14 @@ rk_metric_is() { test "$(rk_metric "$1" "$2")" "$3" "$4"; }
 # (rookery_seeder_seeded_blobs); 1 on timeout.
 rk_wait_seeded() { rk_wait_until "$3" rk_metric_is "$1" rookery_seeder_seeded_blobs -ge "$2"; }
 
+# rk_skip_unless_root: a test that needs root (network namespaces, tc) exits 77, which ctest
+# reports as skipped, when it has not got it.
+rk_skip_unless_root() {
+  [ "$(id -u)" = 0 ] && return
+  echo "SKIP: network namespaces need root"
+  exit 77
+}
+
 # rk_file_digest [FILE]: "sha256:<hex>" of FILE (of stdin without one).
 rk_file_digest() { echo "sha256:$(sha256sum "$@" | cut -d' ' -f1)"; }
 

@@ -20,10 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
 source "$here/lib.sh"
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: network namespaces need root"
-  exit 77
-fi
+rk_skip_unless_root
 scenarios=("$@")
 ((${#scenarios[@]})) || scenarios=(seeder hosts registry liar)
 hosts=${TB_FAULT_HOSTS:-8}

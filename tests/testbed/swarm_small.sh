@@ -9,10 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$root/scripts/lib/common.sh"
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: network namespaces need root"
-  exit 77
-fi
+rk_skip_unless_root
 out=$(mktemp -d /tmp/rookery-testbed-small.XXXXXX)
 keep=0
 finish() {

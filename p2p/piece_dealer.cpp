@@ -6,7 +6,6 @@
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
-#include <map>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -14,17 +13,6 @@
 #include <vector>
 
 namespace rookery::p2p {
-
-struct dealer_turns {
-  struct turn {
-    std::uint64_t deal = 0;  ///< the deal the host is being dealt pieces in
-    /// When that deal last said so (one silent for a lease loses the turn).
-    std::chrono::steady_clock::time_point at;
-  };
-  std::map<lt::address, turn> by_host;
-  std::uint64_t next_deal = 1;
-};
-
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -52,14 +40,11 @@ struct piece_state {
 
 // One torrent's deal, shared by its peer plugins (libtorrent's network thread only).
 struct deal {
-  deal(int pieces, int piece_length, std::int64_t total_size, std::shared_ptr<dealer_counters> c,
-       std::shared_ptr<dealer_turns> t)
+  deal(int pieces, int piece_length, std::int64_t total_size, std::shared_ptr<dealer_counters> c)
       : state(static_cast<std::size_t>(pieces)),
         piece_length(piece_length),
         total_size(total_size),
-        counters(std::move(c)),
-        turns(std::move(t)),
-        id(turns->next_deal++) {
+        counters(std::move(c)) {
     fresh.resize(state.size());
     std::iota(fresh.begin(), fresh.end(), 0);
     std::shuffle(fresh.begin(), fresh.end(), std::mt19937(std::random_device{}()));
@@ -112,8 +97,6 @@ struct deal {
   std::uint32_t next_host = 1;
   std::unordered_map<std::uint32_t, clock::time_point> last_ask;  ///< per connected host
   std::shared_ptr<dealer_counters> counters;
-  std::shared_ptr<dealer_turns> turns;
-  std::uint64_t id;  ///< this deal in `turns`
 };
 
 void put32(char* out, std::uint32_t v) {
@@ -126,10 +109,7 @@ void put32(char* out, std::uint32_t v) {
 class dealer_peer final : public lt::peer_plugin {
  public:
   dealer_peer(std::shared_ptr<deal> d, lt::peer_connection_handle pc)
-      : deal_(std::move(d)),
-        pc_(std::move(pc)),
-        host_(deal_->next_host++),
-        address_(pc_.remote().address()) {
+      : deal_(std::move(d)), pc_(std::move(pc)), host_(deal_->next_host++) {
     deal_->last_ask[host_] = clock::now();
     deal_->counters->hosts.fetch_add(1, std::memory_order_relaxed);
   }
@@ -194,7 +174,6 @@ class dealer_peer final : public lt::peer_plugin {
   }
 
   void on_disconnect(const lt::error_code&) override {
-    end_turn();
     deal_->last_ask.erase(host_);
     // What this host was dealt but did not ask for in full goes back to the deal.
     for (int piece = 0; piece < deal_->pieces(); ++piece) {
@@ -214,7 +193,6 @@ class dealer_peer final : public lt::peer_plugin {
       return deal_->at(piece).owner != host_ || deal_->asked_in_full(piece) ||
              pc_.has_piece(lt::piece_index_t(piece));
     });
-    if (!take_turn(now)) return;  // the host is being dealt another torrent's pieces
     const int hosts = static_cast<int>(deal_->last_ask.size());
     const int window = std::clamp(deal_->pieces() / (2 * std::max(1, hosts)), 1, max_window);
     while (static_cast<int>(window_.size()) < window) {
@@ -225,27 +203,12 @@ class dealer_peer final : public lt::peer_plugin {
       send_have(piece);
     }
     if (!window_.empty()) return;
-    end_turn();
     tail_ = true;
     revealed_at_ = now;
     deal_->counters->unmasked.fetch_add(1, std::memory_order_relaxed);
     for (int piece = 0; piece < deal_->pieces(); ++piece) {
       if (!pc_.has_piece(lt::piece_index_t(piece))) send_have(piece);
     }
-  }
-
-  // Whether this torrent may deal to the host now: no other torrent is dealing to it, or the
-  // one that was has been silent for a lease. Taking or keeping the turn stamps it.
-  bool take_turn(clock::time_point now) {
-    auto& turn = deal_->turns->by_host[address_];
-    if (turn.deal != 0 && turn.deal != deal_->id && now - turn.at < lease) return false;
-    turn = {deal_->id, now};
-    return true;
-  }
-  void end_turn() {
-    auto it = deal_->turns->by_host.find(address_);
-    if (it != deal_->turns->by_host.end() && it->second.deal == deal_->id)
-      deal_->turns->by_host.erase(it);
   }
 
   void send_have(int piece) {
@@ -272,7 +235,6 @@ class dealer_peer final : public lt::peer_plugin {
   std::shared_ptr<deal> deal_;
   lt::peer_connection_handle pc_;
   std::uint32_t host_;
-  lt::address address_;            ///< the host, across torrents (for the turns)
   std::uint8_t dont_have_id_ = 0;  ///< the host's id for BEP 54's DONT_HAVE
   bool masked_ = false;            ///< the host sees only its window
   bool tail_ = false;              ///< nothing left to deal: the host sees every piece
@@ -295,16 +257,12 @@ class dealer_torrent final : public lt::torrent_plugin {
 
 }  // namespace
 
-std::shared_ptr<dealer_turns> make_dealer_turns() {
-  return std::make_shared<dealer_turns>();
-}
-
 std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>
 piece_dealer(int pieces, int piece_length, std::int64_t total_size,
-             std::shared_ptr<dealer_counters> counters, std::shared_ptr<dealer_turns> turns) {
+             std::shared_ptr<dealer_counters> counters) {
   return [=](const lt::torrent_handle&, lt::client_data_t) -> std::shared_ptr<lt::torrent_plugin> {
     return std::make_shared<dealer_torrent>(
-        std::make_shared<deal>(pieces, piece_length, total_size, counters, turns));
+        std::make_shared<deal>(pieces, piece_length, total_size, counters));
   };
 }
 

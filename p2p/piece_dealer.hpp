@@ -6,10 +6,7 @@
 // every piece has been dealt (the tail) a host sees everything again, and a piece may leave the
 // origin once more every few seconds (to the first host that asks): the origin's link would
 // otherwise idle, and it stays the sure source of every piece. A request the dealer turns away
-// is rejected (BEP 6) and the piece hidden from that host. A host is dealt fresh pieces in one
-// torrent at a time (hosts told apart by address): with every host in every layer's torrent at
-// once, the origin's link would be split over hosts x layers pieces, each taking seconds to
-// complete, and the hosts would have little to trade at the start.
+// is rejected (BEP 6) and the piece hidden from that host.
 #pragma once
 
 #include <atomic>
@@ -31,15 +28,10 @@ struct dealer_counters {
   std::atomic<std::uint64_t> hosts{0};         ///< host connections seen
 };
 
-/// Which torrent each host is being dealt pieces in, shared by the dealers of one session
-/// (libtorrent's network thread only).
-struct dealer_turns;
-std::shared_ptr<dealer_turns> make_dealer_turns();
-
 /// A torrent extension (for add_torrent_params::extensions) dealing the `pieces` pieces of
 /// `piece_length` bytes of a torrent of `total_size` bytes. Runs on libtorrent's network thread.
 std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>
 piece_dealer(int pieces, int piece_length, std::int64_t total_size,
-             std::shared_ptr<dealer_counters> counters, std::shared_ptr<dealer_turns> turns);
+             std::shared_ptr<dealer_counters> counters);
 
 }  // namespace rookery::p2p

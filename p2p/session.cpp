@@ -437,7 +437,7 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   if (seed) atp.flags |= lt::torrent_flags::seed_mode;
   if (seed && deal_pieces_)
     atp.extensions.push_back(
-        piece_dealer(ti->num_pieces(), ti->piece_length(), ti->total_size(), dealing_, turns_));
+        piece_dealer(ti->num_pieces(), ti->piece_length(), ti->total_size(), dealing_));
   lt::torrent_handle h = lt_->add_torrent(std::move(atp), lec);
   if (lec) {
     spdlog::warn("libtorrent refused {}: {}", d.str(), lec.message());

@@ -234,7 +234,6 @@ class session {
   std::shared_ptr<bool> alive_;
   bool deal_pieces_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
-  std::shared_ptr<dealer_turns> turns_ = make_dealer_turns();
   std::uint64_t hash_failures_ = 0;
   std::uint64_t peers_banned_ = 0;
   std::uint64_t alerts_dropped_ = 0;

@@ -42,9 +42,13 @@ def count_peers(body):
     return int(body[at + 7:colon]) // 6
 
 
-def one_peer(port, hashes, peer, per_peer, latencies, answered):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+def connect(port, peer):
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10,
                                       source_address=(address(peer), 0))
+
+
+def one_peer(port, hashes, peer, per_peer, latencies, answered):
+    conn = connect(port, peer)
     failures = 0
     for k in range(per_peer):
         path = announce_path(hashes[(peer + k) % len(hashes)], peer)
@@ -60,8 +64,7 @@ def one_peer(port, hashes, peer, per_peer, latencies, answered):
         except (OSError, http.client.HTTPException):
             failures += 1
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
-                                              source_address=(address(peer), 0))
+            conn = connect(port, peer)
         latencies.append(time.perf_counter() - start)
     conn.close()
     return failures

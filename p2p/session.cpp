@@ -20,6 +20,7 @@
 
 #include "layers/error.hpp"
 #include "layers/small_file.hpp"
+#include "p2p/peer_bans.hpp"
 
 namespace rookery::p2p {
 namespace asio = boost::asio;
@@ -294,13 +295,14 @@ session::session(asio::io_context& io, session_options opts)
       fleet_ca_pem_(opts.fleet_ca_pem),
       alive_(std::make_shared<bool>(true)),
       deal_pieces_(opts.deal_pieces),
+      bans_(std::make_shared<ban_list>()),
       ticker_(io) {
   lt::session_params params(datacenter_settings(opts));
   // Peers come from the tracker only. Peer exchange would hand each host addresses it has no
   // use for (its own, seeds when it is one): every one a TLS handshake to nowhere, hundreds a
   // second on the testbed. Metainfo always comes from the seeder. Smart-ban stays: it bans a
-  // peer that sends a corrupt block.
-  params.extensions = {std::make_shared<smart_ban_only>()};
+  // peer that sends a corrupt block, and keep_bans makes the ban last.
+  params.extensions = {std::make_shared<smart_ban_only>(), keep_bans(bans_)};
   lt_ = std::make_unique<lt::session>(std::move(params));
   if (opts.upload_rate_limit > 0 || opts.download_rate_limit > 0) {
     // libtorrent exempts LAN peers from rate limits by default; a datacenter is all LAN, so
@@ -366,9 +368,11 @@ void session::update(torrent& t, const lt::torrent_status& st) {
   }
   if (t.complete() || t.failed()) return;
   // Progress is any payload arriving, not only whole pieces: with many hosts sharing the
-  // origin's link a piece can take seconds while blocks keep coming.
-  if (st.total_payload_download > t.payload_seen_) {
-    t.payload_seen_ = st.total_payload_download;
+  // origin's link a piece can take seconds while blocks keep coming. Payload of a piece that
+  // failed its hash check is taken back, so a peer resending bad data is no progress.
+  if (const std::int64_t kept = st.total_payload_download - st.total_failed_bytes;
+      kept > t.payload_seen_) {
+    t.payload_seen_ = kept;
     t.last_progress_ = std::chrono::steady_clock::now();
     last_progress_ = t.last_progress_;
   }
@@ -586,6 +590,7 @@ bool session::on_fault_alert(lt::alert* a) {
                  static_cast<int>(h->piece_index), h->torrent_name());
   } else if (auto* b = lt::alert_cast<lt::peer_ban_alert>(a)) {
     ++peers_banned_;
+    bans_->add(b->endpoint);
     spdlog::warn("banned peer {}:{} of {}: it sent corrupt data", b->endpoint.address().to_string(),
                  b->endpoint.port(), b->torrent_name());
   } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {

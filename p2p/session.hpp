@@ -26,6 +26,8 @@
 
 namespace rookery::p2p {
 
+class ban_list;
+
 struct session_options {
   std::string listen = "0.0.0.0:6881";  ///< BitTorrent listen interface(s), libtorrent syntax
   int upload_rate_limit = 0;            ///< bytes/s, 0 = unlimited
@@ -131,7 +133,7 @@ class torrent {
   std::unordered_map<int, piece_data> pieces_read_;  ///< bounded by the readers: one each
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
-  std::int64_t payload_seen_ = 0;  ///< payload bytes received when progress was last noted
+  std::int64_t payload_seen_ = 0;  ///< most payload received and not failed, so far
   std::int64_t payload_sent_ = 0;  ///< payload bytes sent when an upload was last noted
   lt::torrent_status status_;      ///< libtorrent's last word (state_update_alert), never asked
   boost::asio::steady_timer signal_;
@@ -236,6 +238,7 @@ class session {
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
   std::uint64_t hash_failures_ = 0;
   std::uint64_t peers_banned_ = 0;
+  std::shared_ptr<ban_list> bans_;  ///< hosts banned for corrupt data
   std::uint64_t alerts_dropped_ = 0;
   boost::asio::steady_timer ticker_;
   std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();

@@ -19,7 +19,7 @@ struct raw_flags {
   std::string operator_token_file, log_level = "info", auth_file;
   int tag_stale_seconds = 0;
   std::string seeder, bt_listen = "0.0.0.0:6881";
-  int stall_ms = 15000, metainfo_timeout_ms = 10000, upload_kib = 0, download_kib = 0;
+  int stall_ms = 15000, metainfo_timeout_ms = 20000, upload_kib = 0, download_kib = 0;
 };
 
 void declare(CLI::App& app, raw_flags& f) {

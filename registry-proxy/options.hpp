@@ -20,7 +20,7 @@ struct swarm_config {
   std::vector<std::string> fronts;  ///< upstream names whose layers come from the swarm
   p2p::session_options session;
   std::chrono::milliseconds stall{15000};
-  std::chrono::milliseconds metainfo_timeout{10000};
+  std::chrono::milliseconds metainfo_timeout{20000};
 };
 
 struct proxy_config {

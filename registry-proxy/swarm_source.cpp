@@ -109,37 +109,51 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
   bhttp::fields headers;
   if (!request.authorization.empty())
     headers.set(bhttp::field::authorization, request.authorization);
-  http::client_options copts;
-  // The seeder shares the origin's link with everything the swarm sends from there: under
-  // load a SYN or a request can be lost, and giving up would send this host to the registry
-  // over that same busy link. So wait out two SYN retransmits, and try again while the budget
-  // lasts; a seeder that is down refuses at once and costs only the short pauses.
-  copts.connect_timeout = std::chrono::milliseconds(3500);
-  copts.response_timeout = opts_.metainfo_timeout;
-  copts.idle_timeout = opts_.metainfo_timeout;
-  std::error_code ec;
+  // The seeder shares the origin's link with everything the swarm sends from there. On that
+  // busy link a lost SYN or response segment waits out TCP's backed-off retransmission timer
+  // (1, 2, 4 s...), and giving up would send this host to the registry over the same link.
+  // So each try gets a short deadline that doubles (a seeder fetching a cold blob answers a
+  // repeated request from the same fetch), and tries go on while the budget lasts. A seeder
+  // that is down refuses at once: three refusals end it.
   auto ex = co_await asio::this_coro::executor;
-  const auto give_up = std::chrono::steady_clock::now() + opts_.metainfo_timeout;
-  std::unique_ptr<http::response_stream> res;
-  for (int attempt = 1;; ++attempt) {
-    res = co_await http::send_request(ex, tls_, bhttp::verb::get, where, headers, copts, ec);
-    if (res || attempt == 3 || std::chrono::steady_clock::now() >= give_up) break;
-    asio::steady_timer pause(ex, std::chrono::milliseconds(200 * attempt));
-    co_await pause.async_wait(asio::use_awaitable);
+  const auto started = std::chrono::steady_clock::now();
+  const auto give_up = started + opts_.metainfo_timeout;
+  std::chrono::milliseconds per_try{2000};
+  std::error_code ec;
+  int tries = 0, refused = 0;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= give_up) break;
+    const auto deadline = std::min(now + per_try, give_up);
+    http::client_options copts;
+    copts.connect_timeout = copts.response_timeout = copts.idle_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    ++tries;
+    auto res = co_await http::send_request(ex, tls_, bhttp::verb::get, where, headers, copts, ec);
+    if (res && res->status() != 200) {
+      refusal = co_await pull::read_refusal(*res);
+      co_return std::string{};
+    }
+    std::string metainfo;
+    if (res && !(ec = co_await res->read_body(metainfo, 16 * 1024 * 1024))) {
+      const std::string bt_port(res->headers()["X-Rookery-BT-Port"]);
+      seeder_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
+      co_return metainfo;
+    }
+    if (std::chrono::steady_clock::now() < deadline) {  // refused or broken, not slow
+      if (++refused == 3) break;
+      asio::steady_timer pause(ex, std::chrono::milliseconds(200 * refused));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    per_try *= 2;
   }
-  if (!res) {
-    spdlog::warn("seeder unreachable for {}: {}", request.digest.str(), ec.message());
-    co_return std::string{};
-  }
-  if (res->status() != 200) {
-    refusal = co_await pull::read_refusal(*res);
-    co_return std::string{};
-  }
-  std::string metainfo;
-  if (co_await res->read_body(metainfo, 16 * 1024 * 1024)) co_return std::string{};
-  const std::string bt_port(res->headers()["X-Rookery-BT-Port"]);
-  seeder_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
-  co_return metainfo;
+  spdlog::warn("no metainfo from the seeder for {} after {} tries in {} ms: {}",
+               request.digest.str(), tries,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count(),
+               ec.message());
+  co_return std::string{};
 }
 
 asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(

@@ -26,7 +26,7 @@ struct swarm_options {
   /// registry under two names (the default for Docker/podman, its host for containerd's ns).
   std::vector<std::string> fronts;
   std::filesystem::path work_dir;                     ///< downloads in progress, saved metainfo
-  std::chrono::milliseconds metainfo_timeout{10000};  ///< the seeder may fetch a cold blob first
+  std::chrono::milliseconds metainfo_timeout{20000};  ///< the seeder may fetch a cold blob first
   std::chrono::milliseconds stall{15000};             ///< no payload for this long: fall back
 };
 

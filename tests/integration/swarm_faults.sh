@@ -20,6 +20,7 @@ store_ok() {
 
 make_image "$RK_TMP/img1" v1 2 $((8 * 1024 * 1024))
 expected1=$(image_digests)
+layer1=${LAYER_DIGESTS[0]}
 push_image "$RK_TMP/img1" v1 "127.0.0.1:$rp/demo/one:v1"
 wait_seeded "$sp" 3
 
@@ -45,6 +46,24 @@ wait_seeded "$sp" 3 20
 expect_eq "$(metric "http://127.0.0.1:$sp" rookery_seeder_registry_fetches_total)" 0 "registry fetches after the seeder's restart"
 expect_eq "$(grep -c "GET /v2/demo/one/blobs" "$RK_TMP/reg/registry.log")" "$gets_before" "registry blob GETs"
 pass "seeder restarted: seeding again from its store without downloading"
+
+# --- the seeder's first answer is lost on the way: the proxy asks again ------------------------
+# (On a saturated origin link one lost segment can hold a request for seconds.)
+hp=$(free_port)
+python3 "$(dirname "$0")/lose_first.py" "$hp" "$sp" > "$RK_TMP/lose_first.log" 2>&1 &
+RK_PIDS+=("$!")
+wait_until 10 grep -qs listening "$RK_TMP/lose_first.log" || fail "the relay did not start"
+pl=$(free_port)
+start_swarm_proxy pxl "$pl" "$rp" "$hp"
+curl -sf -o "$RK_TMP/lost.blob" "http://127.0.0.1:$pl/v2/demo/one/blobs/$layer1" \
+  || fail "blob GET with the seeder's first answer lost"
+expect_eq "$(rk_file_digest "$RK_TMP/lost.blob")" "$layer1" "digest of the blob"
+grep -q held "$RK_TMP/lose_first.log" || fail "the relay held no request"
+expect_eq "$(metric "http://127.0.0.1:$pl" 'rookery_proxy_swarm_fallbacks_total{reason="no_torrent"}')" 0 \
+  "registry fallbacks for want of metainfo"
+[ "$(metric "http://127.0.0.1:$pl" rookery_proxy_blob_bytes_from_peers_total)" -gt 0 ] \
+  || fail "the blob did not come from the swarm"
+pass "the seeder's first answer lost: asked again, the blob came from the swarm"
 
 # --- a proxy dies mid-transfer --------------------------------------------------------------
 make_image "$RK_TMP/img2" v1 2 $((8 * 1024 * 1024))
@@ -100,5 +119,8 @@ start_swarm_proxy px7 "$p7" "$rp" "$sp"
 pull "$p7" two "$RK_TMP/b7" || fail "pull next to a corrupted peer failed"
 expect_eq "$(digests_in_dir "$RK_TMP/b7")" "$expected2" "layers via px7 (a peer's copy was corrupt)"
 store_ok px7
-echo "hash failures seen: px4 $(metric "http://127.0.0.1:$p4" rookery_proxy_swarm_hash_failures_total), px7 $(metric "http://127.0.0.1:$p7" rookery_proxy_swarm_hash_failures_total)"
+failures=$(metric "http://127.0.0.1:$p7" rookery_proxy_swarm_hash_failures_total)
+echo "hash failures seen: px4 $(metric "http://127.0.0.1:$p4" rookery_proxy_swarm_hash_failures_total), px7 $failures"
+# A banned peer stays banned when it connects in again (it used to come back every second).
+[ "$failures" -le 2 ] || fail "px7 saw $failures hash failures: the corrupt peer came back after its ban"
 pass "corrupted piece on a peer: the client got correct layers, no bad blob committed"

@@ -118,6 +118,11 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
   auto ex = co_await asio::this_coro::executor;
   const auto started = std::chrono::steady_clock::now();
   const auto give_up = started + opts_.metainfo_timeout;
+  const auto elapsed_ms = [started] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
+  };
   std::chrono::milliseconds per_try{2000};
   std::error_code ec;
   int tries = 0, refused = 0;
@@ -138,6 +143,9 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
     if (res && !(ec = co_await res->read_body(metainfo, 16 * 1024 * 1024))) {
       const std::string bt_port(res->headers()["X-Rookery-BT-Port"]);
       seeder_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
+      if (tries > 1)
+        spdlog::info("metainfo for {} came on try {}, after {} ms", request.digest.str(), tries,
+                     elapsed_ms());
       co_return metainfo;
     }
     if (std::chrono::steady_clock::now() < deadline) {  // refused or broken, not slow
@@ -148,11 +156,7 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
     per_try *= 2;
   }
   spdlog::warn("no metainfo from the seeder for {} after {} tries in {} ms: {}",
-               request.digest.str(), tries,
-               std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now() - started)
-                   .count(),
-               ec.message());
+               request.digest.str(), tries, elapsed_ms(), ec.message());
   co_return std::string{};
 }
 

@@ -94,6 +94,9 @@ rk_dir_digests() {
 # rk_median: the median of the numbers on stdin, one a line.
 rk_median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+# rk_spread: "MIN MEDIAN MAX" of the numbers on stdin, one a line.
+rk_spread() { sort -g | awk '{a[NR] = $1} END {print a[1], a[int((NR + 1) / 2)], a[NR]}'; }
+
 # rk_registry_config DATA_DIR LISTEN_ADDR [OPTION...]: prints a config.yml for docker-registry
 # (distribution) storing under DATA_DIR, listening on LISTEN_ADDR, access log on. Options:
 #   --http-secret SECRET   http.secret (without one the registry makes up its own at each start)

@@ -1,6 +1,8 @@
 #include "http/server.hpp"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +17,7 @@
 #include <boost/beast/http/write.hpp>
 #include <cerrno>
 #include <charconv>
+#include <memory>
 
 #include "http/detail/asio.hpp"
 #include "http/oci_error.hpp"
@@ -30,6 +33,24 @@ using detail::awaitable_ec;
 
 std::error_code to_std(const boost::system::error_code& ec) {
   return ec;
+}
+
+// To a client on this host a copy through a small buffer beats sendfile(2). The client's
+// kernel copies every byte anyway; with sendfile that copy is also the read from RAM, all on
+// the client's core, while with a copy this core reads the file and the client copies the last
+// few KiB out of the cache: bench/proxy.sh measured 1.2x docker-registry's rate against
+// 0.65x with sendfile. 32 KiB measured best (16 and 64 KiB slower). A network card takes
+// sendfile's pages without any copy, so remote clients keep it.
+constexpr std::size_t copy_buffer = 32 * 1024;
+
+// Sends up to `count` bytes of `fd` from `*position` (advanced); like sendfile(2).
+ssize_t send_some(int socket, int fd, off_t* position, std::size_t count, char* buffer) {
+  if (!buffer) return ::sendfile(socket, fd, position, count);
+  const ssize_t got = ::pread(fd, buffer, std::min(count, copy_buffer), *position);
+  if (got <= 0) return got;
+  const ssize_t sent = ::send(socket, buffer, static_cast<std::size_t>(got), MSG_NOSIGNAL);
+  if (sent > 0) *position += sent;
+  return sent;
 }
 
 }  // namespace
@@ -130,9 +151,11 @@ asio::awaitable<std::error_code> exchange::send_file(int fd, std::uint64_t offse
   if (!socket.native_non_blocking()) socket.native_non_blocking(true);
   off_t position = static_cast<off_t>(offset);
   std::uint64_t left = count;
+  std::unique_ptr<char[]> buffer;
+  if (opts_.copy_to_local && remote_.is_loopback()) buffer = std::make_unique<char[]>(copy_buffer);
   while (left > 0) {
     const std::size_t chunk = left < (std::uint64_t{1} << 30) ? left : (std::size_t{1} << 30);
-    const ssize_t n = ::sendfile(socket.native_handle(), fd, &position, chunk);
+    const ssize_t n = send_some(socket.native_handle(), fd, &position, chunk, buffer.get());
     if (n > 0) {
       left -= static_cast<std::uint64_t>(n);
       account(static_cast<std::size_t>(n));

@@ -33,6 +33,7 @@ struct server_options {
   std::chrono::seconds write_timeout{60};  ///< a client that reads nothing for this long is dropped
   std::size_t max_connections = 4096;      ///< beyond this, new connections wait in the backlog
   std::string server_name = "rookery";
+  bool copy_to_local = true;  ///< send_file copies to a loopback client instead of sendfile(2)
 };
 
 /// One request and the means to answer it. Created by the server, valid during the handler.
@@ -55,7 +56,8 @@ class exchange {
   boost::asio::awaitable<std::error_code> send_header(response_header header);
   /// Writes body bytes after send_header().
   boost::asio::awaitable<std::error_code> write(const void* data, std::size_t size);
-  /// Writes `count` bytes of `fd` from `offset` after send_header(), with sendfile(2).
+  /// Writes `count` bytes of `fd` from `offset` after send_header(): with sendfile(2), or to a
+  /// client on this host through a small buffer (faster there, see server.cpp).
   boost::asio::awaitable<std::error_code> send_file(int fd, std::uint64_t offset,
                                                     std::uint64_t count);
 

@@ -7,7 +7,6 @@
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <numeric>
-#include <random>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -45,9 +44,11 @@ struct deal {
         piece_length(piece_length),
         total_size(total_size),
         counters(std::move(c)) {
+    // In order: every host's proxy streams a layer to its client from the first byte on, so
+    // the swarm as a whole should complete the early pieces first. (In random order a lone
+    // host waited for piece 0 until most of the layer had arrived: 4.5 s for 1 GiB.)
     fresh.resize(state.size());
-    std::iota(fresh.begin(), fresh.end(), 0);
-    std::shuffle(fresh.begin(), fresh.end(), std::mt19937(std::random_device{}()));
+    std::iota(fresh.rbegin(), fresh.rend(), 0);
   }
 
   int pieces() const { return static_cast<int>(state.size()); }
@@ -91,7 +92,7 @@ struct deal {
   }
 
   std::vector<piece_state> state;
-  std::vector<int> fresh;  ///< never dealt, in random order (popped from the back)
+  std::vector<int> fresh;  ///< never dealt, lowest last (popped from the back)
   int piece_length;
   std::int64_t total_size;
   std::uint32_t next_host = 1;
@@ -175,14 +176,20 @@ class dealer_peer final : public lt::peer_plugin {
 
   void on_disconnect(const lt::error_code&) override {
     deal_->last_ask.erase(host_);
-    // What this host was dealt but did not ask for in full goes back to the deal.
+    // Everything this host was dealt goes back to the deal, also what it got in full: nobody
+    // can fetch it from this host any more, and a host that lacks it would otherwise not see
+    // it at the origin until the tail (a proxy streaming the layer waits on the first piece).
+    // Hosts that already have a piece are not dealt it again.
+    bool released = false;
     for (int piece = 0; piece < deal_->pieces(); ++piece) {
-      if (deal_->at(piece).owner == host_ && !deal_->asked_in_full(piece)) {
+      if (deal_->at(piece).owner == host_) {
         deal_->at(piece) = piece_state{};
         deal_->fresh.push_back(piece);
         deal_->counters->released.fetch_add(1, std::memory_order_relaxed);
+        released = true;
       }
     }
+    if (released) std::sort(deal_->fresh.begin(), deal_->fresh.end(), std::greater<>());
   }
 
  private:

@@ -91,9 +91,6 @@ rk_dir_digests() {
   ) | sort
 }
 
-# rk_median: the median of the numbers on stdin, one a line.
-rk_median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-
 # rk_spread: "MIN MEDIAN MAX" of the numbers on stdin, one a line.
 rk_spread() { sort -g | awk '{a[NR] = $1} END {print a[1], a[int((NR + 1) / 2)], a[NR]}'; }
 

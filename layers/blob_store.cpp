@@ -16,6 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// How much a writer lets pile up in the page cache before it starts the writeback.
+constexpr std::uint64_t writeback_bytes = 8 << 20;
+
 std::error_code sync_directory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return {errno, std::system_category()};
@@ -78,6 +81,7 @@ blob_store::writer::writer(writer&& other) noexcept
       temp_path_(other.temp_path_),
       hasher_(std::move(other.hasher_)),
       written_(other.written_),
+      flushed_(other.flushed_),
       os_error_(other.os_error_),
       done_(std::exchange(other.done_, true)) {}
 
@@ -106,6 +110,12 @@ std::error_code blob_store::writer::write(const void* data, std::size_t size) {
   }
   hasher_.update(data, size);
   written_ += size;
+  if (written_ - flushed_ >= writeback_bytes) {
+    // Only starts the writeback (no wait); a failure shows again at fsync.
+    ::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(written_ - flushed_),
+                      SYNC_FILE_RANGE_WRITE);
+    flushed_ = written_;
+  }
   return {};
 }
 

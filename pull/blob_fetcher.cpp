@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -18,7 +19,7 @@ namespace rookery::pull {
 namespace asio = boost::asio;
 namespace {
 
-constexpr std::size_t chunk_bytes = 256 * 1024;  // the only buffer a fetch holds
+constexpr std::size_t chunk_bytes = 256 * 1024;  // a fetch holds two of these
 
 }  // namespace
 
@@ -77,6 +78,49 @@ asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer
   co_return co_await http::offload(io_, disk_, [&writer] { return writer.commit(); });
 }
 
+asio::awaitable<std::error_code> blob_fetcher::copy_in(fetch& f, blob_reader& reader,
+                                                       layers::blob_store::writer& writer) {
+  // Two buffers: while one chunk is hashed and written on the write pool, the network thread
+  // reads the next into the other. The network thread only moves bytes.
+  std::array<std::vector<char>, 2> buffers{std::vector<char>(chunk_bytes),
+                                           std::vector<char>(chunk_bytes)};
+  http::background_job<std::error_code> write(io_);
+  std::size_t pending = 0;  // bytes of the chunk being written
+  bool pending_from_peers = false;
+  std::error_code ec;
+  for (int next = 0;; next ^= 1) {
+    // While the last chunk is still being written, read more into this buffer, so a fast
+    // source hands over fewer, larger chunks. (A chunk counts as from peers or not by its
+    // first read: a swarm reader turns to the registry once, so at most one chunk is off.)
+    char* data = buffers[next].data();
+    std::size_t n = co_await reader.read_some(data, chunk_bytes, ec);
+    const bool from_peers = reader.from_peers();
+    std::size_t more = n;
+    while (more > 0 && !ec && n < chunk_bytes && write.busy()) {
+      more = co_await reader.read_some(data + n, chunk_bytes - n, ec);
+      n += more;
+    }
+    if (write.started()) {
+      if (auto failed = co_await write.wait()) co_return failed;
+      stored(f, pending, pending_from_peers);
+    }
+    if (ec || n == 0) co_return ec;
+    write.start(writes_, [&writer, data, n] { return writer.write(data, n); });
+    pending = n;
+    pending_from_peers = from_peers;
+  }
+}
+
+void blob_fetcher::stored(fetch& f, std::size_t n, bool from_peers) {
+  // Running once the store took the first bytes: a fetch that cannot write at all (disk
+  // full) fails while its clients can still get an error instead of a cut response.
+  f.state = fetch::phase::running;
+  f.written += n;
+  if (from_peers) f.from_peers += n;
+  counters_.bytes_fetched += n;
+  f.notify();
+}
+
 asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request request) {
   if (slots_.full()) ++counters_.queued;
   const auto slot = co_await slots_.acquire();  // held until the fetch ends
@@ -98,20 +142,7 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
     finish(f, fetch::phase::failed, ec);
     co_return;
   }
-  std::vector<char> buffer(chunk_bytes);
-  for (;;) {
-    const std::size_t n = co_await reader->read_some(buffer.data(), buffer.size(), ec);
-    if (ec) break;
-    if (n == 0) break;
-    if ((ec = writer->write(buffer.data(), n))) break;
-    // Running once the store took the first bytes: a fetch that cannot write at all (disk
-    // full) fails while its clients can still get an error instead of a cut response.
-    f->state = fetch::phase::running;
-    f->written += n;
-    if (reader->from_peers()) f->from_peers += n;
-    counters_.bytes_fetched += n;
-    f->notify();
-  }
+  ec = co_await copy_in(*f, *reader, *writer);
   if (!ec) ec = co_await commit(*writer);
   if (ec) {
     const auto os = writer->os_error();

@@ -95,6 +95,11 @@ class blob_fetcher {
 
  private:
   boost::asio::awaitable<void> run(std::shared_ptr<fetch> f, blob_request request);
+  /// Reads the source to its end into the writer; the error that stopped it, if any.
+  boost::asio::awaitable<std::error_code> copy_in(fetch& f, blob_reader& reader,
+                                                  layers::blob_store::writer& writer);
+  /// Counts `n` more bytes as stored.
+  void stored(fetch& f, std::size_t n, bool from_peers);
   boost::asio::awaitable<std::error_code> commit(layers::blob_store::writer& writer);
   void finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec);
 
@@ -105,6 +110,9 @@ class blob_fetcher {
   fetch_counters counters_;
   concurrency_limit slots_;
   std::unordered_map<layers::digest, std::shared_ptr<fetch>> inflight_;
+  /// Hashes and writes fetched chunks, so the io_context thread only moves bytes. Its own
+  /// threads: the shared disk pool also fsyncs and re-hashes whole cached blobs.
+  boost::asio::thread_pool writes_{2};
 };
 
 }  // namespace rookery::pull

@@ -16,11 +16,6 @@ namespace bhttp = boost::beast::http;
 using nlohmann::json;
 namespace {
 
-check_result result(std::string name, check_status status, std::string detail,
-                    std::string hint = {}) {
-  return {std::move(name), status, std::move(detail), std::move(hint)};
-}
-
 // A count in a /v1/status answer: {"bytes", "from_peers"}; 0 when absent.
 std::uint64_t count_at(const json& doc, std::initializer_list<const char*> path) {
   const json* node = &doc;
@@ -58,21 +53,22 @@ std::vector<check_result> runtime_checks(const doctor_options& opts) {
 check_result p2p_check(const json& status) {
   const std::string name = "p2p since start";
   if (!status.contains("swarm"))
-    return result(name, check_status::warn,
-                  "the proxy has no swarm: every blob comes from upstream",
-                  "start rookery-proxy with --seeder URL --bt-listen ADDR:PORT");
+    return check_result{name, check_status::warn,
+                        "the proxy has no swarm: every blob comes from upstream",
+                        "start rookery-proxy with --seeder URL --bt-listen ADDR:PORT"};
   const auto peers = from_peers(status), upstream = from_upstream(status);
   const std::string detail =
       human_bytes(peers) + " from peers, " + human_bytes(upstream) + " from upstream, " +
       std::to_string(count_at(status, {"swarm", "fallbacks"})) + " fallbacks, " +
       std::to_string(count_at(status, {"swarm", "peers"})) + " peer connections now";
-  if (peers > 0) return result(name, check_status::ok, detail);
+  if (peers > 0) return check_result{name, check_status::ok, detail};
   if (upstream == 0)
-    return result(name, check_status::warn, "nothing fetched yet (" + detail + ")",
-                  "pull an image, or run doctor with --probe IMAGE");
-  return result(name, check_status::warn, "no P2P hits: " + detail,
-                "is the image seeded (`rookery seed`)? can hosts reach each other's BitTorrent "
-                "port and the seeder's?");
+    return check_result{name, check_status::warn, "nothing fetched yet (" + detail + ")",
+                        "pull an image, or run doctor with --probe IMAGE"};
+  return check_result{
+      name, check_status::warn, "no P2P hits: " + detail,
+      "is the image seeded (`rookery seed`)? can hosts reach each other's BitTorrent "
+      "port and the seeder's?"};
 }
 
 check_result probe_check(const probe_pull& pull, const json& before, const json& after) {
@@ -84,13 +80,15 @@ check_result probe_check(const probe_pull& pull, const json& before, const json&
   const std::string detail = std::to_string(pull.blobs) + " blobs, " + human_bytes(pull.bytes) +
                              "; the proxy fetched " + human_bytes(peers) + " from peers and " +
                              human_bytes(upstream) + " from upstream";
-  if (peers > 0) return result(name, check_status::ok, detail);
+  if (peers > 0) return check_result{name, check_status::ok, detail};
   if (upstream == 0)
-    return result(name, check_status::warn, "already cached here, so it proves nothing: " + detail,
-                  "probe an image this host has not pulled yet");
-  return result(name, check_status::warn, "no P2P hits: " + detail,
-                "is the image seeded (`rookery seed`)? is the proxy's upstream the registry the "
-                "seeder fronts (--seeder NAME=URL)?");
+    return check_result{name, check_status::warn,
+                        "already cached here, so it proves nothing: " + detail,
+                        "probe an image this host has not pulled yet"};
+  return check_result{
+      name, check_status::warn, "no P2P hits: " + detail,
+      "is the image seeded (`rookery seed`)? is the proxy's upstream the registry the "
+      "seeder fronts (--seeder NAME=URL)?"};
 }
 
 std::string format_report(const std::vector<check_result>& checks) {
@@ -234,17 +232,18 @@ asio::awaitable<check_result> probe(doctor_run& run, const json& before) {
   probe_pull pull{run.opts.probe, 0, 0};
   const std::string name = "probe " + pull.image;
   const auto ref = layers::parse_image_reference(pull.image);
-  if (!ref) co_return result(name, check_status::fail, "not an image reference");
+  if (!ref) co_return check_result{name, check_status::fail, "not an image reference"};
   std::string why;
   const auto manifest = co_await probe_manifest(run, *ref, why);
-  if (!manifest) co_return result(name, check_status::fail, "manifest: " + why);
+  if (!manifest) co_return check_result{name, check_status::fail, "manifest: " + why};
   for (const auto& blob : manifest->blobs()) {
     why = co_await drain_blob(run, ref->repository, blob, pull.bytes);
-    if (!why.empty()) co_return result(name, check_status::fail, "blob " + why);
+    if (!why.empty()) co_return check_result{name, check_status::fail, "blob " + why};
     ++pull.blobs;
   }
   const json after = co_await proxy_status(run, why);
-  if (!why.empty()) co_return result(name, check_status::fail, "status after the pull: " + why);
+  if (!why.empty())
+    co_return check_result{name, check_status::fail, "status after the pull: " + why};
   co_return probe_check(pull, before, after);
 }
 
@@ -255,16 +254,16 @@ asio::awaitable<check_result> seeder_check(doctor_run& run, const json& status) 
       status["swarm"]["seeder"].is_string())
     seeder = parse_host(status["swarm"]["seeder"].get<std::string>());
   if (!seeder)
-    co_return result(name, check_status::warn, "the proxy names no seeder (no swarm)",
-                     "give --seeder URL to check one anyway");
+    co_return check_result{name, check_status::warn, "the proxy names no seeder (no swarm)",
+                           "give --seeder URL to check one anyway"};
   const std::string target = "/healthz", no_body, no_auth;
   const reply r = co_await run.client.call(*seeder, bhttp::verb::get, target, no_body, no_auth);
-  if (r.ok()) co_return result(name, check_status::ok, "answers /healthz at " + seeder->name);
+  if (r.ok()) co_return check_result{name, check_status::ok, "answers /healthz at " + seeder->name};
   // A transport error names the host already.
   const std::string why =
       r.error.empty() ? seeder->name + ": " + describe_failure(r.status, r.body) : r.error;
-  co_return result(name, check_status::fail, why,
-                   "without its seeder the proxy takes every blob from upstream");
+  co_return check_result{name, check_status::fail, why,
+                         "without its seeder the proxy takes every blob from upstream"};
 }
 
 asio::awaitable<void> network_checks(doctor_run& run, std::vector<check_result>& out) {
@@ -272,17 +271,17 @@ asio::awaitable<void> network_checks(doctor_run& run, std::vector<check_result>&
   const std::string target = "/healthz", no_body, no_auth;
   const reply health = co_await run.client.call(proxy, bhttp::verb::get, target, no_body, no_auth);
   if (!health.ok()) {
-    out.push_back(
-        result("proxy", check_status::fail,
-               health.error.empty() ? describe_failure(health.status, health.body) : health.error,
-               "is rookery-proxy running and listening there?"));
+    out.push_back(check_result{
+        "proxy", check_status::fail,
+        health.error.empty() ? describe_failure(health.status, health.body) : health.error,
+        "is rookery-proxy running and listening there?"});
     co_return;
   }
-  out.push_back(result("proxy", check_status::ok, "answers /healthz at " + proxy.name));
+  out.push_back(check_result{"proxy", check_status::ok, "answers /healthz at " + proxy.name});
   std::string why;
   const json status = co_await proxy_status(run, why);
   if (!why.empty()) {
-    out.push_back(result("proxy status", check_status::fail, why));
+    out.push_back(check_result{"proxy status", check_status::fail, why});
     co_return;
   }
   check_result seeder = co_await seeder_check(run, status);
@@ -309,9 +308,9 @@ int run_doctor(const doctor_options& opts) {
       asio::detached);
   io.run_for(opts.timeout);
   if (!finished)
-    checks.push_back(result("doctor", check_status::fail,
-                            "gave up after " + std::to_string(opts.timeout.count()) + " s",
-                            "--timeout SECONDS"));
+    checks.push_back(check_result{"doctor", check_status::fail,
+                                  "gave up after " + std::to_string(opts.timeout.count()) + " s",
+                                  "--timeout SECONDS"});
   if (opts.json) {
     std::cout << report_json(checks).dump() << "\n";
   } else {

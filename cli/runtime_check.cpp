@@ -18,11 +18,6 @@ namespace {
 constexpr const char* setup_hint_containerd =
     "run `rookery setup containerd --proxy URL [--registry NAME]`";
 
-check_result result(std::string name, check_status status, std::string detail,
-                    std::string hint = {}) {
-  return {std::move(name), status, std::move(detail), std::move(hint)};
-}
-
 // Reads and parses a TOML file; on failure says why in `why` (missing, unreadable, bad TOML).
 std::optional<toml::table> read_toml(const fs::path& path, std::string& why) {
   const auto text = layers::read_small_file(path);
@@ -89,22 +84,22 @@ check_result check_containerd_config(const toml::table& config, const fs::path& 
   const auto found = cri_config_path(config);
   const std::string hint = transfer_service_hint(config, setup.version);
   if (!found || found->empty()) {
-    return result(name, check_status::fail,
-                  path.string() +
-                      " sets no config_path for the CRI registry, so containerd "
-                      "never reads certs.d/*/hosts.toml",
-                  "add examples/containerd/config-snippet.toml and restart containerd" +
-                      (hint.empty() ? "" : "; " + hint));
+    return check_result{name, check_status::fail,
+                        path.string() +
+                            " sets no config_path for the CRI registry, so containerd "
+                            "never reads certs.d/*/hosts.toml",
+                        "add examples/containerd/config-snippet.toml and restart containerd" +
+                            (hint.empty() ? "" : "; " + hint)};
   }
   config_path = *found;
   if (cri_disabled(config)) {
-    return result(
+    return check_result{
         name, check_status::warn,
         "config_path = \"" + *found + "\", but the CRI plugin is disabled",
-        "config_path serves Kubernetes (CRI) pulls; `ctr pull` needs --hosts-dir " + *found);
+        "config_path serves Kubernetes (CRI) pulls; `ctr pull` needs --hosts-dir " + *found};
   }
-  return result(name, hint.empty() ? check_status::ok : check_status::warn,
-                "config_path = \"" + *found + "\"", hint);
+  return check_result{name, hint.empty() ? check_status::ok : check_status::warn,
+                      "config_path = \"" + *found + "\"", hint};
 }
 
 // The proxy's [host."URL"] table in a hosts.toml, or null.
@@ -161,21 +156,21 @@ check_result check_containerd_hosts(const host& proxy, const std::string& regist
   if (!fs::is_directory(hosts_dir / registry, ec)) file = hosts_dir / "_default" / "hosts.toml";
   std::string why;
   const auto hosts = read_toml(file, why);
-  if (!hosts) return result(name, check_status::fail, why, setup_hint_containerd);
+  if (!hosts) return check_result{name, check_status::fail, why, setup_hint_containerd};
   std::vector<std::string> named;
   const auto* entry = proxy_host_entry(*hosts, proxy, named);
   if (!entry) {
-    return result(
+    return check_result{
         name, check_status::fail,
         file.string() + " sends pulls to " + joined(named) + ", not to the proxy at " + proxy.name,
-        setup_hint_containerd);
+        setup_hint_containerd};
   }
   if (const auto missing = missing_capabilities(*entry); !missing.empty()) {
-    return result(name, check_status::fail,
-                  file.string() + " names the proxy without the capabilities " + missing,
-                  "capabilities = [\"pull\", \"resolve\"]");
+    return check_result{name, check_status::fail,
+                        file.string() + " names the proxy without the capabilities " + missing,
+                        "capabilities = [\"pull\", \"resolve\"]"};
   }
-  return result(name, check_status::ok, file.string() + " sends pulls to " + proxy.name);
+  return check_result{name, check_status::ok, file.string() + " sends pulls to " + proxy.name};
 }
 
 std::vector<check_result> check_containerd(const host& proxy,
@@ -185,8 +180,8 @@ std::vector<check_result> check_containerd(const host& proxy,
   std::string why, config_path;
   const auto config = read_toml(setup.config, why);
   if (!config) {
-    out.push_back(result("containerd config.toml", check_status::fail, why,
-                         "give its path with --containerd-config"));
+    out.push_back(check_result{"containerd config.toml", check_status::fail, why,
+                               "give its path with --containerd-config"});
   } else {
     out.push_back(check_containerd_config(*config, setup.config, setup, config_path));
   }
@@ -205,10 +200,11 @@ check_result check_docker(const host& proxy, const fs::path& daemon_json) {
   const std::string hint = "run `rookery setup docker --proxy URL`, then restart dockerd";
   const auto text = layers::read_small_file(daemon_json);
   if (!text)
-    return result(name, check_status::fail, daemon_json.string() + " does not exist", hint);
+    return check_result{name, check_status::fail, daemon_json.string() + " does not exist", hint};
   const auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (!doc.is_object())
-    return result(name, check_status::fail, daemon_json.string() + " is not a JSON object", hint);
+    return check_result{name, check_status::fail, daemon_json.string() + " is not a JSON object",
+                        hint};
   std::vector<std::string> mirrors;
   if (doc.contains("registry-mirrors") && doc["registry-mirrors"].is_array())
     for (const auto& m : doc["registry-mirrors"])
@@ -216,9 +212,9 @@ check_result check_docker(const host& proxy, const fs::path& daemon_json) {
   std::size_t at = 0;
   while (at < mirrors.size() && !names_proxy(mirrors[at], proxy)) ++at;
   if (at == mirrors.size()) {
-    return result(name, check_status::fail,
-                  "registry-mirrors is [" + joined(mirrors) + "], without the proxy " + proxy.name,
-                  hint);
+    return check_result{
+        name, check_status::fail,
+        "registry-mirrors is [" + joined(mirrors) + "], without the proxy " + proxy.name, hint};
   }
   if (!proxy.base.tls()) {
     bool insecure = false;
@@ -226,17 +222,17 @@ check_result check_docker(const host& proxy, const fs::path& daemon_json) {
       for (const auto& r : doc["insecure-registries"])
         insecure = insecure || r == proxy.base.authority();
     if (!insecure)
-      return result(name, check_status::fail,
-                    "the proxy speaks http, but " + proxy.base.authority() +
-                        " is not in insecure-registries: dockerd would skip the mirror",
-                    hint);
+      return check_result{name, check_status::fail,
+                          "the proxy speaks http, but " + proxy.base.authority() +
+                              " is not in insecure-registries: dockerd would skip the mirror",
+                          hint};
   }
   if (at > 0)
-    return result(name, check_status::warn,
-                  "the proxy is mirror " + std::to_string(at + 1) + " of " +
-                      std::to_string(mirrors.size()) + ": dockerd tries the others first",
-                  hint);
-  return result(name, check_status::ok, "registry-mirrors starts with " + proxy.name);
+    return check_result{name, check_status::warn,
+                        "the proxy is mirror " + std::to_string(at + 1) + " of " +
+                            std::to_string(mirrors.size()) + ": dockerd tries the others first",
+                        hint};
+  return check_result{name, check_status::ok, "registry-mirrors starts with " + proxy.name};
 }
 
 namespace {
@@ -266,7 +262,7 @@ check_result check_podman(const host& proxy, const std::vector<std::string>& reg
   const std::string hint = "run `rookery setup podman --proxy URL --registry NAME`";
   std::string why;
   const auto conf = read_toml(registries_conf, why);
-  if (!conf) return result(name, check_status::fail, why, hint);
+  if (!conf) return check_result{name, check_status::fail, why, hint};
   std::vector<std::string> problems, mirrored, seen;
   if (const auto* list = (*conf)["registry"].as_array()) {
     for (const auto& entry : *list) {
@@ -288,15 +284,15 @@ check_result check_podman(const host& proxy, const std::vector<std::string>& reg
     if (std::find(seen.begin(), seen.end(), want) == seen.end())
       problems.push_back(want + ": no [[registry]] entry");
   if (!problems.empty() || mirrored.empty()) {
-    return result(
+    return check_result{
         name, check_status::fail,
         registries_conf.string() + ": " +
             (problems.empty() ? "no registry has the proxy as a mirror" : joined(problems)),
-        hint);
+        hint};
   }
-  return result(
+  return check_result{
       name, check_status::ok,
-      registries_conf.string() + " mirrors " + joined(mirrored) + " at " + proxy.base.authority());
+      registries_conf.string() + " mirrors " + joined(mirrored) + " at " + proxy.base.authority()};
 }
 
 std::string containerd_version() {

@@ -21,8 +21,8 @@ std::string_view to_string(check_status s);
 struct check_result {
   std::string name;  ///< what was checked, e.g. "containerd hosts.toml (docker.io)"
   check_status status = check_status::ok;
-  std::string detail;  ///< what was found, or why it failed
-  std::string hint;    ///< what to do about it; may be empty
+  std::string detail;     ///< what was found, or why it failed
+  std::string hint = {};  ///< what to do about it; may be empty
 };
 
 /// Where containerd's configuration lives, and what it is.

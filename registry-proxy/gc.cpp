@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "http/offload.hpp"
 #include "http/responses.hpp"
 #include "layers/error.hpp"
 #include "registry-proxy/proxy.hpp"
@@ -59,8 +60,10 @@ asio::awaitable<void> registry_proxy::handle_gc(http::exchange& ex) {
   const auto target = parse_gc_request(ex.req().body(), blobs_.budget_bytes(), why);
   if (!target) co_return co_await http::send_error(ex, errc::size_invalid, std::move(why));
   // Leased blobs (clients reading them) and blobs uploading to peers are passed over; each
-  // evicted blob's torrent stops before its file goes (the store's hooks).
-  const auto report = blobs_.collect(*target);
+  // evicted blob's torrent stops before its file goes (the store's hooks, thread-safe). On the
+  // disk pool: unlinking gigabytes of blobs must not hold up the network thread.
+  const auto report =
+      co_await http::offload(io_, disk_, [this, bytes = *target] { return blobs_.collect(bytes); });
   ++metrics_.gc_runs;
   metrics_.gc_freed_bytes += report.freed_bytes;
   spdlog::info(

@@ -197,6 +197,14 @@ void torrent::on_read(lt::piece_index_t piece_index, boost::shared_array<char> b
   notify();
 }
 
+void torrent::add_piece(lt::piece_index_t index, std::vector<char> bytes) {
+  try {
+    handle_.add_piece(index, std::move(bytes));
+  } catch (const lt::system_error&) {
+    // The torrent was removed (evicted) meanwhile: its readers see the error.
+  }
+}
+
 void torrent::want(std::uint64_t offset) {
   const int index = static_cast<int>(offset / static_cast<std::uint64_t>(piece_length_));
   if (index >= piece_count() || have_[static_cast<std::size_t>(index)] || urgent_[index]) return;

@@ -4,6 +4,7 @@
 
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -105,6 +106,17 @@ class torrent {
   std::uint64_t piece_start(lt::piece_index_t index) const noexcept {
     return static_cast<std::uint64_t>(static_cast<int>(index)) *
            static_cast<std::uint64_t>(piece_length_);
+  }
+
+  bool has(lt::piece_index_t index) const noexcept {
+    const int i = static_cast<int>(index);
+    return i >= 0 && i < piece_count() && have_[static_cast<std::size_t>(i)];
+  }
+  /// The bytes of a piece taken from elsewhere (the registry): libtorrent checks them against
+  /// the piece's hash, writes them and offers the piece to peers as if a peer had sent it.
+  void add_piece(lt::piece_index_t index, std::vector<char> bytes);
+  std::uint64_t piece_size(lt::piece_index_t index) const noexcept {
+    return std::min<std::uint64_t>(piece_length_, size_ - piece_start(index));
   }
 
   /// Makes the piece holding byte `offset` urgent (top piece priority), for a reader blocked

@@ -17,20 +17,22 @@ namespace {
 
 std::atomic<std::uint64_t> resumes_total{0};
 
-// A GET of the blob from `offset` on (Range when offset > 0); null with `refusal` or `ec` set.
-asio::awaitable<std::unique_ptr<http::response_stream>> open_response(const blob_request& request,
-                                                                      std::uint64_t offset,
-                                                                      upstream_refusal& refusal,
-                                                                      std::error_code& ec) {
+// A GET of the blob from `offset` on, to byte `last` when set (Range when offset > 0 or
+// `last` is set); null with `refusal` or `ec` set.
+asio::awaitable<std::unique_ptr<http::response_stream>> open_response(
+    const blob_request& request, std::uint64_t offset, std::optional<std::uint64_t> last,
+    upstream_refusal& refusal, std::error_code& ec) {
   upstream_call call{bhttp::verb::get,
                      "/v2/" + request.repository + "/blobs/" + request.digest.str(),
                      request.authorization,
                      {},
                      {}};
-  if (offset > 0) call.range = "bytes=" + std::to_string(offset) + "-";
+  const bool ranged = offset > 0 || last;
+  if (ranged)
+    call.range = "bytes=" + std::to_string(offset) + "-" + (last ? std::to_string(*last) : "");
   auto response = co_await request.from->send(call, ec);
   if (!response) co_return nullptr;
-  const unsigned expected = offset > 0 ? 206 : 200;
+  const unsigned expected = ranged ? 206 : 200;
   if (response->status() != expected) {
     refusal = co_await read_refusal(*response);
     co_return nullptr;
@@ -44,11 +46,12 @@ asio::awaitable<std::unique_ptr<http::response_stream>> open_response(const blob
 class http_blob_reader final : public blob_reader {
  public:
   http_blob_reader(std::unique_ptr<http::response_stream> response, blob_request request,
-                   std::uint64_t offset, std::uint64_t* counter)
+                   std::uint64_t offset, std::optional<std::uint64_t> last, std::uint64_t* counter)
       : response_(std::move(response)),
         request_(std::move(request)),
         size_(response_->content_length()),
         position_(offset),
+        last_(last),
         counter_(counter) {}
   std::optional<std::uint64_t> size() const override { return size_; }
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
@@ -77,7 +80,7 @@ class http_blob_reader final : public blob_reader {
     co_await pause.async_wait(asio::use_awaitable);
     upstream_refusal refusal;
     std::error_code again;
-    auto next = co_await open_response(request_, position_, refusal, again);
+    auto next = co_await open_response(request_, position_, last_, refusal, again);
     if (!next) {
       if (refusal.status != 0) resumes_ = max_resumes;  // an answer, not a busy link: final
       co_return false;                                  // the first error stands
@@ -92,6 +95,7 @@ class http_blob_reader final : public blob_reader {
   blob_request request_;
   std::optional<std::uint64_t> size_;
   std::uint64_t position_;
+  std::optional<std::uint64_t> last_;
   std::uint64_t* counter_;
   int resumes_ = 0;
 };
@@ -110,9 +114,18 @@ asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
 asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
     const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
     upstream_refusal& refusal, std::error_code& ec) {
-  auto response = co_await open_response(request, offset, refusal, ec);
+  auto response = co_await open_response(request, offset, std::nullopt, refusal, ec);
   if (!response) co_return nullptr;
-  co_return std::make_unique<http_blob_reader>(std::move(response), request, offset, counter);
+  co_return std::make_unique<http_blob_reader>(std::move(response), request, offset, std::nullopt,
+                                               counter);
+}
+
+asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_slice(
+    const blob_request& request, std::uint64_t first, std::uint64_t last, std::uint64_t* counter,
+    upstream_refusal& refusal, std::error_code& ec) {
+  auto response = co_await open_response(request, first, last, refusal, ec);
+  if (!response) co_return nullptr;
+  co_return std::make_unique<http_blob_reader>(std::move(response), request, first, last, counter);
 }
 
 }  // namespace rookery::pull

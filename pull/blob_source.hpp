@@ -75,6 +75,10 @@ class upstream_blob_source final : public blob_source {
   static boost::asio::awaitable<std::unique_ptr<blob_reader>> open_range(
       const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
       upstream_refusal& refusal, std::error_code& ec);
+  /// Bytes [first, last] of the blob (a Range the registry must answer with 206), as a reader.
+  static boost::asio::awaitable<std::unique_ptr<blob_reader>> open_slice(
+      const blob_request& request, std::uint64_t first, std::uint64_t last, std::uint64_t* counter,
+      upstream_refusal& refusal, std::error_code& ec);
 
  private:
   std::uint64_t bytes_ = 0;

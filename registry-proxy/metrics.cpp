@@ -44,10 +44,13 @@ void write_swarm(http::prometheus_text& out, const metrics::swarm_figures& swarm
   out.gauge("swarm_peers", "Peer connections, summed over this host's torrents.", swarm.peers);
   out.counters("swarm_fallbacks_total",
                "Blob fetches of the swarm's registry that took bytes from upstream instead: "
-               "no_torrent (the seeder refused or did not answer), stall (the rest of a blob "
-               "after the swarm stalled).",
+               "no_torrent (the seeder refused or did not answer), fill (the swarm stalled: the "
+               "pieces this host lacked, fed into the swarm), stall (the rest of a blob after "
+               "the swarm stalled again or failed).",
                "reason",
-               {{"no_torrent", swarm.fallbacks_no_torrent}, {"stall", swarm.fallbacks_stalled}});
+               {{"no_torrent", swarm.fallbacks_no_torrent},
+                {"fill", swarm.fallbacks_filled},
+                {"stall", swarm.fallbacks_stalled}});
   if (swarm.metainfo_latency)
     out.histograms("seeder_metainfo_duration_seconds",
                    "Time a metainfo request to the seeder took (all tries of one fetch).", "route",

@@ -43,6 +43,7 @@ struct metrics {
     std::uint64_t torrents = 0;
     std::uint64_t peers = 0;                 ///< peer connections summed over torrents
     std::uint64_t fallbacks_no_torrent = 0;  ///< seeder refused or unreachable: all from upstream
+    std::uint64_t fallbacks_filled = 0;      ///< the swarm stalled: missing pieces from upstream
     std::uint64_t fallbacks_stalled = 0;     ///< the swarm stalled mid-blob: upstream sent the rest
     const http::latency_histogram* metainfo_latency = nullptr;  ///< requests to the seeder
   };

@@ -511,6 +511,7 @@ std::optional<metrics::swarm_figures> registry_proxy::swarm_figures() const {
   out.peers = swarm_->peer_connections();
   if (swarm_source_) {
     out.fallbacks_no_torrent = swarm_source_->fallbacks().no_torrent;
+    out.fallbacks_filled = swarm_source_->fallbacks().filled;
     out.fallbacks_stalled = swarm_source_->fallbacks().stalled;
     out.metainfo_latency = &swarm_source_->metainfo_latency();
   }

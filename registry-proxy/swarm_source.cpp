@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <libtorrent/socket.hpp>
+#include <random>
 
 #include "layers/error.hpp"
 
@@ -17,12 +21,96 @@ namespace bhttp = boost::beast::http;
 
 constexpr std::chrono::milliseconds urgent_after{1000};
 constexpr int read_ahead = 3;  // pieces read from libtorrent ahead of the one being sent
+constexpr std::uint64_t fill_request_bytes = 128 << 10;  // one Range request of a fill, at most
+
+namespace {
+
+/// A fill of a torrent's missing pieces from the registry; shared by the reader and the fill.
+struct fill_state {
+  bool running = true;
+  bool stop = false;      ///< the reader is gone
+  std::error_code error;  ///< why the fill ended early
+};
+
+// Pieces [first, first + run) from the registry in one Range request, each handed to libtorrent
+// unless a peer delivered it meanwhile.
+asio::awaitable<std::error_code> fill_run(p2p::torrent& t, const pull::blob_request& request,
+                                          lt::piece_index_t first, int run,
+                                          std::uint64_t* counter) {
+  const lt::piece_index_t last = first + lt::piece_index_t::diff_type{run - 1};
+  pull::upstream_refusal refusal;
+  std::error_code ec;
+  auto reader = co_await pull::upstream_blob_source::open_slice(
+      request, t.piece_start(first), t.piece_start(last) + t.piece_size(last) - 1, counter, refusal,
+      ec);
+  if (!reader) co_return ec ? ec : make_error_code(errc::upstream_bad_response);
+  for (lt::piece_index_t index = first; index <= last; ++index) {
+    std::vector<char> bytes(t.piece_size(index));
+    for (std::size_t got = 0; got < bytes.size();) {
+      const std::size_t n = co_await reader->read_some(bytes.data() + got, bytes.size() - got, ec);
+      if (ec) co_return ec;
+      if (n == 0) co_return make_error_code(errc::upstream_bad_response);
+      got += n;
+    }
+    if (!t.has(index)) t.add_piece(index, std::move(bytes));
+  }
+  co_return std::error_code{};
+}
+
+// The swarm stalled (the seeder gone, say): this host takes the pieces nobody it is connected
+// to has from the registry and hands them to libtorrent, which checks them and offers them to
+// its peers. It goes through the blob in blocks of up to fill_request_bytes, in an order of its
+// own (shuffled), skipping pieces that arrived or that a peer has meanwhile: hosts that stalled
+// together fetch different blocks and trade them, so the registry sends each missing piece
+// about once, not the rest of the layer to every host. (Going round from a random start
+// instead, a host that reaches the block another is fetching fetches it too, and the next
+// one: the two go on in step.) One round; what is still missing after it (a peer that had it
+// left) stalls again, and the rest of the blob then comes from the registry.
+asio::awaitable<void> fill_missing(std::shared_ptr<p2p::torrent> t, pull::blob_request request,
+                                   std::uint64_t* counter, std::shared_ptr<fill_state> state) {
+  static std::minstd_rand random(std::random_device{}());
+  const int n = t->piece_count();
+  const int per_block = std::max<int>(
+      1, static_cast<int>(fill_request_bytes / static_cast<std::uint64_t>(t->piece_length())));
+  std::vector<int> blocks;
+  for (int first = 0; first < n; first += per_block) blocks.push_back(first);
+  std::shuffle(blocks.begin(), blocks.end(), random);
+  std::vector<int> availability;  // peers that have each piece, as libtorrent counts them
+  const auto elsewhere = [&](int piece) {
+    return t->has(lt::piece_index_t(piece)) ||
+           (static_cast<std::size_t>(piece) < availability.size() && availability[piece] > 0);
+  };
+  for (const int block : blocks) {
+    const int end = std::min(n, block + per_block);
+    for (int first = block; first < end && !state->stop && !t->failed(); ++first) {
+      try {
+        t->handle().piece_availability(availability);
+      } catch (const lt::system_error&) {
+        state->stop = true;  // the torrent was removed
+        break;
+      }
+      if (elsewhere(first)) continue;
+      int run = 1;  // a run of missing pieces within the block
+      while (first + run < end && !elsewhere(first + run)) ++run;
+      state->error = co_await fill_run(*t, request, lt::piece_index_t(first), run, counter);
+      if (state->error) break;
+      first += run - 1;
+    }
+    if (state->stop || state->error || t->failed()) break;
+  }
+  state->running = false;
+}
+
+}  // namespace
 
 /// Follows a torrent in order; switches to upstream for the rest when the swarm stalls.
 class swarm_reader final : public pull::blob_reader {
  public:
   swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, pull::blob_request request)
       : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
+  ~swarm_reader() override {
+    if (fill_) fill_->stop = true;
+  }
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
   bool from_peers() const override { return !fallback_; }
 
@@ -54,9 +142,10 @@ class swarm_reader final : public pull::blob_reader {
           co_await torrent_->changed();
           continue;
         }
-      } else if (!torrent_->failed() &&
+      } else if (!torrent_->failed() && !(fill_ && fill_->error) &&
                  std::chrono::steady_clock::now() -
-                         std::max(torrent_->last_progress(), owner_.swarm_.last_progress()) <
+                         std::max({torrent_->last_progress(), owner_.swarm_.last_progress(),
+                                   fill_since_}) <
                      owner_.opts_.stall) {
         // The first piece is urgent (time to first byte); later ones only once the client has
         // waited a while: until then rarest-first keeps the hosts trading.
@@ -66,7 +155,20 @@ class swarm_reader final : public pull::blob_reader {
         co_await torrent_->changed();
         continue;
       }
-      // Stalled, failed or unreadable: the registry sends the rest.
+      if (!fill_ && !torrent_->failed()) {
+        // Stalled: the missing pieces come from the registry, into the swarm.
+        spdlog::warn("swarm stalled on {} at byte {}; taking the missing pieces from upstream",
+                     request_.digest.str(), offset_);
+        ++owner_.fallbacks_.filled;
+        fill_ = std::make_shared<fill_state>();
+        fill_since_ = std::chrono::steady_clock::now();
+        asio::co_spawn(co_await asio::this_coro::executor,
+                       fill_missing(torrent_, request_, &owner_.bytes_.upstream, fill_),
+                       asio::detached);
+        continue;
+      }
+      // Stalled while filling, failed or unreadable: the registry sends the rest.
+      if (fill_) fill_->stop = true;
       spdlog::warn("swarm stalled on {} at byte {}; taking the rest from upstream",
                    request_.digest.str(), offset_);
       ++owner_.fallbacks_.stalled;
@@ -87,6 +189,8 @@ class swarm_reader final : public pull::blob_reader {
   std::uint64_t offset_ = 0;
   std::optional<std::chrono::steady_clock::time_point> waiting_since_;
   std::unique_ptr<pull::blob_reader> fallback_;
+  std::shared_ptr<fill_state> fill_;  ///< the fill of missing pieces, once the swarm stalled
+  std::chrono::steady_clock::time_point fill_since_;
 };
 
 swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,

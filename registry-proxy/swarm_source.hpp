@@ -52,6 +52,7 @@ class swarm_source final : public pull::blob_source {
   /// Fetches of fronted blobs that went to upstream, by why.
   struct fallback_counts {
     std::uint64_t no_torrent = 0;  ///< the seeder refused or did not answer, or no torrent
+    std::uint64_t filled = 0;      ///< the swarm stalled: the missing pieces came from upstream
     std::uint64_t stalled = 0;     ///< the swarm stalled or failed mid-blob: upstream sent the rest
   };
   fallback_counts fallbacks() const noexcept { return fallbacks_; }

@@ -37,6 +37,15 @@ wait "$b" || fail "pull 2 failed after the seeder died"
 expect_eq "$(digests_in_dir "$RK_TMP/a1")" "$expected1" "layers of pull 1"
 expect_eq "$(digests_in_dir "$RK_TMP/a2")" "$expected1" "layers of pull 2"
 store_ok px1; store_ok px2
+# The two hosts took what they lacked from the registry in blocks of their own and traded them:
+# not the rest of both layers each (31 MB, 1.9 times the image, before the fill).
+fills=$(( $(metric "http://127.0.0.1:$p1" 'rookery_proxy_swarm_fallbacks_total{reason="fill"}') \
+  + $(metric "http://127.0.0.1:$p2" 'rookery_proxy_swarm_fallbacks_total{reason="fill"}') ))
+from_registry=$(( $(metric "http://127.0.0.1:$p1" rookery_proxy_blob_bytes_from_upstream_total) \
+  + $(metric "http://127.0.0.1:$p2" rookery_proxy_blob_bytes_from_upstream_total) ))
+echo "after the seeder died: $fills fills, $from_registry bytes from the registry (image: 16 MiB)"
+((from_registry < 18 * 1048576)) || fail "the registry sent $from_registry bytes to two hosts of a 16 MiB image"
+((fills > 0)) || fail "no host filled missing pieces from the registry after the seeder died"
 pass "seeder killed mid-transfer: both pulls complete"
 
 # --- the seeder restarts: it seeds again from its store, downloads nothing --------------------

@@ -107,15 +107,21 @@ kill_in() {
 all_hosts() { seq 1 "$hosts"; }
 
 # seeder: SIGKILL to the seeder 3 s into the rollout. Hosts finish from each other and the
-# registry.
+# registry: each takes pieces it lacks from the registry into the swarm, starting at a random
+# piece, so the registry sends what the seeder did not about once, not the rest to every host.
 scenario_seeder() {
-  local i
+  local i from_registry
   cluster_up seeder
   for i in $(all_hosts); do pull_on "$i"; done
   sleep 3
   kill_in origin rookery-seeder
   for i in $(all_hosts); do host_ok "$i"; done
   report "seeder killed mid-rollout" $(all_hosts)
+  echo "  fills of missing pieces: $(sum_metric 'rookery_proxy_swarm_fallbacks_total{reason="fill"}' $(all_hosts))," \
+    "rest of a blob after a stall: $(sum_metric 'rookery_proxy_swarm_fallbacks_total{reason="stall"}' $(all_hosts))"
+  from_registry=$(sum_metric rookery_proxy_blob_bytes_from_upstream_total $(all_hosts))
+  # The image is 16 MiB of layers; every host taking the rest of each layer would be ~8 times that.
+  ((from_registry < 2 * 16 * 1048576)) || fail "the registry sent $from_registry bytes: more than twice the image"
 }
 
 # hosts: SIGKILL to the first half of the proxies 3 s in; the rest finish. The killed ones

@@ -27,6 +27,8 @@ namespace {
 
 /// A fill of a torrent's missing pieces from the registry; shared by the reader and the fill.
 struct fill_state {
+  explicit fill_state(int pieces) : filled(static_cast<std::size_t>(pieces)) {}
+  std::vector<bool> filled;  ///< pieces this host took from the registry into the swarm
   bool running = true;
   bool stop = false;      ///< the reader is gone
   std::error_code error;  ///< why the fill ended early
@@ -35,8 +37,8 @@ struct fill_state {
 // Pieces [first, first + run) from the registry in one Range request, each handed to libtorrent
 // unless a peer delivered it meanwhile.
 asio::awaitable<std::error_code> fill_run(p2p::torrent& t, const pull::blob_request& request,
-                                          lt::piece_index_t first, int run,
-                                          std::uint64_t* counter) {
+                                          lt::piece_index_t first, int run, std::uint64_t* counter,
+                                          fill_state& state) {
   const lt::piece_index_t last = first + lt::piece_index_t::diff_type{run - 1};
   pull::upstream_refusal refusal;
   std::error_code ec;
@@ -52,7 +54,9 @@ asio::awaitable<std::error_code> fill_run(p2p::torrent& t, const pull::blob_requ
       if (n == 0) co_return make_error_code(errc::upstream_bad_response);
       got += n;
     }
-    if (!t.has(index)) t.add_piece(index, std::move(bytes));
+    if (t.has(index)) continue;
+    state.filled[static_cast<std::size_t>(static_cast<int>(index))] = true;
+    t.add_piece(index, std::move(bytes));
   }
   co_return std::error_code{};
 }
@@ -92,7 +96,7 @@ asio::awaitable<void> fill_missing(std::shared_ptr<p2p::torrent> t, pull::blob_r
       if (elsewhere(first)) continue;
       int run = 1;  // a run of missing pieces within the block
       while (first + run < end && !elsewhere(first + run)) ++run;
-      state->error = co_await fill_run(*t, request, lt::piece_index_t(first), run, counter);
+      state->error = co_await fill_run(*t, request, lt::piece_index_t(first), run, counter, *state);
       if (state->error) break;
       first += run - 1;
     }
@@ -112,7 +116,7 @@ class swarm_reader final : public pull::blob_reader {
     if (fill_) fill_->stop = true;
   }
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
-  bool from_peers() const override { return !fallback_; }
+  bool from_peers() const override { return !fallback_ && !filled_; }
 
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
                                          std::error_code& ec) override {
@@ -133,7 +137,9 @@ class swarm_reader final : public pull::blob_reader {
               std::min<std::size_t>(size, static_cast<std::size_t>(piece->size) - in_piece);
           std::memcpy(data, piece->bytes.get() + in_piece, n);
           offset_ += n;
-          owner_.bytes_.peers += n;
+          // A piece this host filled from the registry was counted as upstream bytes then.
+          filled_ = fill_ && fill_->filled[static_cast<std::size_t>(static_cast<int>(index))];
+          if (!filled_) owner_.bytes_.peers += n;
           if (in_piece + n == static_cast<std::size_t>(piece->size)) torrent_->release(index);
           waiting_since_.reset();
           co_return n;
@@ -160,7 +166,7 @@ class swarm_reader final : public pull::blob_reader {
         spdlog::warn("swarm stalled on {} at byte {}; taking the missing pieces from upstream",
                      request_.digest.str(), offset_);
         ++owner_.fallbacks_.filled;
-        fill_ = std::make_shared<fill_state>();
+        fill_ = std::make_shared<fill_state>(torrent_->piece_count());
         fill_since_ = std::chrono::steady_clock::now();
         asio::co_spawn(co_await asio::this_coro::executor,
                        fill_missing(torrent_, request_, &owner_.bytes_.upstream, fill_),
@@ -191,6 +197,7 @@ class swarm_reader final : public pull::blob_reader {
   std::unique_ptr<pull::blob_reader> fallback_;
   std::shared_ptr<fill_state> fill_;  ///< the fill of missing pieces, once the swarm stalled
   std::chrono::steady_clock::time_point fill_since_;
+  bool filled_ = false;  ///< the last bytes read came from a piece this host filled
 };
 
 swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,

@@ -29,18 +29,27 @@ class background_job {
   /// Started and not finished yet.
   bool busy() const noexcept { return started_ && !finished_; }
 
-  template <class F>
-  void start(boost::asio::thread_pool& pool, F fn) {
+  /// Runs fn() on `pool`; then done(result) on the io_context, before wait() returns.
+  template <class F, class Done>
+  void start(boost::asio::thread_pool& pool, F fn, Done done) {
     started_ = true;
     finished_ = false;
     result_.reset();
-    boost::asio::post(pool, [this, fn = std::move(fn)]() mutable {
-      result_.emplace(fn());
-      boost::asio::post(io_, [this] {
+    boost::asio::post(pool, [this, fn = std::move(fn), done = std::move(done)]() mutable {
+      {
+        F job = std::move(fn);  // its captures go before the io_context resumes
+        result_.emplace(job());
+      }
+      boost::asio::post(io_, [this, done = std::move(done)]() mutable {
+        done(*result_);
         finished_ = true;
         done_.cancel();
       });
     });
+  }
+  template <class F>
+  void start(boost::asio::thread_pool& pool, F fn) {
+    start(pool, std::move(fn), [](const R&) {});
   }
 
   /// The started job's result, on the io_context.

@@ -21,6 +21,19 @@ namespace {
 
 constexpr std::size_t chunk_bytes = 256 * 1024;  // a fetch holds two of these
 
+// A source's read_some with an exception (libtorrent's, for a torrent removed meanwhile) turned
+// into an error: copy_in must wait for its write in flight before it returns.
+asio::awaitable<std::size_t> guarded_read(blob_reader& reader, char* data, std::size_t size,
+                                          std::error_code& ec) {
+  try {
+    co_return co_await reader.read_some(data, size, ec);
+  } catch (const std::exception& e) {
+    spdlog::warn("reading a blob's source failed: {}", e.what());
+    ec = make_error_code(errc::upstream_bad_response);
+    co_return 0;
+  }
+}
+
 }  // namespace
 
 fetch::fetch(asio::io_context& io, layers::digest d) : digest(std::move(d)), signal_(io) {
@@ -81,33 +94,35 @@ asio::awaitable<std::error_code> blob_fetcher::commit(layers::blob_store::writer
 asio::awaitable<std::error_code> blob_fetcher::copy_in(fetch& f, blob_reader& reader,
                                                        layers::blob_store::writer& writer) {
   // Two buffers: while one chunk is hashed and written on the write pool, the network thread
-  // reads the next into the other. The network thread only moves bytes.
+  // reads the next into the other. The network thread only moves bytes. Followers see a chunk
+  // as soon as its write is done, not when the next read returns (a stalled swarm can hold
+  // that for seconds).
   std::array<std::vector<char>, 2> buffers{std::vector<char>(chunk_bytes),
                                            std::vector<char>(chunk_bytes)};
   http::background_job<std::error_code> write(io_);
-  std::size_t pending = 0;  // bytes of the chunk being written
-  bool pending_from_peers = false;
   std::error_code ec;
   for (int next = 0;; next ^= 1) {
     // While the last chunk is still being written, read more into this buffer, so a fast
-    // source hands over fewer, larger chunks. (A chunk counts as from peers or not by its
-    // first read: a swarm reader turns to the registry once, so at most one chunk is off.)
+    // source hands over fewer, larger chunks. A chunk counts as from peers or not by its first
+    // read, and stops growing when the source changes (one read's bytes are off then).
     char* data = buffers[next].data();
-    std::size_t n = co_await reader.read_some(data, chunk_bytes, ec);
+    std::size_t n = co_await guarded_read(reader, data, chunk_bytes, ec);
     const bool from_peers = reader.from_peers();
     std::size_t more = n;
-    while (more > 0 && !ec && n < chunk_bytes && write.busy()) {
-      more = co_await reader.read_some(data + n, chunk_bytes - n, ec);
+    while (more > 0 && !ec && n < chunk_bytes && write.busy() &&
+           reader.from_peers() == from_peers) {
+      more = co_await guarded_read(reader, data + n, chunk_bytes - n, ec);
       n += more;
     }
     if (write.started()) {
       if (auto failed = co_await write.wait()) co_return failed;
-      stored(f, pending, pending_from_peers);
     }
     if (ec || n == 0) co_return ec;
-    write.start(writes_, [&writer, data, n] { return writer.write(data, n); });
-    pending = n;
-    pending_from_peers = from_peers;
+    write.start(
+        writes_, [&writer, data, n] { return writer.write(data, n); },
+        [this, &f, n, from_peers](const std::error_code& failed) {
+          if (!failed) stored(f, n, from_peers);
+        });
   }
 }
 

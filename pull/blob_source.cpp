@@ -32,8 +32,9 @@ asio::awaitable<std::unique_ptr<http::response_stream>> open_response(
     call.range = "bytes=" + std::to_string(offset) + "-" + (last ? std::to_string(*last) : "");
   auto response = co_await request.from->send(call, ec);
   if (!response) co_return nullptr;
-  const unsigned expected = ranged ? 206 : 200;
-  if (response->status() != expected) {
+  // A slice from byte 0 may come whole (200): the reader takes what it asked for.
+  const unsigned status = response->status();
+  if (status != (ranged ? 206u : 200u) && !(offset == 0 && status == 200)) {
     refusal = co_await read_refusal(*response);
     co_return nullptr;
   }

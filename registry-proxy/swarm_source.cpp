@@ -84,20 +84,23 @@ asio::awaitable<void> fill_missing(std::shared_ptr<p2p::torrent> t, pull::blob_r
     return t->has(lt::piece_index_t(piece)) ||
            (static_cast<std::size_t>(piece) < availability.size() && availability[piece] > 0);
   };
+  const auto refresh = [&] {
+    try {
+      t->handle().piece_availability(availability);  // a blocking call: once per request
+      return true;
+    } catch (const lt::system_error&) {
+      return false;  // the torrent was removed
+    }
+  };
   for (const int block : blocks) {
+    if (!refresh()) break;
     const int end = std::min(n, block + per_block);
     for (int first = block; first < end && !state->stop && !t->failed(); ++first) {
-      try {
-        t->handle().piece_availability(availability);
-      } catch (const lt::system_error&) {
-        state->stop = true;  // the torrent was removed
-        break;
-      }
       if (elsewhere(first)) continue;
       int run = 1;  // a run of missing pieces within the block
       while (first + run < end && !elsewhere(first + run)) ++run;
       state->error = co_await fill_run(*t, request, lt::piece_index_t(first), run, counter, *state);
-      if (state->error) break;
+      if (state->error || !refresh()) break;
       first += run - 1;
     }
     if (state->stop || state->error || t->failed()) break;

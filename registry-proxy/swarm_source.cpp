@@ -29,7 +29,6 @@ namespace {
 struct fill_state {
   explicit fill_state(int pieces) : filled(static_cast<std::size_t>(pieces)) {}
   std::vector<bool> filled;  ///< pieces this host took from the registry into the swarm
-  bool running = true;
   bool stop = false;      ///< the reader is gone
   std::error_code error;  ///< why the fill ended early
 };
@@ -105,7 +104,6 @@ asio::awaitable<void> fill_missing(std::shared_ptr<p2p::torrent> t, pull::blob_r
     }
     if (state->stop || state->error || t->failed()) break;
   }
-  state->running = false;
 }
 
 }  // namespace

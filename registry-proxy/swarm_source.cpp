@@ -29,8 +29,8 @@ namespace {
 struct fill_state {
   explicit fill_state(int pieces) : filled(static_cast<std::size_t>(pieces)) {}
   std::vector<bool> filled;  ///< pieces this host took from the registry into the swarm
-  bool stop = false;      ///< the reader is gone
-  std::error_code error;  ///< why the fill ended early
+  bool stop = false;         ///< the reader is gone
+  std::error_code error;     ///< why the fill ended early
 };
 
 // Pieces [first, first + run) from the registry in one Range request, each handed to libtorrent

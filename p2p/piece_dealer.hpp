@@ -3,10 +3,11 @@
 // dealt yet (BEP 54's DONT_HAVE hides the rest, HAVE adds a piece), and tops the window up as
 // the host asks for their blocks; the hosts trade what they were dealt among themselves. A piece
 // dealt to a host that stops asking for it goes to the next host after a few seconds. Once
-// every piece has been dealt (the tail) a host sees everything again, and a piece may leave the
-// origin once more every few seconds (to the first host that asks): the origin's link would
-// otherwise idle, and it stays the sure source of every piece. A request the dealer turns away
-// is rejected (BEP 6) and the piece hidden from that host.
+// every piece has been dealt (the tail) a host sees everything again, and a piece that has
+// reached a host (HAVE), or was sent long ago, may leave the origin once more every few seconds
+// (to the first host that asks): the origin's link would otherwise idle, and it stays the sure
+// source of every piece. A piece still queued for its first host is not sent twice. A request
+// the dealer turns away is rejected (BEP 6) and the piece hidden from that host.
 #pragma once
 
 #include <atomic>

@@ -1,13 +1,12 @@
 #include "cli/runtime_check.hpp"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 
 #include "cli/setup.hpp"
 #include "layers/small_file.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace rookery::cli;
 namespace fs = std::filesystem;
@@ -16,13 +15,9 @@ namespace {
 
 const host proxy = parse_host("http://127.0.0.1:5050");
 
-// A fresh directory under the temp dir, removed at the end of the test.
-struct temp_dir {
-  fs::path path =
-      fs::temp_directory_path() / ("rookery-doctor-test-" + std::to_string(::getpid()) + "-" +
-                                   std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-  temp_dir() { fs::create_directories(path); }
-  ~temp_dir() { fs::remove_all(path); }
+// A scratch directory (the one fixture of the unit tests) with files written into it.
+struct config_dir : rookery::test::temp_dir {
+  config_dir() : temp_dir("runtime-check") {}
   fs::path write(const std::string& name, const std::string& text) const {
     fs::create_directories((path / name).parent_path());
     REQUIRE(rookery::layers::write_file_atomically(path / name, text));
@@ -45,7 +40,7 @@ std::string cri_config(const fs::path& hosts) {
 }  // namespace
 
 TEST_CASE("containerd: config_path and setup's _default hosts.toml are ok", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   setup("containerd", t.path / "certs.d");
   const containerd_setup s{t.write("config.toml", cri_config(t.path / "certs.d")), {}, "1.6.20"};
   const auto checks = check_containerd(proxy, {}, s);
@@ -56,7 +51,7 @@ TEST_CASE("containerd: config_path and setup's _default hosts.toml are ok", "[cl
 }
 
 TEST_CASE("containerd: the version 3 layout (containerd 2.x) is read too", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   setup("containerd", t.path / "certs.d");
   const std::string config =
       "version = 3\n[plugins.\"io.containerd.cri.v1.images\"]\n  use_local_image_pull = true\n"
@@ -70,7 +65,7 @@ TEST_CASE("containerd: the version 3 layout (containerd 2.x) is read too", "[cli
 
 TEST_CASE("containerd 2.x without use_local_image_pull gets a transfer-service hint",
           "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const containerd_setup s{t.write("config.toml", cri_config(t.path)), {}, "2.0.4"};
   const auto checks = check_containerd(proxy, {}, s);
   CHECK(checks[0].status == check_status::warn);
@@ -78,7 +73,7 @@ TEST_CASE("containerd 2.x without use_local_image_pull gets a transfer-service h
 }
 
 TEST_CASE("containerd: no config_path is a FAIL naming it", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const containerd_setup s{t.write("config.toml", "version = 2\n"), {}, "1.6.20"};
   const auto checks = check_containerd(proxy, {}, s);
   REQUIRE(checks.size() == 1);  // nothing says where hosts.toml would be
@@ -87,7 +82,7 @@ TEST_CASE("containerd: no config_path is a FAIL naming it", "[cli][doctor]") {
 }
 
 TEST_CASE("containerd: a config.toml that is not TOML is a FAIL with its line", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const containerd_setup s{t.write("config.toml", "version = 2\n[plugins\n"), {}, ""};
   const auto checks = check_containerd(proxy, {}, s);
   CHECK(checks[0].status == check_status::fail);
@@ -95,7 +90,7 @@ TEST_CASE("containerd: a config.toml that is not TOML is a FAIL with its line", 
 }
 
 TEST_CASE("containerd: a disabled CRI plugin makes config_path a warning", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const containerd_setup s{
       t.write("config.toml",
               "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n" + cri_config(t.path)),
@@ -106,7 +101,7 @@ TEST_CASE("containerd: a disabled CRI plugin makes config_path a warning", "[cli
 
 TEST_CASE("containerd hosts.toml: a named registry's own directory wins over _default",
           "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   setup("containerd", t.path, {parse_mirrored_registry("reg.example:5000")});
   t.write("reg.example:5000/hosts.toml", "[host.\"http://10.9.9.9:5050\"]\n");
   const auto r = check_containerd_hosts(proxy, "reg.example:5000", t.path);
@@ -118,7 +113,7 @@ TEST_CASE("containerd hosts.toml: a named registry's own directory wins over _de
 }
 
 TEST_CASE("containerd hosts.toml: the proxy without resolve is a FAIL", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   t.write("_default/hosts.toml", "[host.\"http://127.0.0.1:5050\"]\ncapabilities = [\"pull\"]\n");
   const auto r = check_containerd_hosts(proxy, "_default", t.path);
   CHECK(r.status == check_status::fail);
@@ -126,26 +121,26 @@ TEST_CASE("containerd hosts.toml: the proxy without resolve is a FAIL", "[cli][d
 }
 
 TEST_CASE("containerd hosts.toml: https in the file is not the http proxy", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   t.write("_default/hosts.toml", "[host.\"127.0.0.1:5050\"]\n");  // no scheme: https
   CHECK(check_containerd_hosts(proxy, "_default", t.path).status == check_status::fail);
 }
 
 TEST_CASE("containerd hosts.toml: a missing file is a FAIL", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const auto r = check_containerd_hosts(proxy, "_default", t.path);
   CHECK(r.status == check_status::fail);
   CHECK(r.detail.find("does not exist") != std::string::npos);
 }
 
 TEST_CASE("docker: setup's daemon.json is ok", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   setup("docker", t.path / "daemon.json");
   CHECK(check_docker(proxy, t.path / "daemon.json").status == check_status::ok);
 }
 
 TEST_CASE("docker: a mirror pointing elsewhere is a FAIL naming both", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const auto path = t.write("daemon.json", R"({"registry-mirrors": ["http://10.1.1.1:5050"]})");
   const auto r = check_docker(proxy, path);
   CHECK(r.status == check_status::fail);
@@ -154,7 +149,7 @@ TEST_CASE("docker: a mirror pointing elsewhere is a FAIL naming both", "[cli][do
 }
 
 TEST_CASE("docker: an http proxy missing from insecure-registries is a FAIL", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const auto path = t.write("daemon.json", R"({"registry-mirrors": ["http://127.0.0.1:5050/"]})");
   const auto r = check_docker(proxy, path);
   CHECK(r.status == check_status::fail);
@@ -162,7 +157,7 @@ TEST_CASE("docker: an http proxy missing from insecure-registries is a FAIL", "[
 }
 
 TEST_CASE("docker: the proxy behind another mirror is a warning", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const auto path = t.write("daemon.json",
                             R"({"registry-mirrors": ["https://m.example", "http://127.0.0.1:5050"],
                                 "insecure-registries": ["127.0.0.1:5050"]})");
@@ -170,13 +165,13 @@ TEST_CASE("docker: the proxy behind another mirror is a warning", "[cli][doctor]
 }
 
 TEST_CASE("docker: daemon.json that is not an object is a FAIL", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   CHECK(check_docker(proxy, t.write("daemon.json", "[1]")).status == check_status::fail);
   CHECK(check_docker(proxy, t.path / "absent.json").status == check_status::fail);
 }
 
 TEST_CASE("podman: setup's registries.conf is ok for its registry", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   setup("podman", t.path / "rookery.conf", {parse_mirrored_registry("reg.example:5000")});
   CHECK(check_podman(proxy, {"reg.example:5000"}, t.path / "rookery.conf").status ==
         check_status::ok);
@@ -184,7 +179,7 @@ TEST_CASE("podman: setup's registries.conf is ok for its registry", "[cli][docto
 }
 
 TEST_CASE("podman: a registry without an entry is a FAIL naming it", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   setup("podman", t.path / "rookery.conf", {parse_mirrored_registry("reg.example:5000")});
   const auto r = check_podman(proxy, {"other.example"}, t.path / "rookery.conf");
   CHECK(r.status == check_status::fail);
@@ -192,7 +187,7 @@ TEST_CASE("podman: a registry without an entry is a FAIL naming it", "[cli][doct
 }
 
 TEST_CASE("podman: a mirror elsewhere, or one without insecure, is a FAIL", "[cli][doctor]") {
-  temp_dir t;
+  config_dir t;
   const auto elsewhere = t.write("a.conf",
                                  "[[registry]]\nlocation = \"reg.example\"\n[[registry.mirror]]\n"
                                  "location = \"10.1.1.1:5050\"\ninsecure = true\n");

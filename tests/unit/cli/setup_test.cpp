@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const host proxy = parse_host("http://127.0.0.1:5050");
+const host local_proxy = parse_host("http://127.0.0.1:5050");
 
 std::string read(const fs::path& p) {
   return rookery::layers::read_small_file(p).value_or("<none>");
@@ -48,7 +48,7 @@ TEST_CASE("parse_mirrored_registry: refuses paths, schemes and traversal", "[cli
 }
 
 TEST_CASE("containerd _default hosts.toml names only the proxy", "[cli][setup]") {
-  const auto text = containerd_hosts_toml(proxy, nullptr);
+  const auto text = containerd_hosts_toml(local_proxy, nullptr);
   CHECK(text.find("server =") == std::string::npos);
   CHECK(text.find("[host.\"http://127.0.0.1:5050\"]\n  capabilities = [\"pull\", \"resolve\"]\n") !=
         std::string::npos);
@@ -56,19 +56,20 @@ TEST_CASE("containerd _default hosts.toml names only the proxy", "[cli][setup]")
 
 TEST_CASE("containerd hosts.toml of a registry falls back to its server", "[cli][setup]") {
   const auto r = parse_mirrored_registry("docker.io");
-  CHECK(containerd_hosts_toml(proxy, &r).find("server = \"https://registry-1.docker.io\"\n") !=
-        std::string::npos);
+  CHECK(
+      containerd_hosts_toml(local_proxy, &r).find("server = \"https://registry-1.docker.io\"\n") !=
+      std::string::npos);
 }
 
 TEST_CASE("docker daemon.json from nothing", "[cli][setup]") {
-  const auto doc = nlohmann::json::parse(docker_daemon_json("", proxy));
+  const auto doc = nlohmann::json::parse(docker_daemon_json("", local_proxy));
   CHECK(doc["registry-mirrors"] == nlohmann::json::array({"http://127.0.0.1:5050"}));
   CHECK(doc["insecure-registries"] == nlohmann::json::array({"127.0.0.1:5050"}));
 }
 
 TEST_CASE("docker daemon.json keeps other keys and mirrors, proxy first", "[cli][setup]") {
-  const auto text =
-      docker_daemon_json(R"({"log-driver": "journald", "registry-mirrors": ["https://m"]})", proxy);
+  const auto text = docker_daemon_json(
+      R"({"log-driver": "journald", "registry-mirrors": ["https://m"]})", local_proxy);
   const auto doc = nlohmann::json::parse(text);
   CHECK(doc["log-driver"] == "journald");
   CHECK(doc["registry-mirrors"] == nlohmann::json::array({"http://127.0.0.1:5050", "https://m"}));
@@ -76,8 +77,8 @@ TEST_CASE("docker daemon.json keeps other keys and mirrors, proxy first", "[cli]
 }
 
 TEST_CASE("docker daemon.json: setting it twice changes nothing", "[cli][setup]") {
-  const auto once = docker_daemon_json("", proxy);
-  CHECK(docker_daemon_json(once, proxy) == once);
+  const auto once = docker_daemon_json("", local_proxy);
+  CHECK(docker_daemon_json(once, local_proxy) == once);
 }
 
 TEST_CASE("docker daemon.json: an https proxy is not insecure", "[cli][setup]") {
@@ -86,24 +87,25 @@ TEST_CASE("docker daemon.json: an https proxy is not insecure", "[cli][setup]") 
 }
 
 TEST_CASE("docker daemon.json that is not an object is refused", "[cli][setup]") {
-  CHECK_THROWS_AS(docker_daemon_json("[1]", proxy), std::invalid_argument);
-  CHECK_THROWS_AS(docker_daemon_json("{broken", proxy), std::invalid_argument);
+  CHECK_THROWS_AS(docker_daemon_json("[1]", local_proxy), std::invalid_argument);
+  CHECK_THROWS_AS(docker_daemon_json("{broken", local_proxy), std::invalid_argument);
 }
 
 TEST_CASE("podman registries.conf: a mirror per registry", "[cli][setup]") {
-  const auto text = podman_registries_conf(proxy, {parse_mirrored_registry("quay.io")});
+  const auto text = podman_registries_conf(local_proxy, {parse_mirrored_registry("quay.io")});
   CHECK(text.find("[[registry]]\nlocation = \"quay.io\"\n\n[[registry.mirror]]\nlocation = "
                   "\"127.0.0.1:5050\"\ninsecure = true\n") != std::string::npos);
 }
 
 TEST_CASE("podman registries.conf: a plain-http registry is insecure too", "[cli][setup]") {
   const auto text =
-      podman_registries_conf(proxy, {parse_mirrored_registry("reg:5000=http://reg:5000")});
+      podman_registries_conf(local_proxy, {parse_mirrored_registry("reg:5000=http://reg:5000")});
   CHECK(text.find("location = \"reg:5000\"\ninsecure = true\n") != std::string::npos);
 }
 
 TEST_CASE("setup_files: containerd writes _default and each registry", "[cli][setup]") {
-  setup_options o{"containerd", proxy, {parse_mirrored_registry("docker.io")}, "/x/certs.d", false};
+  setup_options o{
+      "containerd", local_proxy, {parse_mirrored_registry("docker.io")}, "/x/certs.d", false};
   const auto files = setup_files(o);
   REQUIRE(files.size() == 2);
   CHECK(files[0].path == "/x/certs.d/_default/hosts.toml");
@@ -111,7 +113,7 @@ TEST_CASE("setup_files: containerd writes _default and each registry", "[cli][se
 }
 
 TEST_CASE("setup_files: podman needs a registry", "[cli][setup]") {
-  setup_options o{"podman", proxy, {}, "/x/rookery.conf", false};
+  setup_options o{"podman", local_proxy, {}, "/x/rookery.conf", false};
   CHECK_THROWS_AS(setup_files(o), std::invalid_argument);
 }
 
@@ -148,7 +150,7 @@ TEST_CASE("setup_files merges into an existing daemon.json", "[cli][setup]") {
   const rookery::test::temp_dir dir("setup");
   const auto file = dir.path / "daemon.json";
   std::ofstream(file) << R"({"data-root": "/srv/docker"})";
-  setup_options o{"docker", proxy, {}, file, false};
+  setup_options o{"docker", local_proxy, {}, file, false};
   const auto files = setup_files(o);
   REQUIRE(files.size() == 1);
   const auto doc = nlohmann::json::parse(files[0].text);

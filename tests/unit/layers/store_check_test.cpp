@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-digest put(blob_store& store, const std::string& content) {
+digest store_blob(blob_store& store, const std::string& content) {
   const digest d = digest_of(content);
   std::error_code ec;
   auto w = store.begin(d, std::nullopt, ec);
@@ -42,8 +42,8 @@ fs::path stored(blob_store& store, const digest& d) {
 TEST_CASE("check_store passes a healthy store", "[store_check]") {
   const rookery::test::temp_dir root("check");
   blob_store store({root.path});
-  put(store, "one");
-  put(store, "two");
+  store_blob(store, "one");
+  store_blob(store, "two");
   const auto report = check_store(store);
   CHECK(report.verified == 2);
   CHECK(report.bytes_checked == 6);
@@ -54,8 +54,8 @@ TEST_CASE("check_store passes a healthy store", "[store_check]") {
 TEST_CASE("check_store quarantines a blob with a flipped byte", "[store_check]") {
   const rookery::test::temp_dir root("check");
   blob_store store({root.path});
-  const auto good = put(store, "healthy layer");
-  const auto bad = put(store, "layer that rots");
+  const auto good = store_blob(store, "healthy layer");
+  const auto bad = store_blob(store, "layer that rots");
   flip_byte(stored(store, bad), 3);
   const auto report = check_store(store);
   CHECK(report.verified == 1);
@@ -73,7 +73,7 @@ TEST_CASE("check_store quarantines a blob that went bad before a restart", "[sto
   digest bad = digest_of("");
   {
     blob_store store({root.path});
-    bad = put(store, "written before the crash");
+    bad = store_blob(store, "written before the crash");
   }
   flip_byte(root.path / "blobs" / "sha256" / bad.hex(), 0);
   blob_store again({root.path});
@@ -86,11 +86,11 @@ TEST_CASE("check_store quarantines a blob that went bad before a restart", "[sto
 TEST_CASE("a quarantined blob can be fetched and committed again", "[store_check]") {
   const rookery::test::temp_dir root("check");
   blob_store store({root.path});
-  const auto d = put(store, "fetched twice");
+  const auto d = store_blob(store, "fetched twice");
   flip_byte(stored(store, d), 0);
   check_store(store);
   REQUIRE_FALSE(store.contains(d));
-  put(store, "fetched twice");
+  store_blob(store, "fetched twice");
   auto lease = store.open(d);
   REQUIRE(lease);
   CHECK(content_matches(lease->fd(), lease->size(), d));
@@ -99,7 +99,7 @@ TEST_CASE("a quarantined blob can be fetched and committed again", "[store_check
 TEST_CASE("blob_store never serves a blob whose file changed size", "[store_check]") {
   const rookery::test::temp_dir root("check");
   blob_store store({root.path});
-  const auto d = put(store, "twenty bytes of data");
+  const auto d = store_blob(store, "twenty bytes of data");
   fs::resize_file(stored(store, d), 7);
   CHECK_FALSE(store.open(d));
   CHECK_FALSE(store.contains(d));
@@ -110,7 +110,7 @@ TEST_CASE("blob_store never serves a blob whose file changed size", "[store_chec
 TEST_CASE("content_matches wants every byte and no more", "[store_check]") {
   const rookery::test::temp_dir root("check");
   blob_store store({root.path});
-  const auto d = put(store, "exact");
+  const auto d = store_blob(store, "exact");
   auto lease = store.open(d);
   REQUIRE(lease);
   CHECK(content_matches(lease->fd(), 5, d));
@@ -123,7 +123,7 @@ TEST_CASE("blobs found at start are unverified until checked", "[store_check]") 
   digest d = digest_of("");
   {
     blob_store store({root.path});
-    d = put(store, "committed in this run");
+    d = store_blob(store, "committed in this run");
     auto lease = store.open(d);
     REQUIRE(lease);
     CHECK(lease->verified());  // the writer hashed it
@@ -139,7 +139,7 @@ TEST_CASE("mark_verified sticks to the blob", "[store_check]") {
   digest d = digest_of("");
   {
     blob_store store({root.path});
-    d = put(store, "restored");
+    d = store_blob(store, "restored");
   }
   blob_store again({root.path});
   again.mark_verified(d);

@@ -8,21 +8,17 @@
 #include <boost/asio/detached.hpp>
 
 #include "tests/unit/pull/held_source.hpp"
+#include "tests/unit/run_until.hpp"
 
 using namespace rookery;
 namespace asio = boost::asio;
 
 namespace {
 
+using test::run_until;
+
 asio::awaitable<void> ask(pull::blob_fetcher& fetcher, pull::blob_request request) {
   co_await fetcher.start(request);
-}
-
-// Runs `io` until `done` holds (bounded: a stuck test fails instead of hanging).
-template <class F>
-void run_until(asio::io_context& io, F done) {
-  for (int i = 0; i < 5000 && !done(); ++i) io.run_for(std::chrono::milliseconds(1));
-  REQUIRE(done());
 }
 
 // A fetcher over a held_source and a store in a temporary directory.

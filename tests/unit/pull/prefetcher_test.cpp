@@ -3,17 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "tests/unit/pull/held_source.hpp"
+#include "tests/unit/run_until.hpp"
 
 using namespace rookery;
 namespace asio = boost::asio;
 
 namespace {
 
-template <class F>
-void run_until(asio::io_context& io, F done) {
-  for (int i = 0; i < 5000 && !done(); ++i) io.run_for(std::chrono::milliseconds(1));
-  REQUIRE(done());
-}
+using test::run_until;
 
 struct fixture {
   asio::io_context io;

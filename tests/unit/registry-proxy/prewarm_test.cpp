@@ -7,7 +7,7 @@ using namespace rookery::proxy;
 
 namespace {
 
-prewarm_request parse_ok(std::string_view body) {
+prewarm_request prewarm_ok(std::string_view body) {
   std::string why;
   auto r = parse_prewarm_request(body, why);
   INFO(body << ": " << why);
@@ -24,37 +24,37 @@ bool refused(std::string_view body) {
 }  // namespace
 
 TEST_CASE("prewarm request: repository and tag", "[prewarm]") {
-  const auto r = parse_ok(R"({"image": "demo/app:v1"})");
+  const auto r = prewarm_ok(R"({"image": "demo/app:v1"})");
   CHECK(r.repository == "demo/app");
   CHECK(r.reference == "v1");
   CHECK(r.ns.empty());
 }
 
 TEST_CASE("prewarm request: no tag means latest", "[prewarm]") {
-  CHECK(parse_ok(R"({"image": "demo/app"})").reference == "latest");
+  CHECK(prewarm_ok(R"({"image": "demo/app"})").reference == "latest");
 }
 
 TEST_CASE("prewarm request: by digest", "[prewarm]") {
   const std::string d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-  CHECK(parse_ok(R"({"image": "demo/app@)" + d + "\"}").reference == d);
+  CHECK(prewarm_ok(R"({"image": "demo/app@)" + d + "\"}").reference == d);
 }
 
 TEST_CASE("prewarm request: the host's platform by default", "[prewarm]") {
-  const auto r = parse_ok(R"({"image": "a"})");
+  const auto r = prewarm_ok(R"({"image": "a"})");
   CHECK(r.platform.os == rookery::layers::host_platform().os);
   CHECK(r.platform.architecture == rookery::layers::host_platform().architecture);
 }
 
 TEST_CASE("prewarm request: a named platform and upstream", "[prewarm]") {
   const auto r =
-      parse_ok(R"({"image": "a:1", "platform": "linux/arm64/v8", "ns": "127.0.0.1:5000"})");
+      prewarm_ok(R"({"image": "a:1", "platform": "linux/arm64/v8", "ns": "127.0.0.1:5000"})");
   CHECK(r.platform.architecture == "arm64");
   CHECK(r.platform.variant == "v8");
   CHECK(r.ns == "127.0.0.1:5000");
 }
 
 TEST_CASE("prewarm request: null optional fields are absent ones", "[prewarm]") {
-  CHECK(parse_ok(R"({"image": "a", "platform": null, "ns": null})").ns.empty());
+  CHECK(prewarm_ok(R"({"image": "a", "platform": null, "ns": null})").ns.empty());
 }
 
 TEST_CASE("prewarm request: refuses what is not a JSON object", "[prewarm]") {

@@ -185,12 +185,16 @@ void blob_store::rebuild_index() {
   // Oldest first, so that recency order survives a restart (open() touches mtime).
   std::sort(blobs.begin(), blobs.end(),
             [](const found& a, const found& b) { return a.mtime < b.mtime; });
-  std::lock_guard lock(mutex_);
-  for (auto& b : blobs) {
-    index_[b.d] = entry{b.size, ++clock_, 0, false};
-    total_ += b.size;
+  doomed_files doomed;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& b : blobs) {
+      index_[b.d] = entry{b.size, ++clock_, 0, false};
+      total_ += b.size;
+    }
+    evict_locked(doomed);
   }
-  evict_locked();
+  unlink_all(doomed);
 }
 
 std::optional<blob_store::lease> blob_store::open(const digest& d) {
@@ -248,12 +252,16 @@ std::error_code blob_store::finish_commit(const digest& d, const fs::path& temp,
   const auto target = final_path(d);
   if (::rename(temp.c_str(), target.c_str()) != 0) return errc::store_failure;
   if (sync_directory(target.parent_path())) return errc::store_failure;
-  std::lock_guard lock(mutex_);
-  auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0, true});
-  if (inserted) total_ += size;
-  it->second.last_use = ++clock_;
-  it->second.verified = true;  // the writer hashed every byte
-  evict_locked();
+  doomed_files doomed;
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = index_.try_emplace(d, entry{size, 0, 0, true});
+    if (inserted) total_ += size;
+    it->second.last_use = ++clock_;
+    it->second.verified = true;  // the writer hashed every byte
+    evict_locked(doomed);
+  }
+  unlink_all(doomed);
   return {};
 }
 
@@ -296,16 +304,27 @@ bool blob_store::evictable_locked(const digest& d, const entry& e) const {
   return e.pins == 0 && !(in_use_ && in_use_(d));
 }
 
-void blob_store::evict_entry_locked(std::unordered_map<digest, entry>::iterator it) {
+void blob_store::unlink_all(const doomed_files& doomed) noexcept {
+  for (const auto& path : doomed) ::unlink(path.c_str());
+}
+
+void blob_store::evict_entry_locked(std::unordered_map<digest, entry>::iterator it,
+                                    doomed_files& doomed) {
   // The owner stops using the file (its torrent) before the file goes.
   if (before_evict_) before_evict_(it->first);
-  std::error_code ignored;
-  fs::remove(final_path(it->first), ignored);
+  const auto from = final_path(it->first);
+  auto to = root_ / "tmp" / ("evicted-" + it->first.hex());
+  if (::rename(from.c_str(), to.c_str()) == 0) {
+    doomed.push_back(std::move(to));
+  } else {
+    std::error_code ignored;
+    fs::remove(from, ignored);
+  }
   total_ -= it->second.size;
   index_.erase(it);
 }
 
-void blob_store::evict_locked() {
+void blob_store::evict_locked(doomed_files& doomed) {
   if (budget_ == 0) return;
   while (total_ > budget_) {
     auto victim = index_.end();
@@ -316,14 +335,15 @@ void blob_store::evict_locked() {
       }
     }
     if (victim == index_.end()) return;  // everything left is in use
-    evict_entry_locked(victim);
+    evict_entry_locked(victim, doomed);
   }
 }
 
 blob_store::collect_report blob_store::collect(std::uint64_t target_bytes) {
   collect_report report;
   report.target_bytes = target_bytes;
-  std::lock_guard lock(mutex_);
+  doomed_files doomed;
+  std::unique_lock lock(mutex_);
   std::vector<std::pair<std::uint64_t, digest>> by_use;
   by_use.reserve(index_.size());
   for (const auto& [d, e] : index_) by_use.emplace_back(e.last_use, d);
@@ -339,18 +359,24 @@ blob_store::collect_report blob_store::collect(std::uint64_t target_bytes) {
     }
     report.freed_bytes += it->second.size;
     ++report.freed_blobs;
-    evict_entry_locked(it);
+    evict_entry_locked(it, doomed);
   }
   report.kept_bytes = total_;
   report.kept_blobs = index_.size();
+  lock.unlock();
+  unlink_all(doomed);
   return report;
 }
 
 void blob_store::unpin(const digest& d) noexcept {
-  std::lock_guard lock(mutex_);
-  auto it = index_.find(d);
-  if (it != index_.end() && it->second.pins > 0) --it->second.pins;
-  evict_locked();
+  doomed_files doomed;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = index_.find(d);
+    if (it != index_.end() && it->second.pins > 0) --it->second.pins;
+    evict_locked(doomed);
+  }
+  unlink_all(doomed);
 }
 
 std::vector<digest> blob_store::list() const {

@@ -124,7 +124,8 @@ class blob_store {
                               std::error_code& ec);
   /// Evicts least-recently-used blobs until at most `target_bytes` remain, passing over blobs
   /// that are leased or in use (options::in_use); each eviction tells before_evict first. The
-  /// target may stay out of reach when what is left is in use.
+  /// target may stay out of reach when what is left is in use. Evicted files are unlinked after
+  /// the store's lock is released, so other store calls do not wait on the file system.
   collect_report collect(std::uint64_t target_bytes);
   /// The size budget (0: none).
   std::uint64_t budget_bytes() const noexcept { return budget_; }
@@ -164,9 +165,13 @@ class blob_store {
   void rebuild_index();
   std::error_code finish_commit(const digest& d, const std::filesystem::path& temp,
                                 std::uint64_t size);
-  void evict_locked();
+  // Evicted files are renamed into tmp/ under the lock (quick) and unlinked after it (freeing
+  // a large file's extents can take a while); tmp/ is emptied at open after a crash.
+  using doomed_files = std::vector<std::filesystem::path>;
+  static void unlink_all(const doomed_files& doomed) noexcept;
+  void evict_locked(doomed_files& doomed);
   bool evictable_locked(const digest& d, const entry& e) const;
-  void evict_entry_locked(std::unordered_map<digest, entry>::iterator it);
+  void evict_entry_locked(std::unordered_map<digest, entry>::iterator it, doomed_files& doomed);
   bool quarantine_locked(const digest& d);
   void unpin(const digest& d) noexcept;
 

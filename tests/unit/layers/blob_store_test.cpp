@@ -256,6 +256,19 @@ TEST_CASE("blob_store collect evicts least recently used blobs down to its targe
   CHECK_FALSE(store.contains(digest_of(std::string(10, 'b'))));
 }
 
+TEST_CASE("blob_store eviction and collect leave no file of an evicted blob behind",
+          "[blob_store]") {
+  const rookery::test::temp_dir root("store");
+  blob_store store({root.path, 25, {}});
+  for (char c : {'a', 'b', 'c', 'd'}) REQUIRE_FALSE(put(store, std::string(10, c)));
+  CHECK(files_in(root.path / "blobs" / "sha256") == 2);  // the budget evicted 'a' and 'b'
+  CHECK(files_in(root.path / "tmp") == 0);               // moved aside, then unlinked
+  CHECK(store.collect(10).freed_blobs == 1);
+  CHECK(files_in(root.path / "blobs" / "sha256") == 1);
+  CHECK(files_in(root.path / "tmp") == 0);
+  CHECK(store.contains(digest_of(std::string(10, 'd'))));
+}
+
 TEST_CASE("blob_store collect passes over a leased blob and keeps its bytes readable",
           "[blob_store]") {
   const rookery::test::temp_dir root("store");

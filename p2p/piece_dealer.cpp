@@ -164,8 +164,8 @@ class dealer_peer final : public lt::peer_plugin {
       if (masked_ && deal_->asked_in_full(piece)) top_up(now);
       return false;
     }
-    // A host that cannot be shown a window gets what it asks for; in the tail, each piece goes
-    // out once more, to the first host that asks.
+    // A host that cannot be shown a window gets what it asks for; in the tail, a piece that has
+    // had time to spread goes out once more, to the first host that asks (deal::again).
     if (!masked_ || (tail_ && deal_->again(piece, host_, now))) {
       if (masked_ && s.second != host_) {
         s.second = host_;

@@ -109,21 +109,12 @@ std::uint64_t upstream_resumes() noexcept {
 
 asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open(
     const blob_request& request, upstream_refusal& refusal, std::error_code& ec) {
-  co_return co_await open_range(request, 0, &bytes_, refusal, ec);
+  co_return co_await open_range(request, 0, std::nullopt, &bytes_, refusal, ec);
 }
 
 asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_range(
-    const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
-    upstream_refusal& refusal, std::error_code& ec) {
-  auto response = co_await open_response(request, offset, std::nullopt, refusal, ec);
-  if (!response) co_return nullptr;
-  co_return std::make_unique<http_blob_reader>(std::move(response), request, offset, std::nullopt,
-                                               counter);
-}
-
-asio::awaitable<std::unique_ptr<blob_reader>> upstream_blob_source::open_slice(
-    const blob_request& request, std::uint64_t first, std::uint64_t last, std::uint64_t* counter,
-    upstream_refusal& refusal, std::error_code& ec) {
+    const blob_request& request, std::uint64_t first, std::optional<std::uint64_t> last,
+    std::uint64_t* counter, upstream_refusal& refusal, std::error_code& ec) {
   auto response = co_await open_response(request, first, last, refusal, ec);
   if (!response) co_return nullptr;
   co_return std::make_unique<http_blob_reader>(std::move(response), request, first, last, counter);

@@ -70,15 +70,13 @@ class upstream_blob_source final : public blob_source {
                                                             std::error_code& ec) override;
   source_bytes bytes() const override { return {0, bytes_}; }
 
-  /// A GET of the blob from `offset` on (Range when offset > 0), as a reader. Shared with
-  /// other sources that fall back to upstream. `counter` (may be null) counts bytes read.
+  /// A GET of the blob from byte `first` on, through byte `last` when given (Range unless that
+  /// is the whole blob; a registry may answer a slice from byte 0 with the whole blob, of which
+  /// the caller reads what it asked for), as a reader. Shared with other sources that fall back
+  /// to upstream. `counter` (may be null) counts bytes read.
   static boost::asio::awaitable<std::unique_ptr<blob_reader>> open_range(
-      const blob_request& request, std::uint64_t offset, std::uint64_t* counter,
-      upstream_refusal& refusal, std::error_code& ec);
-  /// Bytes [first, last] of the blob (a Range the registry must answer with 206), as a reader.
-  static boost::asio::awaitable<std::unique_ptr<blob_reader>> open_slice(
-      const blob_request& request, std::uint64_t first, std::uint64_t last, std::uint64_t* counter,
-      upstream_refusal& refusal, std::error_code& ec);
+      const blob_request& request, std::uint64_t first, std::optional<std::uint64_t> last,
+      std::uint64_t* counter, upstream_refusal& refusal, std::error_code& ec);
 
  private:
   std::uint64_t bytes_ = 0;

@@ -41,7 +41,7 @@ asio::awaitable<std::error_code> fill_run(p2p::torrent& t, const pull::blob_requ
   const lt::piece_index_t last = first + lt::piece_index_t::diff_type{run - 1};
   pull::upstream_refusal refusal;
   std::error_code ec;
-  auto reader = co_await pull::upstream_blob_source::open_slice(
+  auto reader = co_await pull::upstream_blob_source::open_range(
       request, t.piece_start(first), t.piece_start(last) + t.piece_size(last) - 1, counter, refusal,
       ec);
   if (!reader) co_return ec ? ec : make_error_code(errc::upstream_bad_response);
@@ -181,7 +181,7 @@ class swarm_reader final : public pull::blob_reader {
       ++owner_.fallbacks_.stalled;
       pull::upstream_refusal refusal;
       fallback_ = co_await pull::upstream_blob_source::open_range(
-          request_, offset_, &owner_.bytes_.upstream, refusal, ec);
+          request_, offset_, std::nullopt, &owner_.bytes_.upstream, refusal, ec);
       if (!fallback_) {
         if (!ec) ec = errc::upstream_bad_response;
         co_return 0;
@@ -304,8 +304,8 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
   if (!t) {
     ++fallbacks_.no_torrent;
     ec.clear();
-    co_return co_await pull::upstream_blob_source::open_range(request, 0, &bytes_.upstream, refusal,
-                                                              ec);
+    co_return co_await pull::upstream_blob_source::open_range(request, 0, std::nullopt,
+                                                              &bytes_.upstream, refusal, ec);
   }
   t->want(0);
   co_return std::make_unique<swarm_reader>(*this, t, request);

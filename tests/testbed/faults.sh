@@ -107,8 +107,9 @@ kill_in() {
 all_hosts() { seq 1 "$hosts"; }
 
 # seeder: SIGKILL to the seeder 3 s into the rollout. Hosts finish from each other and the
-# registry: each takes pieces it lacks from the registry into the swarm, starting at a random
-# piece, so the registry sends what the seeder did not about once, not the rest to every host.
+# registry: each takes pieces it lacks from the registry into the swarm, in blocks in a shuffled
+# order of its own, so the registry sends what the seeder did not about once, not the rest to
+# every host.
 scenario_seeder() {
   local i from_registry
   cluster_up seeder

@@ -113,12 +113,21 @@ struct deal {
     return out && (s.second == 0 || now - s.second_at >= tail_repeat);
   }
 
+  /// Whether every other host connected here has the whole blob: then `host` is the only one
+  /// fetching it, and may reach no peer but the origin (one that comes after the others
+  /// finished has not heard of them yet).
+  bool alone(std::uint32_t host) const {
+    return std::all_of(connections.begin(), connections.end(),
+                       [host](const auto& c) { return c.first == host || c.second.is_seed(); });
+  }
+
   std::vector<piece_state> state;
   std::vector<int> fresh;  ///< never dealt, lowest last (popped from the back)
   int piece_length;
   std::int64_t total_size;
   std::uint32_t next_host = 1;
   std::unordered_map<std::uint32_t, clock::time_point> last_ask;  ///< per connected host
+  std::unordered_map<std::uint32_t, lt::peer_connection_handle> connections;
   std::shared_ptr<dealer_counters> counters;
 };
 
@@ -134,17 +143,21 @@ class dealer_peer final : public lt::peer_plugin {
   dealer_peer(std::shared_ptr<deal> d, lt::peer_connection_handle pc)
       : deal_(std::move(d)), pc_(std::move(pc)), host_(deal_->next_host++) {
     deal_->last_ask[host_] = clock::now();
+    deal_->connections.emplace(host_, pc_);
     deal_->counters->hosts.fetch_add(1, std::memory_order_relaxed);
   }
+  ~dealer_peer() override { deal_->connections.erase(host_); }
 
   bool on_extension_handshake(const lt::bdecode_node& handshake) override {
     const auto m = handshake.dict_find_dict("m");
     const auto id = m ? m.dict_find_int_value("lt_donthave", 0) : 0;
     if (id <= 0 || id > 255 || masked_ || tail_) return true;
-    // The host saw "have all" from libtorrent: hide everything but its window.
+    // The host saw "have all" from libtorrent: hide everything but its window, or nothing
+    // when every piece has been dealt already (the tail: a host that comes late).
     dont_have_id_ = static_cast<std::uint8_t>(id);
     masked_ = true;
     top_up(clock::now());
+    if (tail_) return true;
     for (int piece = 0; piece < deal_->pieces(); ++piece) {
       if (std::find(window_.begin(), window_.end(), piece) == window_.end()) send_dont_have(piece);
     }
@@ -164,9 +177,10 @@ class dealer_peer final : public lt::peer_plugin {
       if (masked_ && deal_->asked_in_full(piece)) top_up(now);
       return false;
     }
-    // A host that cannot be shown a window gets what it asks for; in the tail, a piece that has
-    // had time to spread goes out once more, to the first host that asks (deal::again).
-    if (!masked_ || (tail_ && deal_->again(piece, host_, now))) {
+    // A host that cannot be shown a window gets what it asks for, and so does the one host
+    // still fetching the blob here; in the tail, a piece that has had time to spread goes out
+    // once more, to the first host that asks (deal::again).
+    if (!masked_ || deal_->alone(host_) || (tail_ && deal_->again(piece, host_, now))) {
       if (masked_ && s.second != host_) {
         s.second = host_;
         s.second_at = now;
@@ -215,6 +229,7 @@ class dealer_peer final : public lt::peer_plugin {
 
   void on_disconnect(const lt::error_code&) override {
     deal_->last_ask.erase(host_);
+    deal_->connections.erase(host_);
     // Everything this host was dealt goes back to the deal, also what it got in full: nobody
     // can fetch it from this host any more, and a host that lacks it would otherwise not see
     // it at the origin until the tail (a proxy streaming the layer waits on the first piece).

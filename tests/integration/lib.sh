@@ -28,7 +28,16 @@ rk_cleanup() {
 }
 trap rk_cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # The last warnings of every rookery process: all a failure seen only in CI leaves behind.
+  local log
+  for log in "$RK_TMP"/*/proxy.log "$RK_TMP"/*/seeder.log; do
+    [ -f "$log" ] || continue
+    grep -E '\[(warning|error|critical)\]' "$log" | tail -n 5 | sed "s|^|  ${log#"$RK_TMP/"}: |" >&2 || true
+  done
+  exit 1
+}
 pass() { echo "ok: $*"; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 

@@ -27,8 +27,10 @@ start_swarm_proxy px2 "$p2" "$rp" "$sp" $(fleet px2)
 # Two proxies pull the layer over the TLS wire; each then seeds it.
 skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$p1/fleet/app:v1" "dir:$RK_TMP/pull1"
 skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$p2/fleet/app:v1" "dir:$RK_TMP/pull2"
-for p in "$p1" "$p2"; do
-  expect_eq "$(digests_in_dir "$RK_TMP/pull1")" "$(printf '%s\n' "$layer" "$CONFIG_DIGEST" | sort)" "layers pulled"
+proxy_ports=("$p1" "$p2")
+for i in 1 2; do
+  p=${proxy_ports[i - 1]}
+  expect_eq "$(digests_in_dir "$RK_TMP/pull$i")" "$(printf '%s\n' "$layer" "$CONFIG_DIGEST" | sort)" "layers pulled by px$i"
   [ "$(metric "http://127.0.0.1:$p" rookery_proxy_blob_bytes_from_peers_total)" -gt 0 ] || fail "proxy $p got no bytes from peers"
   [ "$(metric "http://127.0.0.1:$p" rookery_proxy_blob_bytes_from_upstream_total)" = 0 ] || fail "proxy $p fell back to the registry"
 done

@@ -7,10 +7,12 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
+#include "tests/unit/run_until.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 using rookery::errc;
@@ -419,6 +421,56 @@ TEST_CASE("session: stats of a seeded blob say complete", "[p2p][session]") {
   REQUIRE(f.s->add(blob.d, blob.metainfo, f.dir, true, false, ec));
   CHECK(f.s->stats(blob.d).complete);
   CHECK(f.s->totals().downloaded == 0);
+}
+
+// ---- the origin's piece dealer ------------------------------------------------------
+
+TEST_CASE("dealer: an idle origin serves a late host at once what it dealt to another",
+          "[p2p][dealer]") {
+  // Host A fetches the blob, so the dealer hands A every piece. Host B comes later and knows
+  // only the origin (no tracker, no peer exchange): with nobody else fetching the blob, the
+  // origin shows B every piece and sends it every block it asks for, instead of turning it
+  // away to a peer B cannot reach (the tail rule's wait would outlast a proxy's stall timer).
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"dealer"};
+  session_options origin_opts;
+  origin_opts.listen = "127.0.0.1:0";
+  origin_opts.seeder = origin_opts.deal_pieces = true;
+  origin_opts.unchoke_slots = -1;
+  session_options host_opts;
+  host_opts.listen = "127.0.0.1:0";
+  auto origin = std::make_unique<session>(io, origin_opts);
+  auto host_a = std::make_unique<session>(io, host_opts);
+  auto host_b = std::make_unique<session>(io, host_opts);
+  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 77, 21);
+  std::error_code ec;
+  REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
+  const lt::tcp::endpoint origin_at(lt::make_address("127.0.0.1"),
+                                    static_cast<unsigned short>(origin->listen_port()));
+  const auto fetch = [&](session& host, const char* name) {
+    fs::create_directories(scratch.path / name);
+    auto t = host.add(blob.d, blob.metainfo, scratch.path / name, false, false, ec);
+    REQUIRE(t);
+    t->handle().connect_peer(origin_at);
+    rookery::test::run_until(io, [&] { return t->complete(); });
+  };
+
+  fetch(*host_a, "a");
+  rookery::test::run_until(io, [&] { return origin->stats(blob.d).seeds == 1; });
+  const auto& dealing = origin->dealing();
+  REQUIRE(dealing.dealt.load() > 0);
+  const auto redirected_before = dealing.redirected.load();
+  fetch(*host_b, "b");
+  // Every block B asked for was sent (a rejected one would show), and it asked for them all.
+  CHECK(dealing.redirected.load() == redirected_before);
+  CHECK(dealing.served_again.load() >= 2 * 1024 * 1024 / (16 * 1024));
+  host_b.reset();
+  host_a.reset();
+  origin.reset();
+  io.restart();
+  io.poll();
+  std::ifstream copy(scratch.path / "b" / blob.d.hex(), std::ios::binary);
+  CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
 }
 
 // ---- apply_override (--bt-setting) --------------------------------------------------

@@ -27,6 +27,11 @@ constexpr auto tail_repeat = std::chrono::seconds(10);
 // piece on among themselves in about 4 s (16 hosts on the testbed, 10 Mbit/s); second copies
 // sooner than that measured as pure waste (2 s: 5 % more origin egress, no faster).
 constexpr auto spread = std::chrono::seconds(6);
+// ... and only once no host has said it has it for this long: while HAVEs keep coming the hosts
+// are still passing it on. (With 8 layers, 135 connections share each host's link and a piece
+// takes longer than `spread` to go round: 16 hosts pulling 128 MiB got 547 second-copy blocks
+// without this, 69 and 112 with it.)
+constexpr auto quiet = std::chrono::seconds(3);
 // Pieces a host is shown at a time: enough to keep its requests flowing while the next is
 // dealt, but no more than a share of the torrent: with 64 pieces and 16 hosts, windows of 4
 // would deal every piece in the first second and leave nothing to deal as hosts need it.
@@ -39,9 +44,10 @@ struct piece_state {
   int blocks_asked = 0;      ///< blocks the owner has asked for
   std::uint32_t second = 0;  ///< the last other host sent it in the tail
   clock::time_point second_at;
-  int blocks_sent = 0;        ///< blocks sent to the owner
-  clock::time_point sent_at;  ///< when the owner's last block was sent; epoch: not yet
-  clock::time_point out_at;   ///< when a host first said it has it (HAVE); epoch: not yet
+  int blocks_sent = 0;         ///< blocks sent to the owner
+  clock::time_point sent_at;   ///< when the owner's last block was sent; epoch: not yet
+  clock::time_point out_at;    ///< when a host first said it has it (HAVE); epoch: not yet
+  clock::time_point heard_at;  ///< when a host last said it has it
 };
 
 // One torrent's deal, shared by its peer plugins (libtorrent's network thread only).
@@ -75,7 +81,7 @@ struct deal {
   void give(int piece, std::uint32_t host) {
     if (at(piece).owner == host) return;
     if (at(piece).owner != 0) counters->lapsed.fetch_add(1, std::memory_order_relaxed);
-    at(piece) = piece_state{host, 0, 0, {}, 0, {}, at(piece).out_at};
+    at(piece) = piece_state{host, 0, 0, {}, 0, {}, at(piece).out_at, at(piece).heard_at};
     counters->dealt.fetch_add(1, std::memory_order_relaxed);
   }
   /// Deals `host` a piece nobody holds and `lacks` says it lacks; -1 when none is left (a
@@ -99,15 +105,16 @@ struct deal {
   }
 
   /// In the tail: whether the origin sends `piece`, dealt to another host, to `host` too. Only
-  /// once the piece has reached a host and had a moment to spread (or, with no word of it, long
-  /// after it was sent), and then once every tail_repeat. Dealt does not mean sent: the origin
-  /// may still be sending the pieces dealt last when the first hosts reach the tail, and a
-  /// second copy of a piece whose first is still queued here only holds up the ones behind it.
+  /// once the piece has reached a host, had a moment to spread and stopped spreading (or, with
+  /// no word of it, long after it was sent), and then once every tail_repeat. Dealt does not mean
+  /// sent: the origin may still be sending the pieces dealt last when the first hosts reach the
+  /// tail, and a second copy of a piece whose first is still queued here only holds up the ones
+  /// behind it.
   bool again(int piece, std::uint32_t host, clock::time_point now) {
     const auto& s = at(piece);
     if (s.second == host) return true;
     const clock::time_point never{};
-    const bool out = s.out_at != never    ? now - s.out_at >= spread
+    const bool out = s.out_at != never    ? now - s.out_at >= spread && now - s.heard_at >= quiet
                      : s.sent_at != never ? now - s.sent_at >= tail_repeat
                                           : false;
     return out && (s.second == 0 || now - s.second_at >= tail_repeat);
@@ -210,8 +217,10 @@ class dealer_peer final : public lt::peer_plugin {
   // The piece is in the swarm (this host has it): another host may now be sent it too.
   bool on_have(lt::piece_index_t index) override {
     const int piece = static_cast<int>(index);
-    if (piece >= 0 && piece < deal_->pieces() && deal_->at(piece).out_at == clock::time_point{})
-      deal_->at(piece).out_at = clock::now();
+    if (piece < 0 || piece >= deal_->pieces()) return false;
+    auto& s = deal_->at(piece);
+    s.heard_at = clock::now();
+    if (s.out_at == clock::time_point{}) s.out_at = s.heard_at;
     return false;
   }
 

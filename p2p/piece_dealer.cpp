@@ -32,6 +32,9 @@ constexpr auto spread = std::chrono::seconds(6);
 // takes longer than `spread` to go round: 16 hosts pulling 128 MiB got 547 second-copy blocks
 // without this, 69 and 112 with it.)
 constexpr auto quiet = std::chrono::seconds(3);
+// ... or, however many HAVEs still come, once this long has passed since the first: hosts that
+// keep finishing the piece must not hold off one that cannot reach them.
+constexpr auto spread_at_most = std::chrono::seconds(30);
 // Pieces a host is shown at a time: enough to keep its requests flowing while the next is
 // dealt, but no more than a share of the torrent: with 64 pieces and 16 hosts, windows of 4
 // would deal every piece in the first second and leave nothing to deal as hosts need it.
@@ -114,7 +117,9 @@ struct deal {
     const auto& s = at(piece);
     if (s.second == host) return true;
     const clock::time_point never{};
-    const bool out = s.out_at != never    ? now - s.out_at >= spread && now - s.heard_at >= quiet
+    const auto since_out = now - s.out_at;
+    const bool out = s.out_at != never ? (since_out >= spread && now - s.heard_at >= quiet) ||
+                                             since_out >= spread_at_most
                      : s.sent_at != never ? now - s.sent_at >= tail_repeat
                                           : false;
     return out && (s.second == 0 || now - s.second_at >= tail_repeat);
@@ -225,11 +230,12 @@ class dealer_peer final : public lt::peer_plugin {
   }
 
   // Once a second: replace window pieces the host got elsewhere or lost to a lapsed lease.
-  // In the tail: show again, now and then, what was hidden.
+  // In the tail: show again what was hidden, every tail_repeat, or at once when this host is
+  // the only one still fetching.
   void tick() override {
     const auto now = clock::now();
     if (masked_ && !tail_) top_up(now);
-    if (tail_ && !hidden_.empty() && now - revealed_at_ >= tail_repeat) {
+    if (tail_ && !hidden_.empty() && (now - revealed_at_ >= tail_repeat || deal_->alone(host_))) {
       revealed_at_ = now;
       for (int piece : std::exchange(hidden_, {}))
         if (!pc_.has_piece(lt::piece_index_t(piece))) send_have(piece);

@@ -6,8 +6,10 @@
 // every piece has been dealt (the tail) a host sees everything again, and a piece that has
 // reached a host (HAVE), or was sent long ago, may leave the origin once more every few seconds
 // (to the first host that asks): the origin's link would otherwise idle, and it stays the sure
-// source of every piece. A piece still queued for its first host is not sent twice. A request
-// the dealer turns away is rejected (BEP 6) and the piece hidden from that host.
+// source of every piece. A piece still queued for its first host, or still spreading among the
+// hosts, is not sent twice. The one host still fetching while every other host connected here
+// has the whole blob gets whatever it asks for. A request the dealer turns away is rejected
+// (BEP 6) and the piece hidden from that host.
 #pragma once
 
 #include <atomic>

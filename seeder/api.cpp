@@ -255,7 +255,8 @@ std::string api::metrics_text() const {
       .counter("requests_redirected_total", "Requests for a piece dealt to another host, rejected.",
                swarm_.dealing().redirected.load())
       .counter("blocks_served_again_total",
-               "Blocks of a piece dealt to another host sent anyway (every piece was out).",
+               "Blocks of a piece dealt to another host sent anyway (every piece was out, or the "
+               "host was the only one still fetching).",
                swarm_.dealing().served_again.load())
       .counter("hosts_unmasked_total",
                "Host torrents shown every piece again because nothing was left to deal.",

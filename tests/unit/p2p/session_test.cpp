@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
@@ -425,7 +426,7 @@ TEST_CASE("session: stats of a seeded blob say complete", "[p2p][session]") {
 
 // ---- the origin's piece dealer ------------------------------------------------------
 
-TEST_CASE("dealer: an idle origin serves a late host at once what it dealt to another",
+TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a finished one",
           "[p2p][dealer]") {
   // Host A fetches the blob, so the dealer hands A every piece. Host B comes later and knows
   // only the origin (no tracker, no peer exchange): with nobody else fetching the blob, the
@@ -471,6 +472,58 @@ TEST_CASE("dealer: an idle origin serves a late host at once what it dealt to an
   io.poll();
   std::ifstream copy(scratch.path / "b" / blob.d.hex(), std::ios::binary);
   CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
+}
+
+TEST_CASE("dealer: two hosts that cannot reach each other both get every piece", "[p2p][dealer]") {
+  // Each host knows only the origin, and the dealer deals each piece to one of them. Once every
+  // piece has been dealt, a piece one host has and has stopped passing on (it cannot: nothing
+  // connects the two) leaves the origin a second time, so neither host is stranded.
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"dealer2"};
+  session_options origin_opts;
+  origin_opts.listen = "127.0.0.1:0";
+  origin_opts.seeder = origin_opts.deal_pieces = true;
+  origin_opts.unchoke_slots = -1;
+  origin_opts.upload_rate_limit = 1024 * 1024;  // both hosts join before all is dealt
+  session_options host_opts;
+  host_opts.listen = "127.0.0.1:0";
+  auto origin = std::make_unique<session>(io, origin_opts);
+  std::vector<std::unique_ptr<session>> hosts;
+  hosts.push_back(std::make_unique<session>(io, host_opts));
+  hosts.push_back(std::make_unique<session>(io, host_opts));
+  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 11, 22);
+  std::error_code ec;
+  REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
+  const lt::tcp::endpoint origin_at(lt::make_address("127.0.0.1"),
+                                    static_cast<unsigned short>(origin->listen_port()));
+  std::vector<std::shared_ptr<rookery::p2p::torrent>> torrents;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    const fs::path dir = scratch.path / ("host" + std::to_string(i));
+    fs::create_directories(dir);
+    torrents.push_back(hosts[i]->add(blob.d, blob.metainfo, dir, false, false, ec));
+    REQUIRE(torrents.back());
+    torrents.back()->handle().connect_peer(origin_at);
+  }
+  const auto all_done = [&] {
+    return std::all_of(torrents.begin(), torrents.end(), [](auto& t) { return t->complete(); });
+  };
+  // The tail rule waits for a piece to stop spreading (seconds), so allow well over that.
+  for (int i = 0; i < 600 && !all_done(); ++i) io.run_for(std::chrono::milliseconds(100));
+  CHECK(all_done());
+  CHECK(origin->dealing().dealt.load() >= static_cast<std::uint64_t>(torrents[0]->piece_count()));
+  // Each was turned away from the other's pieces at first, and got them from the origin later.
+  CHECK(origin->dealing().redirected.load() > 0);
+  CHECK(origin->dealing().served_again.load() > 0);
+  torrents.clear();
+  hosts.clear();
+  origin.reset();
+  io.restart();
+  io.poll();
+  for (int i = 0; i < 2; ++i) {
+    std::ifstream copy(scratch.path / ("host" + std::to_string(i)) / blob.d.hex(),
+                       std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
+  }
 }
 
 // ---- apply_override (--bt-setting) --------------------------------------------------

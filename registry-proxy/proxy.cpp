@@ -225,6 +225,9 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
+    spdlog::warn("{} {}: upstream {} did not answer ({})",
+                 std::string(bhttp::to_string(call.method)), call.path, up.display_name(),
+                 ec.message());
     std::string detail = "upstream " + up.display_name() + " did not answer";
     if (!r.digest && tags_.enabled())
       co_return co_await answer_tag_unreachable(ex, up, r, authorization, std::move(detail));

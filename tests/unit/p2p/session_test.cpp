@@ -426,6 +426,25 @@ TEST_CASE("session: stats of a seeded blob say complete", "[p2p][session]") {
 
 // ---- the origin's piece dealer ------------------------------------------------------
 
+namespace {
+
+// The seeder's session as rookery-seeder sets it up (dealer on, every host unchoked), on loopback.
+session_options dealing_origin() {
+  session_options opts;
+  opts.listen = "127.0.0.1:0";
+  opts.seeder = opts.deal_pieces = true;
+  opts.unchoke_slots = -1;
+  return opts;
+}
+
+session_options loopback_host() {
+  session_options opts;
+  opts.listen = "127.0.0.1:0";
+  return opts;
+}
+
+}  // namespace
+
 TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a finished one",
           "[p2p][dealer]") {
   // Host A fetches the blob, so the dealer hands A every piece. Host B comes later and knows
@@ -434,15 +453,9 @@ TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a f
   // away to a peer B cannot reach (the tail rule's wait would outlast a proxy's stall timer).
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch{"dealer"};
-  session_options origin_opts;
-  origin_opts.listen = "127.0.0.1:0";
-  origin_opts.seeder = origin_opts.deal_pieces = true;
-  origin_opts.unchoke_slots = -1;
-  session_options host_opts;
-  host_opts.listen = "127.0.0.1:0";
-  auto origin = std::make_unique<session>(io, origin_opts);
-  auto host_a = std::make_unique<session>(io, host_opts);
-  auto host_b = std::make_unique<session>(io, host_opts);
+  auto origin = std::make_unique<session>(io, dealing_origin());
+  auto host_a = std::make_unique<session>(io, loopback_host());
+  auto host_b = std::make_unique<session>(io, loopback_host());
   blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 77, 21);
   std::error_code ec;
   REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
@@ -480,17 +493,12 @@ TEST_CASE("dealer: two hosts that cannot reach each other both get every piece",
   // connects the two) leaves the origin a second time, so neither host is stranded.
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch{"dealer2"};
-  session_options origin_opts;
-  origin_opts.listen = "127.0.0.1:0";
-  origin_opts.seeder = origin_opts.deal_pieces = true;
-  origin_opts.unchoke_slots = -1;
+  auto origin_opts = dealing_origin();
   origin_opts.upload_rate_limit = 1024 * 1024;  // both hosts join before all is dealt
-  session_options host_opts;
-  host_opts.listen = "127.0.0.1:0";
   auto origin = std::make_unique<session>(io, origin_opts);
   std::vector<std::unique_ptr<session>> hosts;
-  hosts.push_back(std::make_unique<session>(io, host_opts));
-  hosts.push_back(std::make_unique<session>(io, host_opts));
+  hosts.push_back(std::make_unique<session>(io, loopback_host()));
+  hosts.push_back(std::make_unique<session>(io, loopback_host()));
   blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 11, 22);
   std::error_code ec;
   REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));

@@ -78,8 +78,8 @@ struct deal {
   bool taken(int piece, clock::time_point now) {
     const auto& s = at(piece);
     if (s.owner == 0 || asked_in_full(piece)) return s.owner != 0;
-    const auto active = last_ask.find(s.owner);
-    return active != last_ask.end() && now - active->second < lease;
+    const auto active = hosts.find(s.owner);
+    return active != hosts.end() && now - active->second.last_ask < lease;
   }
   void give(int piece, std::uint32_t host) {
     if (at(piece).owner == host) return;
@@ -129,8 +129,8 @@ struct deal {
   /// fetching it, and may reach no peer but the origin (one that comes after the others
   /// finished has not heard of them yet).
   bool alone(std::uint32_t host) const {
-    return std::all_of(connections.begin(), connections.end(),
-                       [host](const auto& c) { return c.first == host || c.second.is_seed(); });
+    return std::all_of(hosts.begin(), hosts.end(),
+                       [host](const auto& h) { return h.first == host || h.second.pc.is_seed(); });
   }
 
   std::vector<piece_state> state;
@@ -138,8 +138,11 @@ struct deal {
   int piece_length;
   std::int64_t total_size;
   std::uint32_t next_host = 1;
-  std::unordered_map<std::uint32_t, clock::time_point> last_ask;  ///< per connected host
-  std::unordered_map<std::uint32_t, lt::peer_connection_handle> connections;
+  struct connected_host {
+    lt::peer_connection_handle pc;
+    clock::time_point last_ask;  ///< when it last asked for a block
+  };
+  std::unordered_map<std::uint32_t, connected_host> hosts;
   std::shared_ptr<dealer_counters> counters;
 };
 
@@ -154,11 +157,10 @@ class dealer_peer final : public lt::peer_plugin {
  public:
   dealer_peer(std::shared_ptr<deal> d, lt::peer_connection_handle pc)
       : deal_(std::move(d)), pc_(std::move(pc)), host_(deal_->next_host++) {
-    deal_->last_ask[host_] = clock::now();
-    deal_->connections.emplace(host_, pc_);
+    deal_->hosts.emplace(host_, deal::connected_host{pc_, clock::now()});
     deal_->counters->hosts.fetch_add(1, std::memory_order_relaxed);
   }
-  ~dealer_peer() override { deal_->connections.erase(host_); }
+  ~dealer_peer() override { deal_->hosts.erase(host_); }
 
   bool on_extension_handshake(const lt::bdecode_node& handshake) override {
     const auto m = handshake.dict_find_dict("m");
@@ -182,7 +184,8 @@ class dealer_peer final : public lt::peer_plugin {
       return false;  // libtorrent rejects it itself
     const auto now = clock::now();
     auto& s = deal_->at(piece);
-    deal_->last_ask[host_] = now;
+    if (const auto me = deal_->hosts.find(host_); me != deal_->hosts.end())
+      me->second.last_ask = now;
     if (s.owner == host_ || !deal_->taken(piece, now)) {
       deal_->give(piece, host_);
       ++s.blocks_asked;
@@ -243,8 +246,7 @@ class dealer_peer final : public lt::peer_plugin {
   }
 
   void on_disconnect(const lt::error_code&) override {
-    deal_->last_ask.erase(host_);
-    deal_->connections.erase(host_);
+    deal_->hosts.erase(host_);
     // Everything this host was dealt goes back to the deal, also what it got in full: nobody
     // can fetch it from this host any more, and a host that lacks it would otherwise not see
     // it at the origin until the tail (a proxy streaming the layer waits on the first piece).
@@ -269,7 +271,7 @@ class dealer_peer final : public lt::peer_plugin {
       return deal_->at(piece).owner != host_ || deal_->asked_in_full(piece) ||
              pc_.has_piece(lt::piece_index_t(piece));
     });
-    const int hosts = static_cast<int>(deal_->last_ask.size());
+    const int hosts = static_cast<int>(deal_->hosts.size());
     const int window = std::clamp(deal_->pieces() / (2 * std::max(1, hosts)), 1, max_window);
     while (static_cast<int>(window_.size()) < window) {
       const int piece = deal_->deal_fresh(

@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "http/query.hpp"
@@ -80,7 +81,18 @@ asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(
   http::url where = config_.base;
   where.target = call.path;
   auto ex = co_await asio::this_coro::executor;
-  co_return co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
+  auto res = co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
+  // No answer at all (refused, reset, timed out): a GET or HEAD is asked once more on a new
+  // connection. On a saturated link a lost segment can hold one connection for seconds while a
+  // new one gets through; a dead upstream refuses the second try at once.
+  const bool idempotent = call.method == bhttp::verb::get || call.method == bhttp::verb::head;
+  if (!res && idempotent && ec == errc::upstream_unavailable) {
+    spdlog::info("{} {}: upstream {} did not answer ({}); asking again",
+                 std::string(bhttp::to_string(call.method)), call.path, display_name(),
+                 ec.message());
+    res = co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
+  }
+  co_return res;
 }
 
 asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const upstream_call& call,

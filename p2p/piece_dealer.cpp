@@ -165,7 +165,7 @@ class dealer_peer final : public lt::peer_plugin {
   bool on_extension_handshake(const lt::bdecode_node& handshake) override {
     const auto m = handshake.dict_find_dict("m");
     const auto id = m ? m.dict_find_int_value("lt_donthave", 0) : 0;
-    if (id <= 0 || id > 255 || masked_ || tail_) return true;
+    if (id <= 0 || id > 255 || masked_) return true;
     // The host saw "have all" from libtorrent: hide everything but its window, or nothing
     // when every piece has been dealt already (the tail: a host that comes late).
     dont_have_id_ = static_cast<std::uint8_t>(id);
@@ -192,10 +192,10 @@ class dealer_peer final : public lt::peer_plugin {
       if (masked_ && deal_->asked_in_full(piece)) top_up(now);
       return false;
     }
-    // A host that cannot be shown a window gets what it asks for, and so does the one host
-    // still fetching the blob here; in the tail, a piece that has had time to spread goes out
-    // once more, to the first host that asks (deal::again).
-    if (!masked_ || deal_->alone(host_) || (tail_ && deal_->again(piece, host_, now))) {
+    // A host that cannot be shown a window gets what it asks for; in the tail, a piece that has
+    // had time to spread goes out once more, to the first host that asks (deal::again); and the
+    // one host still fetching the blob here gets everything (deal::alone, the dearer check).
+    if (!masked_ || (tail_ && deal_->again(piece, host_, now)) || deal_->alone(host_)) {
       if (masked_ && s.second != host_) {
         s.second = host_;
         s.second_at = now;

@@ -507,6 +507,26 @@ std::shared_ptr<torrent> session::by_handle(const lt::torrent_handle& h) const {
 void session::adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir) {
   auto t = find(d);
   if (!t) return;
+  // Moving the storage onto a file that exists makes libtorrent 2.0 recheck the torrent: it
+  // drops every peer and forgets every piece until it has hashed the whole blob again, so a
+  // host that finished a layer stopped serving it just when others fetched it from it. The
+  // copy takes the place of libtorrent's file instead, as a hard link renamed over it (the same
+  // bytes, verified); closing libtorrent's handles frees the file it wrote.
+  const std::filesystem::path copy = save_dir / d.hex();
+  std::filesystem::path link = t->file_;
+  link += ".adopt";
+  std::error_code ec, ignored;
+  std::filesystem::remove(link, ignored);
+  std::filesystem::create_hard_link(copy, link, ec);
+  if (!ec) std::filesystem::rename(link, t->file_, ec);
+  if (!ec) {
+    t->handle_.flush_cache();
+    return;
+  }
+  std::filesystem::remove(link, ignored);
+  // Another file system, say: move (libtorrent checks the file again).
+  spdlog::info("{}: no hard link to the verified copy ({}); moving the torrent's storage", d.str(),
+               ec.message());
   moving_from_[d] = t->file_.parent_path();
   t->file_ = save_dir / d.hex();
   t->handle_.move_storage(save_dir.string(), lt::move_flags_t::dont_replace);

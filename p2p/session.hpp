@@ -178,8 +178,11 @@ class session {
   /// Readers following it see an error. Safe from any thread: a store's eviction hook calls it
   /// before the blob's file goes.
   void remove(const layers::digest& d);
-  /// Moves a complete torrent's file to `save_dir`, keeping a file already there (a verified
-  /// copy), and deletes the old directory.
+  /// Makes a complete torrent seed from `save_dir`'s copy of its blob (a verified copy, e.g. the
+  /// store's), so the blob is not kept twice on disk: the copy takes the place of libtorrent's
+  /// file under its name (a hard link), and libtorrent keeps its peers and pieces. Where no hard
+  /// link can be made, the storage moves to `save_dir` instead (libtorrent then checks the file
+  /// again) and the old directory is deleted.
   void adopt_storage(const layers::digest& d, const std::filesystem::path& save_dir);
 
   transfer_totals totals() const;

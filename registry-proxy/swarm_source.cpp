@@ -343,6 +343,10 @@ void swarm_source::failed(const layers::digest& d) {
 void swarm_source::evicted(const layers::digest& d) {
   swarm_.remove(d);  // before the store removes the file
   saved_.remove(d);
+  // The torrent's own name for the store's file (session::adopt_storage), else its space would
+  // outlive the eviction.
+  std::error_code ignored;
+  fs::remove_all(opts_.work_dir / "downloads" / d.hex(), ignored);
 }
 
 std::size_t swarm_source::restore() {

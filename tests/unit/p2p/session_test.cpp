@@ -424,8 +424,6 @@ TEST_CASE("session: stats of a seeded blob say complete", "[p2p][session]") {
   CHECK(f.s->totals().downloaded == 0);
 }
 
-// ---- the origin's piece dealer ------------------------------------------------------
-
 namespace {
 
 // The seeder's session as rookery-seeder sets it up (dealer on, every host unchoked), on loopback.
@@ -444,6 +442,65 @@ session_options loopback_host() {
 }
 
 }  // namespace
+
+TEST_CASE("session: a finished download handed to the store keeps seeding without a recheck",
+          "[p2p][session]") {
+  // The proxy commits a blob the swarm delivered to its store, then points the torrent at the
+  // store's copy. libtorrent must go on seeding it to the peers it has: moving its storage onto
+  // an existing file would make it forget every piece, drop its peers and hash the whole blob
+  // again before anyone could fetch a piece from this host.
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"adopt"};
+  auto origin = std::make_unique<session>(io, loopback_host());
+  auto host = std::make_unique<session>(io, loopback_host());
+  blob_on_disk blob(scratch.path, 1024 * 1024 + 3, 23);
+  std::error_code ec;
+  REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
+  const fs::path downloads = scratch.path / "downloads", store = scratch.path / "store";
+  fs::create_directories(downloads);
+  fs::create_directories(store);
+  auto t = host->add(blob.d, blob.metainfo, downloads, false, false, ec);
+  REQUIRE(t);
+  t->handle().connect_peer(lt::tcp::endpoint(lt::make_address("127.0.0.1"),
+                                             static_cast<unsigned short>(origin->listen_port())));
+  rookery::test::run_until(io, [&] { return t->complete(); });
+  rookery::test::run_until(io, [&] { return t->handle().status().num_peers > 0; });
+  fs::copy_file(downloads / blob.d.hex(), store / blob.d.hex());  // the store's verified copy
+
+  host->adopt_storage(blob.d, store);
+  bool rechecked = false, dropped = false;
+  for (int i = 0; i < 20; ++i) {
+    io.run_for(std::chrono::milliseconds(100));
+    const auto st = t->handle().status();
+    rechecked = rechecked || st.state != lt::torrent_status::seeding;
+    dropped = dropped || st.num_peers == 0;
+  }
+  CHECK_FALSE(rechecked);
+  CHECK_FALSE(dropped);
+  CHECK(t->complete());
+  // libtorrent now reads the store's file: its own copy is gone (no blob kept twice on disk).
+  const fs::path own = downloads / blob.d.hex();
+  CHECK((!fs::exists(own) || fs::equivalent(own, store / blob.d.hex())));
+  // And serves it from there: a third host that knows only this one gets the blob.
+  origin.reset();
+  auto third = std::make_unique<session>(io, loopback_host());
+  fs::create_directories(scratch.path / "third");
+  auto t3 = third->add(blob.d, blob.metainfo, scratch.path / "third", false, false, ec);
+  REQUIRE(t3);
+  t3->handle().connect_peer(lt::tcp::endpoint(lt::make_address("127.0.0.1"),
+                                              static_cast<unsigned short>(host->listen_port())));
+  rookery::test::run_until(io, [&] { return t3->complete(); });
+  CHECK(t3->complete());
+  t3.reset();
+  third.reset();
+  host.reset();
+  io.restart();
+  io.poll();
+  std::ifstream copy(scratch.path / "third" / blob.d.hex(), std::ios::binary);
+  CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
+}
+
+// ---- the origin's piece dealer ------------------------------------------------------
 
 TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a finished one",
           "[p2p][dealer]") {

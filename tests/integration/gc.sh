@@ -89,6 +89,10 @@ head -c $((16 * MIB)) /dev/urandom > "$RK_TMP/shared"
 shared=$(push_blob "$rp" demo/swarm "$RK_TMP/shared")
 curl -sf -o /dev/null "http://127.0.0.1:$pa/v2/demo/swarm/blobs/$shared" || fail "proxy A could not fetch"
 expect_eq "$(torrent_count "$pa")" 1 "torrents on A"
+# A seeds the store's copy: the torrent's own name for the blob, if any, is that same file.
+a_blob=$RK_TMP/swarm-a/store/blobs/blobs/sha256/${shared#sha256:}
+a_download=$RK_TMP/swarm-a/store/swarm/downloads/${shared#sha256:}/${shared#sha256:}
+[ ! -e "$a_download" ] || [ "$a_download" -ef "$a_blob" ] || fail "A keeps a second copy of the blob"
 curl -sf -o "$RK_TMP/via-b" "http://127.0.0.1:$pb/v2/demo/swarm/blobs/$shared" &
 reader=$!
 RK_PIDS+=("$reader")
@@ -109,4 +113,5 @@ a_collected() { [ "$(gc_a_to_0 | jq .gc.freed_blobs)" = 1 ]; }
 wait_until 30 a_collected || fail "A's gc never took the blob once idle"
 a_no_torrent() { [ "$(torrent_count "$pa")" = 0 ]; }
 wait_until 5 a_no_torrent || fail "A still has the torrent of an evicted blob"
+[ ! -e "$a_download" ] || fail "the evicted blob lives on under the torrent's name"
 pass "once idle, the gc took the blob and its torrent"

@@ -3,9 +3,13 @@
 #include <openssl/ssl.h>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -248,6 +252,77 @@ asio::awaitable<std::unique_ptr<response_stream>> send_request(
       fields.erase(bhttp::field::authorization);
     current = std::move(*next);
   }
+}
+
+namespace {
+
+/// The tries of one send_request_with_twin, side by side; the first response wins.
+struct twin_race {
+  explicit twin_race(const asio::any_io_executor& ex) : wake(ex) {}
+  asio::steady_timer wake;  ///< cancelled whenever a try ends
+  int running = 0;
+  bool decided = false;
+  std::unique_ptr<response_stream> winner;
+  std::error_code failure;  ///< the last try that failed
+};
+
+asio::awaitable<void> run_twin(std::shared_ptr<twin_race> race, asio::ssl::context& tls,
+                               bhttp::verb method, url where, bhttp::fields headers,
+                               client_options opts) {
+  std::error_code ec;
+  auto ex = co_await asio::this_coro::executor;
+  auto res = co_await send_request(ex, tls, method, where, headers, opts, ec);
+  --race->running;
+  if (res && !race->decided) {
+    race->decided = true;
+    race->winner = std::move(res);
+  } else if (!res) {
+    race->failure = ec;
+  }
+  // A response that lost the race is dropped here: its connection closes unread.
+  race->wake.cancel();
+}
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<response_stream>> send_request_with_twin(
+    asio::any_io_executor ex, asio::ssl::context& tls, bhttp::verb method, const url& where,
+    const bhttp::fields& headers, const client_options& opts, std::chrono::milliseconds twin_after,
+    std::error_code& ec) {
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  // The first try gives up by then at the latest; the twin keeps to the same end.
+  const auto deadline = started + opts.connect_timeout + opts.response_timeout;
+  auto race = std::make_shared<twin_race>(ex);
+  ++race->running;
+  asio::co_spawn(ex, run_twin(race, tls, method, where, headers, opts), asio::detached);
+  bool twinned = false;
+  while (!race->decided && race->running > 0) {
+    const auto twin_at = started + twin_after;
+    const bool may_twin = !twinned && twin_at < deadline;
+    race->wake.expires_at(may_twin ? twin_at : clock::time_point::max());
+    boost::system::error_code ignored;  // cancel() is the wake-up
+    co_await race->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (may_twin && !race->decided && race->running > 0 && clock::now() >= twin_at) {
+      twinned = true;
+      client_options left = opts;
+      const auto remaining =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      left.connect_timeout = std::min(opts.connect_timeout, remaining);
+      left.response_timeout = remaining;
+      ++race->running;
+      asio::co_spawn(ex, run_twin(race, tls, method, where, headers, left), asio::detached);
+    }
+  }
+  race->decided = true;  // a later response is dropped
+  if (race->winner) {
+    if (twinned)
+      spdlog::info("{} {}: answered after a second try", where.authority(), where.target);
+    ec.clear();
+    co_return std::move(race->winner);
+  }
+  ec = race->failure ? race->failure : make_error_code(errc::upstream_unavailable);
+  co_return nullptr;
 }
 
 asio::ssl::context make_client_tls_context() {

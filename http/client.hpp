@@ -108,6 +108,17 @@ boost::asio::awaitable<std::unique_ptr<response_stream>> send_request(
     boost::beast::http::verb method, const url& where, const boost::beast::http::fields& headers,
     std::string body, const client_options& opts, std::error_code& ec);
 
+/// send_request (no body) with a twin: when no response header came within `twin_after`, the
+/// same request goes out once more on a new connection, and the first response wins (the other
+/// is dropped unread). Both end by the first one's timeouts, so a silent server costs no more
+/// time than with send_request. For small idempotent requests (a manifest, a HEAD, a torrent's
+/// metainfo) on a link where a lost segment can hold one connection for seconds while a new
+/// one gets through.
+boost::asio::awaitable<std::unique_ptr<response_stream>> send_request_with_twin(
+    boost::asio::any_io_executor ex, boost::asio::ssl::context& tls,
+    boost::beast::http::verb method, const url& where, const boost::beast::http::fields& headers,
+    const client_options& opts, std::chrono::milliseconds twin_after, std::error_code& ec);
+
 /// A client TLS context that verifies peers against the system's CA store.
 boost::asio::ssl::context make_client_tls_context();
 

@@ -513,23 +513,29 @@ void session::adopt_storage(const layers::digest& d, const std::filesystem::path
   // copy takes the place of libtorrent's file instead, as a hard link renamed over it (the same
   // bytes, verified); closing libtorrent's handles frees the file it wrote.
   const std::filesystem::path copy = save_dir / d.hex();
+  std::error_code ec, ignored;
+  if (std::filesystem::equivalent(copy, t->file_, ignored)) return;  // already the copy
   std::filesystem::path link = t->file_;
   link += ".adopt";
-  std::error_code ec, ignored;
   std::filesystem::remove(link, ignored);
   std::filesystem::create_hard_link(copy, link, ec);
   if (!ec) std::filesystem::rename(link, t->file_, ec);
-  if (!ec) {
-    t->handle_.flush_cache();
-    return;
-  }
   std::filesystem::remove(link, ignored);
-  // Another file system, say: move (libtorrent checks the file again).
-  spdlog::info("{}: no hard link to the verified copy ({}); moving the torrent's storage", d.str(),
-               ec.message());
-  moving_from_[d] = t->file_.parent_path();
-  t->file_ = save_dir / d.hex();
-  t->handle_.move_storage(save_dir.string(), lt::move_flags_t::dont_replace);
+  try {
+    if (!ec) {
+      t->handle_.flush_cache();
+      return;
+    }
+    // Another file system, say: move (libtorrent checks the file again).
+    spdlog::info("{}: no hard link to the verified copy ({}); moving the torrent's storage",
+                 d.str(), ec.message());
+    moving_from_[d] = t->file_.parent_path();
+    t->file_ = copy;
+    t->handle_.move_storage(save_dir.string(), lt::move_flags_t::dont_replace);
+  } catch (const lt::system_error& e) {
+    // The torrent was removed meanwhile (an eviction on another thread): nothing to point.
+    spdlog::info("{}: not seeding from the verified copy: {}", d.str(), e.what());
+  }
 }
 
 namespace {

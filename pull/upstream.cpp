@@ -5,7 +5,6 @@
 
 #include <openssl/evp.h>
 
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "http/query.hpp"
@@ -81,18 +80,13 @@ asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send_once(
   http::url where = config_.base;
   where.target = call.path;
   auto ex = co_await asio::this_coro::executor;
-  auto res = co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
-  // No answer at all (refused, reset, timed out): a GET or HEAD is asked once more on a new
-  // connection. On a saturated link a lost segment can hold one connection for seconds while a
-  // new one gets through; a dead upstream refuses the second try at once.
-  const bool idempotent = call.method == bhttp::verb::get || call.method == bhttp::verb::head;
-  if (!res && idempotent && ec == errc::upstream_unavailable) {
-    spdlog::info("{} {}: upstream {} did not answer ({}); asking again",
-                 std::string(bhttp::to_string(call.method)), call.path, display_name(),
-                 ec.message());
-    res = co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
-  }
-  co_return res;
+  if (!call.twin)
+    co_return co_await http::send_request(ex, tls_, call.method, where, headers, opts_, ec);
+  // A twin after a third of the first-byte timeout (at most 2 s): well past a healthy answer.
+  const auto twin_after =
+      std::min<std::chrono::milliseconds>(opts_.response_timeout / 3, std::chrono::seconds(2));
+  co_return co_await http::send_request_with_twin(ex, tls_, call.method, where, headers, opts_,
+                                                  twin_after, ec);
 }
 
 asio::awaitable<std::unique_ptr<http::response_stream>> upstream::send(const upstream_call& call,

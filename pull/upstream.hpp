@@ -30,6 +30,9 @@ struct upstream_call {
   /// When the client sent no Authorization: log in with our own credentials (true), or ask
   /// as the anonymous client did (false: access checks on someone else's behalf).
   bool own_credentials = true;
+  /// A small GET or HEAD (a manifest, an access check): worth a twin request on a new
+  /// connection when the first has no answer after a while (http::send_request_with_twin).
+  bool twin = false;
 };
 
 /// One upstream registry. Lives on the proxy's io_context; not thread-safe.

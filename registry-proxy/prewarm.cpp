@@ -31,11 +31,12 @@ asio::awaitable<bool> read_manifest(pull::upstream& up, const std::string& repos
                                     resolved_image& out, std::string& body,
                                     std::string& content_type) {
   std::error_code ec;
-  const pull::upstream_call call{bhttp::verb::get,
-                                 "/v2/" + repository + "/manifests/" + reference,
-                                 authorization,
-                                 std::string(layers::media_type::accept_all),
-                                 {}};
+  pull::upstream_call call{bhttp::verb::get,
+                           "/v2/" + repository + "/manifests/" + reference,
+                           authorization,
+                           std::string(layers::media_type::accept_all),
+                           {}};
+  call.twin = true;
   auto res = co_await up.send(call, ec);
   if (!res) {
     out.error = ec;

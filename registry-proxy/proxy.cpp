@@ -164,11 +164,12 @@ asio::awaitable<registry_proxy::access> registry_proxy::confirm_access(
   if (verdict == access_verdict::fresh) co_return access::allowed;
   ++metrics_.access_checks;
   std::error_code ec;
-  const upstream_call call{bhttp::verb::head,
-                           "/v2/" + r.name + "/" + kind + "/" + digest,
-                           authorization,
-                           std::string(layers::media_type::accept_all),
-                           {}};
+  upstream_call call{bhttp::verb::head,
+                     "/v2/" + r.name + "/" + kind + "/" + digest,
+                     authorization,
+                     std::string(layers::media_type::accept_all),
+                     {}};
+  call.twin = true;
   auto res = co_await up.send(call, ec);
   if (res && res->status() == 200) {
     access_.allow(key);
@@ -220,8 +221,9 @@ asio::awaitable<void> registry_proxy::handle_manifest(http::exchange& ex, upstre
   ++metrics_.manifest_upstream_requests;
   const std::string reference = r.digest ? r.digest->str() : r.tag;
   std::error_code ec;
-  const upstream_call call{
+  upstream_call call{
       req.method(), "/v2/" + r.name + "/manifests/" + reference, authorization, accept, {}};
+  call.twin = true;
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;
@@ -465,11 +467,12 @@ asio::awaitable<bool> registry_proxy::verify_cached(const layers::blob_store::le
 asio::awaitable<void> registry_proxy::head_blob_upstream(http::exchange& ex, upstream& up,
                                                          const route& r) {
   std::error_code ec;
-  const upstream_call call{bhttp::verb::head,
-                           "/v2/" + r.name + "/blobs/" + r.digest->str(),
-                           header_of(ex.req(), bhttp::field::authorization),
-                           {},
-                           {}};
+  upstream_call call{bhttp::verb::head,
+                     "/v2/" + r.name + "/blobs/" + r.digest->str(),
+                     header_of(ex.req(), bhttp::field::authorization),
+                     {},
+                     {}};
+  call.twin = true;
   auto res = co_await up.send(call, ec);
   if (!res) {
     ++metrics_.upstream_errors;

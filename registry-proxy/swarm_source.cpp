@@ -5,13 +5,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <libtorrent/socket.hpp>
-#include <optional>
 #include <random>
 
 #include "layers/error.hpp"
@@ -214,53 +212,7 @@ swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers:
   fs::create_directories(opts_.work_dir / "downloads");
 }
 
-namespace {
-
-constexpr std::chrono::milliseconds hedge_after{1000};  // a try's twin starts after this
-
-/// One GET of a blob's metainfo from the seeder.
-struct metainfo_try {
-  bool answered = false;  ///< a 200 with its whole body
-  std::string metainfo;
-  int bt_port = 0;
-  std::optional<pull::upstream_refusal> refusal;  ///< the seeder said no
-  std::error_code ec;                             ///< why it failed otherwise
-};
-
-/// Tries of one round running side by side; the first answer or refusal wins.
-struct metainfo_race {
-  explicit metainfo_race(const asio::any_io_executor& ex) : wake(ex) {}
-  asio::steady_timer wake;  ///< cancelled whenever a try ends
-  int running = 0;
-  std::optional<metainfo_try> result;
-  metainfo_try failure;  ///< the last try that failed
-};
-
-asio::awaitable<void> run_try(std::shared_ptr<metainfo_race> race, asio::ssl::context& tls,
-                              http::url where, bhttp::fields headers,
-                              std::chrono::milliseconds budget) {
-  auto ex = co_await asio::this_coro::executor;
-  http::client_options copts;
-  copts.connect_timeout = copts.response_timeout = copts.idle_timeout = budget;
-  metainfo_try t;
-  auto res = co_await http::send_request(ex, tls, bhttp::verb::get, where, headers, copts, t.ec);
-  if (res && res->status() != 200) {
-    t.refusal = co_await pull::read_refusal(*res);
-  } else if (res && !(t.ec = co_await res->read_body(t.metainfo, 16 * 1024 * 1024))) {
-    const std::string bt_port(res->headers()["X-Rookery-BT-Port"]);
-    t.bt_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
-    t.answered = true;
-  }
-  --race->running;
-  if (!race->result && (t.answered || t.refusal)) {
-    race->result = std::move(t);
-  } else if (!race->result) {
-    race->failure = std::move(t);
-  }
-  race->wake.cancel();
-}
-
-}  // namespace
+constexpr std::chrono::milliseconds twin_after{1000};  // a metainfo try gets a twin then
 
 asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_request& request,
                                                           pull::upstream_refusal& refusal,
@@ -274,10 +226,10 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
   // The seeder shares the origin's link with everything the swarm sends from there. On that
   // busy link a lost SYN or response segment waits out TCP's backed-off retransmission timer
   // (1, 2, 4 s...), and giving up would send this host to the registry over the same link.
-  // So each round of tries gets a short deadline that doubles (a seeder fetching a cold blob
-  // answers a repeated request from the same fetch), and rounds go on while the budget lasts;
-  // a try with no answer after hedge_after gets a twin on a new connection, and the first
-  // answer wins (on the testbed one metainfo request in ten missed its first 2 s deadline).
+  // So each round gets a short deadline that doubles (a seeder fetching a cold blob answers a
+  // repeated request from the same fetch), and rounds go on while the budget lasts; a request
+  // with no answer after twin_after gets a twin on a new connection, and the first answer wins
+  // (on the testbed one metainfo request in ten missed its first 2 s deadline without).
   // A seeder that is down refuses at once: three refusals end it.
   auto ex = co_await asio::this_coro::executor;
   using clock = std::chrono::steady_clock;
@@ -293,39 +245,25 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
     const auto now = clock::now();
     if (now >= give_up) break;
     const auto deadline = std::min(now + per_try, give_up);
-    auto race = std::make_shared<metainfo_race>(ex);
-    const auto launch = [&] {
-      ++tries;
-      ++race->running;
-      const auto budget =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      asio::co_spawn(ex, run_try(race, tls_, where, headers, budget), asio::detached);
-    };
-    launch();
-    const auto hedge_at = now + hedge_after;
-    bool hedged = false;
-    while (!race->result && race->running > 0) {
-      const bool may_hedge = !hedged && hedge_at < deadline;
-      race->wake.expires_at(may_hedge ? hedge_at : clock::time_point::max());
-      boost::system::error_code ignored;  // cancel() is the wake-up
-      co_await race->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-      if (may_hedge && !race->result && race->running > 0 && clock::now() >= hedge_at) {
-        hedged = true;
-        launch();
-      }
-    }
-    if (race->result && race->result->refusal) {
-      refusal = std::move(*race->result->refusal);
+    http::client_options copts;
+    copts.connect_timeout = copts.response_timeout = copts.idle_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    ++tries;
+    auto res = co_await http::send_request_with_twin(ex, tls_, bhttp::verb::get, where, headers,
+                                                     copts, twin_after, ec);
+    if (res && res->status() != 200) {
+      refusal = co_await pull::read_refusal(*res);
       co_return std::string{};
     }
-    if (race->result) {
-      seeder_port = race->result->bt_port;
-      if (tries > 1)
-        spdlog::info("metainfo for {} came on try {}, after {} ms", request.digest.str(), tries,
-                     elapsed_ms());
-      co_return std::move(race->result->metainfo);
+    std::string metainfo;
+    if (res && !(ec = co_await res->read_body(metainfo, 16 * 1024 * 1024))) {
+      const std::string bt_port(res->headers()["X-Rookery-BT-Port"]);
+      seeder_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
+      if (clock::now() - started >= twin_after)
+        spdlog::info("metainfo for {} came after {} ms (round {})", request.digest.str(),
+                     elapsed_ms(), tries);
+      co_return metainfo;
     }
-    ec = race->failure.ec;
     if (clock::now() < deadline) {  // refused or broken, not slow
       if (++refused == 3) break;
       asio::steady_timer pause(ex, std::chrono::milliseconds(200 * refused));

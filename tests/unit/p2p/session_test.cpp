@@ -441,6 +441,28 @@ session_options loopback_host() {
   return opts;
 }
 
+// Where a session on loopback listens.
+lt::tcp::endpoint listening(const session& s) {
+  return {lt::make_address("127.0.0.1"), static_cast<unsigned short>(s.listen_port())};
+}
+
+// `host` starts fetching the blob into `dir` (made here) from the one peer it is told of.
+std::shared_ptr<rookery::p2p::torrent> fetch_from(session& host, const blob_on_disk& blob,
+                                                  const fs::path& dir,
+                                                  const lt::tcp::endpoint& peer) {
+  fs::create_directories(dir);
+  std::error_code ec;
+  auto t = host.add(blob.d, blob.metainfo, dir, false, false, ec);
+  REQUIRE(t);
+  t->handle().connect_peer(peer);
+  return t;
+}
+
+std::string file_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 }  // namespace
 
 TEST_CASE("session: a finished download handed to the store keeps seeding without a recheck",
@@ -457,12 +479,8 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   std::error_code ec;
   REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
   const fs::path downloads = scratch.path / "downloads", store = scratch.path / "store";
-  fs::create_directories(downloads);
   fs::create_directories(store);
-  auto t = host->add(blob.d, blob.metainfo, downloads, false, false, ec);
-  REQUIRE(t);
-  t->handle().connect_peer(lt::tcp::endpoint(lt::make_address("127.0.0.1"),
-                                             static_cast<unsigned short>(origin->listen_port())));
+  auto t = fetch_from(*host, blob, downloads, listening(*origin));
   rookery::test::run_until(io, [&] { return t->complete(); });
   rookery::test::run_until(io, [&] { return t->handle().status().num_peers > 0; });
   fs::copy_file(downloads / blob.d.hex(), store / blob.d.hex());  // the store's verified copy
@@ -484,11 +502,7 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   // And serves it from there: a third host that knows only this one gets the blob.
   origin.reset();
   auto third = std::make_unique<session>(io, loopback_host());
-  fs::create_directories(scratch.path / "third");
-  auto t3 = third->add(blob.d, blob.metainfo, scratch.path / "third", false, false, ec);
-  REQUIRE(t3);
-  t3->handle().connect_peer(lt::tcp::endpoint(lt::make_address("127.0.0.1"),
-                                              static_cast<unsigned short>(host->listen_port())));
+  auto t3 = fetch_from(*third, blob, scratch.path / "third", listening(*host));
   rookery::test::run_until(io, [&] { return t3->complete(); });
   CHECK(t3->complete());
   t3.reset();
@@ -496,8 +510,7 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   host.reset();
   io.restart();
   io.poll();
-  std::ifstream copy(scratch.path / "third" / blob.d.hex(), std::ios::binary);
-  CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
+  CHECK(file_text(scratch.path / "third" / blob.d.hex()) == blob.content);
 }
 
 // ---- the origin's piece dealer ------------------------------------------------------
@@ -516,13 +529,8 @@ TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a f
   blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 77, 21);
   std::error_code ec;
   REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
-  const lt::tcp::endpoint origin_at(lt::make_address("127.0.0.1"),
-                                    static_cast<unsigned short>(origin->listen_port()));
   const auto fetch = [&](session& host, const char* name) {
-    fs::create_directories(scratch.path / name);
-    auto t = host.add(blob.d, blob.metainfo, scratch.path / name, false, false, ec);
-    REQUIRE(t);
-    t->handle().connect_peer(origin_at);
+    auto t = fetch_from(host, blob, scratch.path / name, listening(*origin));
     rookery::test::run_until(io, [&] { return t->complete(); });
   };
 
@@ -540,8 +548,7 @@ TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a f
   origin.reset();
   io.restart();
   io.poll();
-  std::ifstream copy(scratch.path / "b" / blob.d.hex(), std::ios::binary);
-  CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
+  CHECK(file_text(scratch.path / "b" / blob.d.hex()) == blob.content);
 }
 
 TEST_CASE("dealer: two hosts that cannot reach each other both get every piece", "[p2p][dealer]") {
@@ -559,15 +566,10 @@ TEST_CASE("dealer: two hosts that cannot reach each other both get every piece",
   blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 11, 22);
   std::error_code ec;
   REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
-  const lt::tcp::endpoint origin_at(lt::make_address("127.0.0.1"),
-                                    static_cast<unsigned short>(origin->listen_port()));
   std::vector<std::shared_ptr<rookery::p2p::torrent>> torrents;
   for (std::size_t i = 0; i < hosts.size(); ++i) {
-    const fs::path dir = scratch.path / ("host" + std::to_string(i));
-    fs::create_directories(dir);
-    torrents.push_back(hosts[i]->add(blob.d, blob.metainfo, dir, false, false, ec));
-    REQUIRE(torrents.back());
-    torrents.back()->handle().connect_peer(origin_at);
+    torrents.push_back(fetch_from(*hosts[i], blob, scratch.path / ("host" + std::to_string(i)),
+                                  listening(*origin)));
   }
   const auto all_done = [&] {
     return std::all_of(torrents.begin(), torrents.end(), [](auto& t) { return t->complete(); });
@@ -585,9 +587,7 @@ TEST_CASE("dealer: two hosts that cannot reach each other both get every piece",
   io.restart();
   io.poll();
   for (int i = 0; i < 2; ++i) {
-    std::ifstream copy(scratch.path / ("host" + std::to_string(i)) / blob.d.hex(),
-                       std::ios::binary);
-    CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == blob.content);
+    CHECK(file_text(scratch.path / ("host" + std::to_string(i)) / blob.d.hex()) == blob.content);
   }
 }
 

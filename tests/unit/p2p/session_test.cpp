@@ -441,6 +441,15 @@ session_options loopback_host() {
   return opts;
 }
 
+// A session on `io` that seeds `blob` from `dir`.
+std::unique_ptr<session> seeding(boost::asio::io_context& io, const session_options& opts,
+                                 const blob_on_disk& blob, const fs::path& dir) {
+  auto s = std::make_unique<session>(io, opts);
+  std::error_code ec;
+  REQUIRE(s->add(blob.d, blob.metainfo, dir, true, false, ec));
+  return s;
+}
+
 // Where a session on loopback listens.
 lt::tcp::endpoint listening(const session& s) {
   return {lt::make_address("127.0.0.1"), static_cast<unsigned short>(s.listen_port())};
@@ -473,11 +482,9 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   // again before anyone could fetch a piece from this host.
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch{"adopt"};
-  auto origin = std::make_unique<session>(io, loopback_host());
-  auto host = std::make_unique<session>(io, loopback_host());
   blob_on_disk blob(scratch.path, 1024 * 1024 + 3, 23);
-  std::error_code ec;
-  REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
+  auto origin = seeding(io, loopback_host(), blob, scratch.path);
+  auto host = std::make_unique<session>(io, loopback_host());
   const fs::path downloads = scratch.path / "downloads", store = scratch.path / "store";
   fs::create_directories(store);
   auto t = fetch_from(*host, blob, downloads, listening(*origin));
@@ -523,12 +530,10 @@ TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a f
   // away to a peer B cannot reach (the tail rule's wait would outlast a proxy's stall timer).
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch{"dealer"};
-  auto origin = std::make_unique<session>(io, dealing_origin());
+  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 77, 21);
+  auto origin = seeding(io, dealing_origin(), blob, scratch.path);
   auto host_a = std::make_unique<session>(io, loopback_host());
   auto host_b = std::make_unique<session>(io, loopback_host());
-  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 77, 21);
-  std::error_code ec;
-  REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
   const auto fetch = [&](session& host, const char* name) {
     auto t = fetch_from(host, blob, scratch.path / name, listening(*origin));
     rookery::test::run_until(io, [&] { return t->complete(); });
@@ -559,13 +564,11 @@ TEST_CASE("dealer: two hosts that cannot reach each other both get every piece",
   const rookery::test::temp_dir scratch{"dealer2"};
   auto origin_opts = dealing_origin();
   origin_opts.upload_rate_limit = 1024 * 1024;  // both hosts join before all is dealt
-  auto origin = std::make_unique<session>(io, origin_opts);
+  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 11, 22);
+  auto origin = seeding(io, origin_opts, blob, scratch.path);
   std::vector<std::unique_ptr<session>> hosts;
   hosts.push_back(std::make_unique<session>(io, loopback_host()));
   hosts.push_back(std::make_unique<session>(io, loopback_host()));
-  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 11, 22);
-  std::error_code ec;
-  REQUIRE(origin->add(blob.d, blob.metainfo, scratch.path, true, false, ec));
   std::vector<std::shared_ptr<rookery::p2p::torrent>> torrents;
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     torrents.push_back(fetch_from(*hosts[i], blob, scratch.path / ("host" + std::to_string(i)),

@@ -13,6 +13,7 @@
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
 #include <libtorrent/ip_filter.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
@@ -217,6 +218,46 @@ void torrent::want(std::uint64_t offset) {
   handle_.piece_priority(lt::piece_index_t(index), lt::top_priority);
 }
 
+// libtorrent 2.0 asks a peer for blocks only on an event on that peer's connection: a HAVE, an
+// unchoke, a block arriving, a reject. When the origin's dealer rejects a request (the piece was
+// dealt to another host), the blocks go back to the picker, but the other peers that have them,
+// hosts already done with the blob that send nothing more, are never asked. The host then
+// idles with pieces missing and unchoked peers holding them (seen in swarm_pull: 8 of 97
+// pieces missing, four peers holding all 8, no block asked for seconds, until the stall
+// fallback took them from the registry). A piece's priority moving to "don't download" and back
+// makes libtorrent weigh its interest in every peer again and ask each interesting, unchoking
+// one for blocks (torrent::update_peer_interest -> peer_is_interesting). The piece toggled is one
+// this host has: what it offers peers and whether it counts as finished stay as they were.
+void torrent::ask_peers_again() {
+  const auto had = std::find(have_.begin(), have_.end(), true);
+  if (had == have_.end()) return;
+  const lt::piece_index_t index(static_cast<int>(had - have_.begin()));
+  handle_.piece_priority(index, lt::dont_download);
+  handle_.piece_priority(index, lt::default_priority);
+}
+
+std::string torrent::stall_report() const {
+  std::vector<lt::peer_info> peers;
+  handle_.get_peer_info(peers);
+  int seeds = 0, holding = 0, choking = 0, asked = 0;
+  for (const auto& p : peers) {
+    if (p.flags & lt::peer_info::seed) ++seeds;
+    asked += p.download_queue_length;
+    for (int i = 0; i < piece_count(); ++i) {
+      if (!have_[static_cast<std::size_t>(i)] && i < p.pieces.size() &&
+          p.pieces[lt::piece_index_t(i)]) {
+        ++holding;
+        if (p.flags & lt::peer_info::remote_choked) ++choking;
+        break;
+      }
+    }
+  }
+  return fmt::format(
+      "{} of {} pieces missing; peers: {} ({} seeds), {} with a missing piece, {} of those "
+      "choking this host; {} blocks asked for",
+      piece_count() - have_count_, piece_count(), peers.size(), seeds, holding, choking, asked);
+}
+
 // ---- session --------------------------------------------------------------
 
 void load_fleet(session_options& opts, const std::string& ca_file, const std::string& cert_file,
@@ -351,6 +392,9 @@ session::~session() {
   lt_->set_alert_notify([] {});
 }
 
+// A torrent that has received nothing for this long has its peers asked for blocks again.
+constexpr auto ask_again_after = std::chrono::seconds(1);
+
 asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
   // The session may be gone before this first runs (destroyed before the io_context ran).
   for (;;) {
@@ -362,7 +406,15 @@ asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
     // Statuses come back as a state_update_alert (only torrents that changed): no call here
     // waits for libtorrent's thread.
     lt_->post_torrent_updates();
-    for (auto& [d, t] : torrents_) t->notify();  // readers re-check for stalls
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [d, t] : torrents_) {
+      t->notify();  // readers re-check for stalls
+      if (!t->complete() && !t->failed() && now - t->last_progress_ >= ask_again_after &&
+          now - t->asked_again_at_ >= ask_again_after) {
+        t->asked_again_at_ = now;
+        t->ask_peers_again();
+      }
+    }
   }
 }
 

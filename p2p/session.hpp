@@ -124,6 +124,15 @@ class torrent {
   /// would all fetch it from the seeder and have nothing to trade.
   void want(std::uint64_t offset);
 
+  /// Makes libtorrent ask every unchoked peer that has a missing piece for blocks again (see
+  /// session.cpp: after a peer rejects a request, the others are not asked). Needs a piece this
+  /// host has; does nothing without one.
+  void ask_peers_again();
+
+  /// Why nothing arrives, for a stall warning: pieces missing, peers, and what the peers that
+  /// have a missing piece are doing. Asks libtorrent (a blocking call): for rare events only.
+  std::string stall_report() const;
+
  private:
   friend class session;
   void on_piece(lt::piece_index_t piece);
@@ -145,6 +154,7 @@ class torrent {
   std::unordered_map<int, piece_data> pieces_read_;  ///< bounded by the readers: one each
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
+  std::chrono::steady_clock::time_point asked_again_at_;  ///< the last ask_peers_again()
   std::int64_t payload_seen_ = 0;  ///< most payload received and not failed, so far
   std::int64_t payload_sent_ = 0;  ///< payload bytes sent when an upload was last noted
   lt::torrent_status status_;      ///< libtorrent's last word (state_update_alert), never asked

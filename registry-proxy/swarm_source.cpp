@@ -164,8 +164,8 @@ class swarm_reader final : public pull::blob_reader {
       }
       if (!fill_ && !torrent_->failed()) {
         // Stalled: the missing pieces come from the registry, into the swarm.
-        spdlog::warn("swarm stalled on {} at byte {}; taking the missing pieces from upstream",
-                     request_.digest.str(), offset_);
+        spdlog::warn("swarm stalled on {} at byte {} ({}); taking the missing pieces from upstream",
+                     request_.digest.str(), offset_, torrent_->stall_report());
         ++owner_.fallbacks_.filled;
         fill_ = std::make_shared<fill_state>(torrent_->piece_count());
         fill_since_ = std::chrono::steady_clock::now();

@@ -46,6 +46,9 @@ from_registry=$(( $(metric "http://127.0.0.1:$p1" rookery_proxy_blob_bytes_from_
 echo "after the seeder died: $fills fills, $from_registry bytes from the registry (image: 16 MiB)"
 ((from_registry < 18 * 1048576)) || fail "the registry sent $from_registry bytes to two hosts of a 16 MiB image"
 ((fills > 0)) || fail "no host filled missing pieces from the registry after the seeder died"
+# The warning says what the swarm looked like: pieces missing, peers, and which of them had any.
+grep -hE 'swarm stalled on .* \([0-9]+ of [0-9]+ pieces missing; peers: [0-9]+ \([0-9]+ seeds\), [0-9]+ with a missing piece' \
+  "$RK_TMP"/px1/proxy.log "$RK_TMP"/px2/proxy.log | head -n 1 | grep . || fail "a stall warning without the swarm's state"
 pass "seeder killed mid-transfer: both pulls complete"
 
 # --- the seeder restarts: it seeds again from its store, downloads nothing --------------------

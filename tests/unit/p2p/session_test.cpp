@@ -5,10 +5,15 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/extensions.hpp>
+#include <libtorrent/peer_connection_handle.hpp>
+#include <libtorrent/peer_request.hpp>
 #include <random>
 
 #include "layers/error.hpp"
@@ -518,6 +523,139 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   io.restart();
   io.poll();
   CHECK(file_text(scratch.path / "third" / blob.d.hex()) == blob.content);
+}
+
+namespace {
+
+// A peer that holds every request for pieces 0 and 1 unanswered until `release`, then takes
+// those pieces back (BEP 54's DONT_HAVE) and rejects the requests (BEP 6), as the origin's
+// dealer turns a host away from a piece dealt to another.
+struct holding {
+  std::atomic<bool> release{false};
+  std::atomic<int> held{0};  ///< requests held so far
+  std::atomic<std::chrono::steady_clock::time_point> rejected_at{};
+};
+
+class holding_peer final : public lt::peer_plugin {
+ public:
+  holding_peer(std::shared_ptr<holding> h, lt::peer_connection_handle pc)
+      : holding_(std::move(h)), pc_(std::move(pc)) {}
+  bool on_extension_handshake(const lt::bdecode_node& handshake) override {
+    const auto m = handshake.dict_find_dict("m");
+    dont_have_id_ = static_cast<int>(m ? m.dict_find_int_value("lt_donthave", 0) : 0);
+    return true;
+  }
+  bool on_request(const lt::peer_request& r) override {
+    if (r.piece != lt::piece_index_t(0) && r.piece != lt::piece_index_t(1)) return false;
+    held_.push_back(r);
+    ++holding_->held;
+    return true;
+  }
+  void tick() override {
+    if (!holding_->release || held_.empty()) return;
+    REQUIRE(dont_have_id_ > 0);
+    for (char piece : {0, 1}) send({20, static_cast<char>(dont_have_id_), 0, 0, 0, piece});
+    for (const auto& r : held_) {
+      std::string reject{16};
+      for (const int field : {static_cast<int>(r.piece), r.start, r.length})
+        for (int shift : {24, 16, 8, 0}) reject += static_cast<char>(field >> shift);
+      send(reject);
+    }
+    held_.clear();
+    holding_->rejected_at = std::chrono::steady_clock::now();
+  }
+
+ private:
+  void send(const std::string& message) {
+    const auto n = static_cast<std::uint32_t>(message.size());
+    std::string framed{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+    framed += message;
+    pc_.send_buffer(framed.data(), static_cast<int>(framed.size()));
+  }
+
+  std::shared_ptr<holding> holding_;
+  lt::peer_connection_handle pc_;
+  int dont_have_id_ = 0;
+  std::vector<lt::peer_request> held_;
+};
+
+struct holding_torrent final : lt::torrent_plugin {
+  explicit holding_torrent(std::shared_ptr<holding> h) : holding_(std::move(h)) {}
+  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
+    return std::make_shared<holding_peer>(holding_, pc);
+  }
+  std::shared_ptr<holding> holding_;
+};
+
+}  // namespace
+
+TEST_CASE("session: pieces a peer turned away are asked of the other peers that have them",
+          "[p2p][session]") {
+  // libtorrent asks a peer for blocks only on an event on that peer's connection. Host H asks
+  // peer R for pieces 0 and 1; R holds the requests, then rejects them (as the origin's dealer
+  // does). Peer S has both pieces but sends H nothing more: without being asked again, H would
+  // wait for ever. Piece 2 is nowhere (as pieces the dealer hides), so libtorrent does not
+  // send duplicate requests for busy blocks (its end game) either.
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"ask-again"};
+  blob_on_disk blob(scratch.path, 4 * 64 * 1024 - 100, 24);
+  std::vector<std::unique_ptr<session>> partial;  // R and S: every piece but 2
+  {
+    auto full = seeding(io, loopback_host(), blob, scratch.path);
+    for (const char* name : {"r", "s"}) {
+      partial.push_back(std::make_unique<session>(io, loopback_host()));
+      fs::create_directories(scratch.path / name);
+      std::error_code ec;
+      auto t = partial.back()->add(blob.d, blob.metainfo, scratch.path / name, false, false, ec);
+      REQUIRE(t);
+      t->handle().piece_priority(lt::piece_index_t(2), lt::dont_download);
+      t->handle().connect_peer(listening(*full));
+      rookery::test::run_until(io, [&] {
+        return t->has(lt::piece_index_t(0)) && t->has(lt::piece_index_t(1)) &&
+               t->has(lt::piece_index_t(3));
+      });
+    }
+  }
+  auto shared = std::make_shared<holding>();
+  lt::torrent_handle held_at = partial[0]->find(blob.d)->handle();
+  held_at.add_extension([shared](const lt::torrent_handle&, lt::client_data_t) {
+    return std::make_shared<holding_torrent>(shared);
+  });
+  // H first gets piece 3 from R (a piece it has is what the fix needs), then asks for 0 and 1.
+  auto host = std::make_unique<session>(io, loopback_host());
+  fs::create_directories(scratch.path / "h");
+  std::error_code ec;
+  auto t = host->add(blob.d, blob.metainfo, scratch.path / "h", false, false, ec);
+  REQUIRE(t);
+  for (int piece : {0, 1}) t->handle().piece_priority(lt::piece_index_t(piece), lt::dont_download);
+  t->handle().connect_peer(listening(*partial[0]));
+  rookery::test::run_until(io, [&] { return t->has(lt::piece_index_t(3)); });
+  for (int piece : {0, 1})
+    t->handle().piece_priority(lt::piece_index_t(piece), lt::default_priority);
+  rookery::test::run_until(io, [&] { return shared->held > 0; });
+  t->handle().connect_peer(listening(*partial[1]));
+  // Past libtorrent's own retry (every 5 s, for a peer it could not ask for enough blocks).
+  io.run_for(std::chrono::seconds(6));
+  // The blocks held at R are not asked of S meanwhile (no duplicate requests).
+  const bool lacked = !t->has(lt::piece_index_t(0)) || !t->has(lt::piece_index_t(1));
+  REQUIRE(lacked);
+
+  shared->release = true;
+  const auto both = [&] { return t->has(lt::piece_index_t(0)) && t->has(lt::piece_index_t(1)); };
+  for (int i = 0; i < 100 && !both(); ++i) io.run_for(std::chrono::milliseconds(50));
+  REQUIRE(both());
+  // Asked of S within a second or two of the reject; libtorrent alone asks on its next 5 s
+  // retry (3-5 s later here) or, when it could ask for enough blocks last time, never.
+  const auto waited = std::chrono::steady_clock::now() - shared->rejected_at.load();
+  INFO(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms");
+  CHECK(waited < std::chrono::milliseconds(2500));
+  CHECK_FALSE(t->has(lt::piece_index_t(2)));
+  t.reset();
+  host.reset();
+  partial.clear();
+  io.restart();
+  io.poll();
 }
 
 // ---- the origin's piece dealer ------------------------------------------------------

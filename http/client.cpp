@@ -296,9 +296,9 @@ asio::awaitable<std::unique_ptr<response_stream>> send_request_with_twin(
   auto race = std::make_shared<twin_race>(ex);
   ++race->running;
   asio::co_spawn(ex, run_twin(race, tls, method, where, headers, opts), asio::detached);
+  const auto twin_at = started + twin_after;
   bool twinned = false;
   while (!race->decided && race->running > 0) {
-    const auto twin_at = started + twin_after;
     const bool may_twin = !twinned && twin_at < deadline;
     race->wake.expires_at(may_twin ? twin_at : clock::time_point::max());
     boost::system::error_code ignored;  // cancel() is the wake-up

@@ -240,7 +240,7 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
   };
   std::chrono::milliseconds per_try{2000};
   std::error_code ec;
-  int tries = 0, refused = 0;
+  int rounds = 0, refused = 0;
   for (;;) {
     const auto now = clock::now();
     if (now >= give_up) break;
@@ -248,7 +248,7 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
     http::client_options copts;
     copts.connect_timeout = copts.response_timeout = copts.idle_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    ++tries;
+    ++rounds;
     auto res = co_await http::send_request_with_twin(ex, tls_, bhttp::verb::get, where, headers,
                                                      copts, twin_after, ec);
     if (res && res->status() != 200) {
@@ -261,7 +261,7 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
       seeder_port = bt_port.empty() ? 0 : std::atoi(bt_port.c_str());
       if (clock::now() - started >= twin_after)
         spdlog::info("metainfo for {} came after {} ms (round {})", request.digest.str(),
-                     elapsed_ms(), tries);
+                     elapsed_ms(), rounds);
       co_return metainfo;
     }
     if (clock::now() < deadline) {  // refused or broken, not slow
@@ -271,8 +271,8 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
     }
     per_try *= 2;
   }
-  spdlog::warn("no metainfo from the seeder for {} after {} tries in {} ms: {}",
-               request.digest.str(), tries, elapsed_ms(), ec.message());
+  spdlog::warn("no metainfo from the seeder for {} after {} rounds in {} ms: {}",
+               request.digest.str(), rounds, elapsed_ms(), ec.message());
   co_return std::string{};
 }
 

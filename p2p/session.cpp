@@ -167,7 +167,7 @@ void torrent::on_piece(lt::piece_index_t index) {
   const int piece = static_cast<int>(index);
   if (piece < 0 || piece >= piece_count() || have_[static_cast<std::size_t>(piece)]) return;
   have_[static_cast<std::size_t>(piece)] = true;
-  ++have_count_;
+  if (++have_count_ == 1) first_had_ = piece;
   while (next_missing_ < piece_count() && have_[static_cast<std::size_t>(next_missing_)])
     ++next_missing_;
   last_progress_ = std::chrono::steady_clock::now();
@@ -221,24 +221,33 @@ void torrent::want(std::uint64_t offset) {
 // libtorrent 2.0 asks a peer for blocks only on an event on that peer's connection: a HAVE, an
 // unchoke, a block arriving, a reject. When the origin's dealer rejects a request (the piece was
 // dealt to another host), the blocks go back to the picker, but the other peers that have them,
-// hosts already done with the blob that send nothing more, are never asked. The host then
-// idles with pieces missing and unchoked peers holding them (seen in swarm_pull: 8 of 97
-// pieces missing, four peers holding all 8, no block asked for seconds, until the stall
-// fallback took them from the registry). A piece's priority moving to "don't download" and back
-// makes libtorrent weigh its interest in every peer again and ask each interesting, unchoking
-// one for blocks (torrent::update_peer_interest -> peer_is_interesting). The piece toggled is one
-// this host has: what it offers peers and whether it counts as finished stay as they were.
+// hosts already done with the blob that send nothing more, are asked only on libtorrent's
+// end-game retry (every 5 s, and only on a connection that could not ask for enough blocks
+// before) or never. The host then idles with pieces missing and unchoked peers holding them
+// (seen in swarm_pull: 8 of 97 pieces missing, four peers holding all 8, no block asked for,
+// until the stall fallback took them from the registry). A piece's priority moving to "don't
+// download" and back makes libtorrent weigh its interest in every peer again and ask each
+// interesting, unchoking one for blocks (torrent::update_peer_interest -> peer_is_interesting).
+// The piece toggled is the first this host got: what it offers peers and whether it counts as
+// finished stay as they were (libtorrent counts a piece as had once it is on disk; the first is
+// the one most surely written by now).
 void torrent::ask_peers_again() {
-  const auto had = std::find(have_.begin(), have_.end(), true);
-  if (had == have_.end()) return;
-  const lt::piece_index_t index(static_cast<int>(had - have_.begin()));
-  handle_.piece_priority(index, lt::dont_download);
-  handle_.piece_priority(index, lt::default_priority);
+  if (first_had_ < 0) return;
+  try {
+    handle_.piece_priority(lt::piece_index_t(first_had_), lt::dont_download);
+    handle_.piece_priority(lt::piece_index_t(first_had_), lt::default_priority);
+  } catch (const lt::system_error&) {
+    // The torrent was removed meanwhile: nothing to ask for.
+  }
 }
 
 std::string torrent::stall_report() const {
   std::vector<lt::peer_info> peers;
-  handle_.get_peer_info(peers);
+  try {
+    handle_.get_peer_info(peers);
+  } catch (const lt::system_error&) {
+    return "torrent removed";
+  }
   int seeds = 0, holding = 0, choking = 0, asked = 0;
   for (const auto& p : peers) {
     if (p.flags & lt::peer_info::seed) ++seeds;
@@ -392,7 +401,9 @@ session::~session() {
   lt_->set_alert_notify([] {});
 }
 
-// A torrent that has received nothing for this long has its peers asked for blocks again.
+// A torrent that has received nothing for this long has its peers asked for blocks again, and
+// again each time this passes (each ask costs libtorrent a look at every peer's pieces: cheap
+// for the few torrents a host fetches at once).
 constexpr auto ask_again_after = std::chrono::seconds(1);
 
 asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
@@ -409,7 +420,8 @@ asio::awaitable<void> session::tick(std::weak_ptr<bool> alive) {
     const auto now = std::chrono::steady_clock::now();
     for (auto& [d, t] : torrents_) {
       t->notify();  // readers re-check for stalls
-      if (!t->complete() && !t->failed() && now - t->last_progress_ >= ask_again_after &&
+      if (!t->complete() && !t->failed() && t->status_.num_peers > 0 &&
+          now - t->last_progress_ >= ask_again_after &&
           now - t->asked_again_at_ >= ask_again_after) {
         t->asked_again_at_ = now;
         t->ask_peers_again();

@@ -625,7 +625,8 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
   held_at.add_extension([shared](const lt::torrent_handle&, lt::client_data_t) {
     return std::make_shared<holding_torrent>(shared);
   });
-  // H first gets piece 3 from R (a piece it has is what the fix needs), then asks for 0 and 1.
+  // H first gets piece 3 from R (a piece it has is what the fix needs), then asks R for blocks
+  // of 0 and 1.
   auto host = std::make_unique<session>(io, loopback_host());
   fs::create_directories(scratch.path / "h");
   std::error_code ec;

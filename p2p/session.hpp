@@ -155,7 +155,7 @@ class torrent {
   std::unordered_map<int, bool> reads_pending_;
   std::chrono::steady_clock::time_point last_progress_;
   std::chrono::steady_clock::time_point asked_again_at_;  ///< the last ask_peers_again()
-  int first_had_ = -1;  ///< the first piece that arrived (ask_peers_again toggles it)
+  int first_had_ = -1;             ///< the first piece that arrived (ask_peers_again toggles it)
   std::int64_t payload_seen_ = 0;  ///< most payload received and not failed, so far
   std::int64_t payload_sent_ = 0;  ///< payload bytes sent when an upload was last noted
   lt::torrent_status status_;      ///< libtorrent's last word (state_update_alert), never asked

@@ -460,14 +460,18 @@ lt::tcp::endpoint listening(const session& s) {
   return {lt::make_address("127.0.0.1"), static_cast<unsigned short>(s.listen_port())};
 }
 
-// `host` starts fetching the blob into `dir` (made here) from the one peer it is told of.
+// `host` starts fetching the blob into `dir` (made here) from the one peer it is told of, all
+// but the `unwanted` pieces.
 std::shared_ptr<rookery::p2p::torrent> fetch_from(session& host, const blob_on_disk& blob,
                                                   const fs::path& dir,
-                                                  const lt::tcp::endpoint& peer) {
+                                                  const lt::tcp::endpoint& peer,
+                                                  std::initializer_list<int> unwanted = {}) {
   fs::create_directories(dir);
   std::error_code ec;
   auto t = host.add(blob.d, blob.metainfo, dir, false, false, ec);
   REQUIRE(t);
+  for (int piece : unwanted)
+    t->handle().piece_priority(lt::piece_index_t(piece), lt::dont_download);
   t->handle().connect_peer(peer);
   return t;
 }
@@ -608,12 +612,7 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
     auto full = seeding(io, loopback_host(), blob, scratch.path);
     for (const char* name : {"r", "s"}) {
       partial.push_back(std::make_unique<session>(io, loopback_host()));
-      fs::create_directories(scratch.path / name);
-      std::error_code ec;
-      auto t = partial.back()->add(blob.d, blob.metainfo, scratch.path / name, false, false, ec);
-      REQUIRE(t);
-      t->handle().piece_priority(lt::piece_index_t(2), lt::dont_download);
-      t->handle().connect_peer(listening(*full));
+      auto t = fetch_from(*partial.back(), blob, scratch.path / name, listening(*full), {2});
       rookery::test::run_until(io, [&] {
         return t->has(lt::piece_index_t(0)) && t->has(lt::piece_index_t(1)) &&
                t->has(lt::piece_index_t(3));
@@ -628,12 +627,7 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
   // H first gets piece 3 from R (a piece it has is what the fix needs), then asks R for blocks
   // of 0 and 1.
   auto host = std::make_unique<session>(io, loopback_host());
-  fs::create_directories(scratch.path / "h");
-  std::error_code ec;
-  auto t = host->add(blob.d, blob.metainfo, scratch.path / "h", false, false, ec);
-  REQUIRE(t);
-  for (int piece : {0, 1}) t->handle().piece_priority(lt::piece_index_t(piece), lt::dont_download);
-  t->handle().connect_peer(listening(*partial[0]));
+  auto t = fetch_from(*host, blob, scratch.path / "h", listening(*partial[0]), {0, 1});
   rookery::test::run_until(io, [&] { return t->has(lt::piece_index_t(3)); });
   for (int piece : {0, 1})
     t->handle().piece_priority(lt::piece_index_t(piece), lt::default_priority);

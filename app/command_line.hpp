@@ -14,12 +14,13 @@
 
 namespace rookery::app {
 
-/// --fleet-ca, --fleet-cert, --fleet-key, --peer-allow and --bt-setting: the swarm flags both
-/// daemons share.
+/// --fleet-ca, --fleet-cert, --fleet-key, --peer-allow, --bt-setting and --bt-disk-io: the swarm
+/// flags both daemons share.
 struct fleet_flags {
   std::string ca, cert, key;
   std::vector<std::string> peer_allow;
   std::vector<std::string> bt_settings;
+  std::string disk_io = "posix";  ///< or "mmap" (p2p::disk_backend)
 };
 void add_fleet_flags(CLI::App& app, fleet_flags& flags);
 /// Checks the fleet flags without reading a file: all three PEM files or none, every

@@ -14,6 +14,7 @@
 #include <libtorrent/extensions/smart_ban.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/peer_info.hpp>
+#include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
@@ -361,6 +362,7 @@ session::session(asio::io_context& io, session_options opts)
   // second on the testbed. Metainfo always comes from the seeder. Smart-ban stays: it bans a
   // peer that sends a corrupt block, and keep_bans makes the ban last.
   params.extensions = {std::make_shared<smart_ban_only>(), keep_bans(bans_)};
+  if (opts.disk == disk_backend::posix) params.disk_io_constructor = lt::posix_disk_io_constructor;
   lt_ = std::make_unique<lt::session>(std::move(params));
   if (opts.upload_rate_limit > 0 || opts.download_rate_limit > 0) {
     // libtorrent exempts LAN peers from rate limits by default; a datacenter is all LAN, so

@@ -24,6 +24,7 @@
 using rookery::errc;
 using rookery::layers::digest;
 using rookery::layers::digest_of;
+using rookery::p2p::disk_backend;
 using rookery::p2p::parse_cidr;
 using rookery::p2p::session;
 using rookery::p2p::session_options;
@@ -440,9 +441,10 @@ session_options dealing_origin() {
   return opts;
 }
 
-session_options loopback_host() {
+session_options loopback_host(disk_backend disk = disk_backend::posix) {
   session_options opts;
   opts.listen = "127.0.0.1:0";
+  opts.disk = disk;
   return opts;
 }
 
@@ -488,12 +490,16 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   // The proxy commits a blob the swarm delivered to its store, then points the torrent at the
   // store's copy. libtorrent must go on seeding it to the peers it has: moving its storage onto
   // an existing file would make it forget every piece, drop its peers and hash the whole blob
-  // again before anyone could fetch a piece from this host.
+  // again before anyone could fetch a piece from this host. Both ways libtorrent can keep its
+  // files (--bt-disk-io) must get this right: mmap holds the file it mapped, posix opens the
+  // file by name for each block.
+  const auto disk = GENERATE(disk_backend::posix, disk_backend::mmap);
+  CAPTURE(disk == disk_backend::posix ? "posix" : "mmap");
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch{"adopt"};
   blob_on_disk blob(scratch.path, 1024 * 1024 + 3, 23);
-  auto origin = seeding(io, loopback_host(), blob, scratch.path);
-  auto host = std::make_unique<session>(io, loopback_host());
+  auto origin = seeding(io, loopback_host(disk), blob, scratch.path);
+  auto host = std::make_unique<session>(io, loopback_host(disk));
   const fs::path downloads = scratch.path / "downloads", store = scratch.path / "store";
   fs::create_directories(store);
   auto t = fetch_from(*host, blob, downloads, listening(*origin));
@@ -517,7 +523,7 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   CHECK((!fs::exists(own) || fs::equivalent(own, store / blob.d.hex())));
   // And serves it from there: a third host that knows only this one gets the blob.
   origin.reset();
-  auto third = std::make_unique<session>(io, loopback_host());
+  auto third = std::make_unique<session>(io, loopback_host(disk));
   auto t3 = fetch_from(*third, blob, scratch.path / "third", listening(*host));
   rookery::test::run_until(io, [&] { return t3->complete(); });
   CHECK(t3->complete());

@@ -21,8 +21,16 @@ rk_wait_until() {
   shift
   until "$@"; do
     [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
+    rk_nap 0.1
   done
+}
+
+# rk_nap SECONDS: sleeps without starting a process (read's timeout on a pipe nobody writes to,
+# opened once per shell). A benchmark's waits then take no CPU from what it measures: sleep(1)
+# ten times a second cost a CPU-bound testbed a visible share.
+rk_nap() {
+  [ -n "${RK_NAP_FD:-}" ] || exec {RK_NAP_FD}<> <(:)
+  read -rt "$1" -u "$RK_NAP_FD" _ || :
 }
 
 # rk_http_up URL: whether anything answers HTTP at URL (any status).

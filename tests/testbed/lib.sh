@@ -240,24 +240,7 @@ tb_tx_bytes() { tb_exec "$1" cat /sys/class/net/eth0/statistics/tx_bytes; }
 tb_cpu_start() {
   : > "$TB_LOGS/cpu-idle"
   : > "$TB_LOGS/links"
-  (
-    local t0=$EPOCHREALTIME
-    links() {
-      tb_exec sw sh -c 'cd /sys/class/net && cat v-origin/statistics/rx_bytes v-h*/statistics/tx_bytes' \
-        2>/dev/null | awk -v t="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" \
-          'NR == 1 {o = $1; next} {h += $1} END {print t, o, h}' >> "$TB_LOGS/links"
-    }
-    links
-    read -r _ a b c d e f g h _ < /proc/stat
-    for ((n = 1; n <= 3600; n++)); do
-      sleep 1
-      read -r _ a2 b2 c2 d2 e2 f2 g2 h2 _ < /proc/stat
-      total=$(((a2 + b2 + c2 + d2 + e2 + f2 + g2 + h2) - (a + b + c + d + e + f + g + h)))
-      [ "$total" -gt 0 ] && echo $((100 * (d2 + e2 - d - e) / total)) >> "$TB_LOGS/cpu-idle"
-      a=$a2 b=$b2 c=$c2 d=$d2 e=$e2 f=$f2 g=$g2 h=$h2
-      links
-    done
-  ) &
+  tb_exec sw /usr/bin/python3 "$TB_ROOT/tests/testbed/sampler.py" "$TB_LOGS/cpu-idle" "$TB_LOGS/links" &
   TB_CPU_PID=$!
 }
 # tb_cpu_by_kind: CPU seconds (user + system) each kind of process in the testbed's namespaces

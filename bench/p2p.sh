@@ -9,12 +9,15 @@
 #     of the same file (SHA-NI; coreutils' sha256sum is printed too). Target ratio <= 1.3.
 # Cold pulls print min / median / max over the runs.
 # Usage: bench/p2p.sh [RUNS]   (default 3; needs ~6 GB in /tmp)
+# RK_BT_ARGS: more flags for the seeder and every proxy (e.g. "--bt-disk-io mmap" to measure
+# libtorrent's other way of keeping files).
 source "$(dirname "$0")/../tests/integration/lib.sh"
 runs=${1:-3}
+read -ra bt_args <<<"${RK_BT_ARGS:-}"
 
 rp=$(free_port); sp=$(free_port)
 start_registry reg "$rp"
-start_seeder seed "$sp" "$rp"
+start_seeder seed "$sp" "$rp" "${bt_args[@]}"
 echo "generating a 1 GiB layer..."
 head -c $((1 << 30)) /dev/urandom > "$RK_TMP/layer"
 echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' > "$RK_TMP/config"
@@ -38,12 +41,12 @@ awk -v a="$seed" -v b="$dgst" -v c="$sha" 'BEGIN {
 : > "$RK_TMP/ttfb"; : > "$RK_TMP/swarm"; : > "$RK_TMP/direct"
 for ((i = 0; i < runs; i++)); do
   port=$(free_port)
-  start_swarm_proxy "px$i" "$port" "$rp" "$sp"
+  start_swarm_proxy "px$i" "$port" "$rp" "$sp" "${bt_args[@]}"
   # Time to the first body byte, on a cold proxy; then throughput on another cold proxy.
   python3 "$(dirname "$0")/first_byte.py" "http://127.0.0.1:$port/v2/bench/big/blobs/$layer" >> "$RK_TMP/ttfb"
   stop_pid "$PROXY_PID"
   rm -rf "$RK_TMP/px$i"
-  start_swarm_proxy "px$i" "$port" "$rp" "$sp"
+  start_swarm_proxy "px$i" "$port" "$rp" "$sp" "${bt_args[@]}"
   curl -s -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$port/v2/bench/big/blobs/$layer" >> "$RK_TMP/swarm"
   upstream=$(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_from_upstream_total)
   [ "$upstream" = 0 ] || echo "  (run $i: $upstream bytes came from upstream, not the swarm)"

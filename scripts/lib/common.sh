@@ -26,8 +26,8 @@ rk_wait_until() {
 }
 
 # rk_nap SECONDS: sleeps without starting a process (read's timeout on a pipe nobody writes to,
-# opened once per shell). A benchmark's waits then take no CPU from what it measures: sleep(1)
-# ten times a second cost a CPU-bound testbed a visible share.
+# opened once per shell). A benchmark's waits then take no CPU from what it measures: starting
+# `sleep` ten times a second cost a CPU-bound testbed a visible share.
 rk_nap() {
   [ -n "${RK_NAP_FD:-}" ] || exec {RK_NAP_FD}<> <(:)
   read -rt "$1" -u "$RK_NAP_FD" _ || :

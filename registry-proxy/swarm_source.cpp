@@ -126,7 +126,8 @@ class swarm_reader final : public pull::blob_reader {
       if (fallback_) co_return co_await fallback_->read_some(data, size, ec);
       if (offset_ >= torrent_->size()) co_return 0;
       if (torrent_->contiguous() > offset_) {
-        // Read through libtorrent: a verified piece may still sit in its write cache.
+        // Read through libtorrent: with --bt-disk-io mmap a verified piece may still sit in
+        // its store buffer, not yet in the file (posix writes each block before it hashes).
         const lt::piece_index_t index = torrent_->piece_at(offset_);
         // Keep a few reads in flight so disk reads overlap with sending.
         for (int ahead = 1; ahead <= read_ahead; ++ahead)

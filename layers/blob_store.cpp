@@ -18,6 +18,8 @@ namespace {
 
 // How much a writer lets pile up in the page cache before it starts the writeback.
 constexpr std::uint64_t writeback_bytes = 8 << 20;
+// How much writer::take reads at a time.
+constexpr std::size_t take_chunk = 1 << 20;
 
 std::error_code sync_directory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -83,39 +85,135 @@ blob_store::writer::writer(writer&& other) noexcept
       written_(other.written_),
       flushed_(other.flushed_),
       os_error_(other.os_error_),
-      done_(std::exchange(other.done_, true)) {}
+      done_(std::exchange(other.done_, true)),
+      shared_(other.shared_),
+      source_fd_(std::exchange(other.source_fd_, -1)),
+      file_changes_(other.file_changes_),
+      buffer_(std::move(other.buffer_)) {}
 
 blob_store::writer::~writer() {
   if (fd_ >= 0) ::close(fd_);
+  if (source_fd_ >= 0) ::close(source_fd_);
   if (!done_) {
     std::error_code ignored;
     fs::remove(temp_path_, ignored);
   }
 }
 
+std::error_code blob_store::writer::os_failure() {
+  os_error_ = {errno, std::system_category()};
+  return errc::store_failure;
+}
+
 std::error_code blob_store::writer::write(const void* data, std::size_t size) {
   if (done_ || fd_ < 0) return errc::store_failure;
   if (expected_ && written_ + size > *expected_) return errc::size_invalid;
+  if (shared_) {
+    if (auto ec = detach()) return ec;
+  }
+  return append(data, size);
+}
+
+std::error_code blob_store::writer::append(const void* data, std::size_t size) {
   const char* p = static_cast<const char*>(data);
   std::size_t left = size;
   while (left > 0) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      os_error_ = {errno, std::system_category()};
-      return errc::store_failure;
+      return os_failure();
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
   hasher_.update(data, size);
   written_ += size;
-  if (written_ - flushed_ >= writeback_bytes) {
-    // Only starts the writeback (no wait); a failure shows again at fsync.
-    ::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(written_ - flushed_),
-                      SYNC_FILE_RANGE_WRITE);
-    flushed_ = written_;
+  start_writeback();
+  return {};
+}
+
+void blob_store::writer::start_writeback() {
+  if (written_ - flushed_ < writeback_bytes) return;
+  // Only starts the writeback (no wait); a failure shows again at fsync.
+  ::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(written_ - flushed_),
+                    SYNC_FILE_RANGE_WRITE);
+  flushed_ = written_;
+}
+
+std::error_code blob_store::writer::take(const fs::path& file, std::size_t size) {
+  if (done_ || fd_ < 0) return errc::store_failure;
+  if (expected_ && written_ + size > *expected_) return errc::size_invalid;
+  if (!shared_ && source_fd_ < 0 && !(written_ == 0 && link_to(file))) {
+    source_fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (source_fd_ < 0) return os_failure();
   }
+  // Shared: hash the bytes where they are. Else: copy them (append hashes).
+  const int from = shared_ ? fd_ : source_fd_;
+  buffer_.resize(std::min<std::size_t>(size, take_chunk));
+  for (std::size_t left = size; left > 0;) {
+    const ssize_t n =
+        ::pread(from, buffer_.data(), std::min(left, buffer_.size()), static_cast<off_t>(written_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return os_failure();
+    }
+    if (n == 0) return errc::size_invalid;  // the file ends before the bytes handed over
+    const auto got = static_cast<std::size_t>(n);
+    left -= got;
+    if (!shared_) {
+      if (auto ec = append(buffer_.data(), got)) return ec;
+      continue;
+    }
+    hasher_.update(buffer_.data(), got);
+    written_ += got;
+  }
+  if (shared_) start_writeback();  // the other writer's dirty pages, for commit's fsync
+  return {};
+}
+
+bool blob_store::writer::link_to(const fs::path& file) {
+  // The link takes the temporary file's name, so the store's clean-up at start and commit's
+  // rename treat it like a file of the writer's own. Read-only: the writer never writes there.
+  fs::path link = temp_path_;
+  link += ".link";
+  if (::link(file.c_str(), link.c_str()) != 0) return false;
+  const int fd = ::open(link.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::rename(link.c_str(), temp_path_.c_str()) != 0) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(link.c_str());
+    return false;
+  }
+  ::close(std::exchange(fd_, fd));
+  shared_ = true;
+  flushed_ = 0;
+  ++file_changes_;
+  return true;
+}
+
+std::error_code blob_store::writer::detach() {
+  // Bytes from elsewhere never go into the shared file (its owner may still write there): the
+  // bytes so far are copied into a file of the writer's own, which takes the temporary name.
+  std::string pattern = temp_path_.string() + ".XXXXXX";
+  const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+  if (fd < 0) return os_failure();
+  std::error_code ec;
+  for (loff_t at = 0; !ec && static_cast<std::uint64_t>(at) < written_;) {
+    // Advances `at` and the new file's position (where append writes next).
+    const ssize_t n =
+        ::copy_file_range(fd_, &at, fd, nullptr, static_cast<std::size_t>(written_ - at), 0);
+    if (n < 0 && errno != EINTR) ec = os_failure();
+    if (n == 0) ec = errc::size_invalid;
+  }
+  if (!ec && ::rename(pattern.c_str(), temp_path_.c_str()) != 0) ec = os_failure();
+  if (ec) {
+    ::close(fd);
+    ::unlink(pattern.c_str());
+    return ec;
+  }
+  ::close(std::exchange(fd_, fd));
+  shared_ = false;
+  flushed_ = 0;
+  ++file_changes_;
   return {};
 }
 
@@ -130,6 +228,9 @@ std::error_code blob_store::writer::commit() {
   };
   if (expected_ && written_ != *expected_) return discard(errc::size_invalid);
   if (hasher_.finish() != digest_) return discard(errc::digest_invalid);
+  struct stat st {};
+  if (shared_ && (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != written_))
+    return discard(errc::size_invalid);  // the shared file has bytes beyond the blob
   if (::fsync(fd_) != 0) {
     os_error_ = {errno, std::system_category()};
     return discard(errc::store_failure);

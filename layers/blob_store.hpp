@@ -83,8 +83,21 @@ class blob_store {
 
     /// Appends bytes; fails with errc::size_invalid past the expected size, store_failure on disk
     /// trouble. Starts the disk's writeback every few MiB, so commit's fsync finds little left.
+    /// After take(), first copies what the writer has into a file of its own (detaches).
     std::error_code write(const void* data, std::size_t size);
+    /// Takes `size` more bytes that someone else already wrote into `file` (the same file at
+    /// every call) at offset written(), a torrent's download say, and hashes them there. The first
+    /// time, when nothing was written yet, the temporary file becomes a hard link to `file`, so the
+    /// blob is stored without a copy; elsewhere (another file system, bytes written before) they
+    /// are copied. The writer never writes into that file: the other writer must leave bytes it
+    /// handed over as they are.
+    std::error_code take(const std::filesystem::path& file, std::size_t size);
     std::uint64_t written() const noexcept { return written_; }
+    /// Counts the times temp_path() came to name another file (take's link, write's detach):
+    /// descriptors opened on it before must be opened again for later bytes.
+    unsigned file_changes() const noexcept { return file_changes_; }
+    /// Whether the temporary file is the file take() was given (no copy so far).
+    bool shared() const noexcept { return shared_; }
     /// The operating system's reason for the last store_failure (ENOSPC, EIO...), for logs.
     std::error_code os_error() const noexcept { return os_error_; }
     /// The temporary file, readable by others while it grows.
@@ -107,6 +120,20 @@ class blob_store {
     std::uint64_t flushed_ = 0;  ///< writeback started up to here
     std::error_code os_error_;
     bool done_ = false;
+    bool shared_ = false;  ///< the temporary file is a link to the file take() was given
+    int source_fd_ = -1;   ///< take()'s file when it could not be linked: copied from
+    unsigned file_changes_ = 0;
+    std::vector<char> buffer_;  ///< take()'s reads
+
+    std::error_code append(const void* data, std::size_t size);
+    std::error_code os_failure();
+    /// Hashes `size` bytes of the shared file from written() on.
+    std::error_code hash_shared(std::size_t size);
+    /// Copies `size` bytes of the source file from written() on into the writer's own.
+    std::error_code copy_source(std::size_t size);
+    bool link_to(const std::filesystem::path& file);
+    std::error_code detach();
+    void start_writeback();
   };
 
   /// Opens or creates the store at options.root: removes stray temporary files and rebuilds

@@ -354,6 +354,7 @@ session::session(asio::io_context& io, session_options opts)
       fleet_ca_pem_(opts.fleet_ca_pem),
       alive_(std::make_shared<bool>(true)),
       deal_pieces_(opts.deal_pieces),
+      disk_(opts.disk),
       bans_(std::make_shared<ban_list>()),
       ticker_(io) {
   lt::session_params params(datacenter_settings(opts));

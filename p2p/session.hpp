@@ -241,6 +241,9 @@ class session {
   /// The port libtorrent listens on (after binding port 0, the chosen one); the TLS port
   /// when the session is a fleet member.
   int listen_port() const;
+  /// Whether a piece is in its torrent's file once libtorrent reports it verified: posix
+  /// writes each block before the piece is hashed; mmap may still hold it in a buffer.
+  bool verified_in_file() const noexcept { return disk_ == disk_backend::posix; }
   /// True when torrents are SSL torrents joined with a fleet certificate.
   bool fleet() const noexcept { return !fleet_cert_pem_.empty(); }
 
@@ -274,6 +277,7 @@ class session {
   std::unordered_map<layers::digest, std::chrono::steady_clock::time_point> last_upload_;
   std::shared_ptr<bool> alive_;
   bool deal_pieces_;
+  disk_backend disk_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
   std::uint64_t hash_failures_ = 0;
   std::uint64_t peers_banned_ = 0;

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 #include <vector>
 
 #include "http/offload.hpp"
@@ -42,6 +43,13 @@ fetch::fetch(asio::io_context& io, layers::digest d) : digest(std::move(d)), sig
 
 fetch::~fetch() {
   if (read_fd >= 0) ::close(read_fd);
+  for (const int fd : retired_fds_) ::close(fd);
+}
+
+void fetch::replace_read_fd(int fd) {
+  // A follower may be sending from the old descriptor now; its bytes are the same in both.
+  if (read_fd >= 0) retired_fds_.push_back(read_fd);
+  read_fd = fd;
 }
 
 asio::awaitable<void> fetch::changed() {
@@ -96,43 +104,64 @@ asio::awaitable<std::error_code> blob_fetcher::copy_in(fetch& f, blob_reader& re
   // Two buffers: while one chunk is hashed and written on the write pool, the network thread
   // reads the next into the other. The network thread only moves bytes. Followers see a chunk
   // as soon as its write is done, not when the next read returns (a stalled swarm can hold
-  // that for seconds).
+  // that for seconds). Bytes the source left in a file of its own (in_place) are not copied:
+  // the writer hashes them there.
   std::array<std::vector<char>, 2> buffers{std::vector<char>(chunk_bytes),
                                            std::vector<char>(chunk_bytes)};
   http::background_job<std::error_code> write(io_);
   std::error_code ec;
+  int reopened = -1;     // the temporary file after the writer changed it, for followers
+  std::size_t kept = 0;  // bytes of the last chunk that stayed in the source's file
   for (int next = 0;; next ^= 1) {
     // While the last chunk is still being written, read more into this buffer, so a fast
     // source hands over fewer, larger chunks. A chunk counts as from peers or not by its first
-    // read, and stops growing when the source changes (one read's bytes are off then).
+    // read, and stops growing when the source changes (one read's bytes are off then). Its
+    // first `taken` bytes are in the source's file, the rest in the buffer at the same offsets
+    // (a source goes from in place to copies, when it falls back to the registry, never back).
     char* data = buffers[next].data();
     std::size_t n = co_await guarded_read(reader, data, chunk_bytes, ec);
     const bool from_peers = reader.from_peers();
+    const std::filesystem::path file = reader.in_place() ? *reader.in_place() : "";
+    std::size_t taken = file.empty() ? 0 : n;
     std::size_t more = n;
     while (more > 0 && !ec && n < chunk_bytes && write.busy() &&
            reader.from_peers() == from_peers) {
       more = co_await guarded_read(reader, data + n, chunk_bytes - n, ec);
       n += more;
+      if (reader.in_place() && taken == n - more) taken = n;
     }
     if (write.started()) {
       if (auto failed = co_await write.wait()) co_return failed;
     }
     if (ec || n == 0) co_return ec;
     write.start(
-        writes_, [&writer, data, n] { return writer.write(data, n); },
-        [this, &f, n, from_peers](const std::error_code& failed) {
-          if (!failed) stored(f, n, from_peers);
+        writes_,
+        [&writer, &reopened, &kept, data, n, taken, file, changes = writer.file_changes()] {
+          std::error_code failed;
+          if (taken > 0) failed = writer.take(file, taken);
+          kept = taken > 0 && writer.shared() ? taken : 0;
+          if (!failed && n > taken) failed = writer.write(data + taken, n - taken);
+          if (!failed && writer.file_changes() != changes) {
+            reopened = ::open(writer.temp_path().c_str(), O_RDONLY | O_CLOEXEC);
+            if (reopened < 0) failed = errc::store_failure;
+          }
+          return failed;
+        },
+        [this, &f, &reopened, &kept, n, from_peers](const std::error_code& failed) {
+          if (reopened >= 0) f.replace_read_fd(std::exchange(reopened, -1));
+          if (!failed) stored(f, n, from_peers, kept);
         });
   }
 }
 
-void blob_fetcher::stored(fetch& f, std::size_t n, bool from_peers) {
+void blob_fetcher::stored(fetch& f, std::size_t n, bool from_peers, std::size_t in_place) {
   // Running once the store took the first bytes: a fetch that cannot write at all (disk
   // full) fails while its clients can still get an error instead of a cut response.
   f.state = fetch::phase::running;
   f.written += n;
   if (from_peers) f.from_peers += n;
   counters_.bytes_fetched += n;
+  counters_.bytes_in_place += in_place;
   f.notify();
 }
 

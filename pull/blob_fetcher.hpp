@@ -1,5 +1,6 @@
 // One fetch per missing blob, however many clients ask: the fetch writes the blob into the
-// store's temporary file while every client streams from that file, and the blob is
+// store's temporary file (or has the store take the file a source wrote it to, see
+// blob_reader::in_place) while every client streams from that file, and the blob is
 // committed under its digest only after it verified. The last byte is held back from clients
 // until then, so no client ever receives a complete, wrong blob.
 #pragma once
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "http/server.hpp"
 #include "layers/blob_store.hpp"
@@ -20,7 +22,10 @@ namespace rookery::pull {
 
 /// What the fetcher counts. Plain integers: the io_context thread only.
 struct fetch_counters {
-  std::uint64_t bytes_fetched = 0;   ///< from the source
+  std::uint64_t bytes_fetched = 0;  ///< from the source
+  /// Of bytes_fetched, taken in the source's own file without a copy (a source that then
+  /// falls back to the registry has them copied after all).
+  std::uint64_t bytes_in_place = 0;
   std::uint64_t bytes_streamed = 0;  ///< to clients following a fetch
   std::uint64_t fetches = 0;         ///< started against the source
   std::uint64_t joined = 0;          ///< requests that shared an in-flight fetch
@@ -47,11 +52,16 @@ struct fetch {
   std::uint64_t written = 0;
   std::uint64_t from_peers = 0;  ///< of `written`, bytes BitTorrent peers delivered
   int read_fd = -1;              ///< the temporary file, for followers (pread/sendfile)
-  upstream_refusal refusal;      ///< when the source refused
-  std::error_code error;         ///< when the fetch failed
+  /// The temporary file came to be another file holding the same bytes so far (see
+  /// blob_store::writer::file_changes): `fd` becomes read_fd; the old one stays open until the
+  /// fetch ends.
+  void replace_read_fd(int fd);
+  upstream_refusal refusal;  ///< when the source refused
+  std::error_code error;     ///< when the fetch failed
 
  private:
   boost::asio::steady_timer signal_;
+  std::vector<int> retired_fds_;
 };
 
 /// What blob_fetcher::start gives back.
@@ -98,8 +108,8 @@ class blob_fetcher {
   /// Reads the source to its end into the writer; the error that stopped it, if any.
   boost::asio::awaitable<std::error_code> copy_in(fetch& f, blob_reader& reader,
                                                   layers::blob_store::writer& writer);
-  /// Counts `n` more bytes as stored.
-  void stored(fetch& f, std::size_t n, bool from_peers);
+  /// Counts `n` more bytes as stored, `in_place` of them without a copy.
+  void stored(fetch& f, std::size_t n, bool from_peers, std::size_t in_place);
   boost::asio::awaitable<std::error_code> commit(layers::blob_store::writer& writer);
   void finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec);
 

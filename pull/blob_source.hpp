@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,11 @@ class blob_reader {
   /// Whether the bytes the last read_some returned came from BitTorrent peers (else from the
   /// upstream registry).
   virtual bool from_peers() const { return false; }
+  /// The file the source itself writes the blob into (a torrent's download), when the bytes
+  /// the last read_some counted are final there, at the same offsets, and were not copied into
+  /// `data`: the store then keeps that file instead of a copy. Null: the bytes are in `data`.
+  /// Once null, it stays null.
+  virtual const std::filesystem::path* in_place() const { return nullptr; }
 };
 
 /// Blob bytes a source delivered, by where they came from.

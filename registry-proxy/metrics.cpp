@@ -22,6 +22,9 @@ void write_blob_counters(http::prometheus_text& out, const metrics& m,
               "Blob bytes received from the swarm (other hosts and the seeder).", sources.peers);
   out.counter("blob_bytes_from_upstream_total", "Blob bytes fetched from upstream registries.",
               sources.upstream);
+  out.counter("blob_bytes_stored_in_place_total",
+              "Fetched blob bytes the store kept in the file the swarm wrote them to (no copy).",
+              fetches.bytes_in_place);
   out.counter("blob_fetches_total", "Blob fetches started for missing blobs.", fetches.fetches);
   out.counter("blob_fetches_joined_total", "Blob requests that joined an in-flight fetch.",
               fetches.joined);

@@ -112,12 +112,18 @@ asio::awaitable<void> fill_missing(std::shared_ptr<p2p::torrent> t, pull::blob_r
 class swarm_reader final : public pull::blob_reader {
  public:
   swarm_reader(swarm_source& owner, std::shared_ptr<p2p::torrent> t, pull::blob_request request)
-      : owner_(owner), torrent_(std::move(t)), request_(std::move(request)) {}
+      : owner_(owner),
+        torrent_(std::move(t)),
+        request_(std::move(request)),
+        in_place_(owner.swarm_.verified_in_file()) {}
   ~swarm_reader() override {
     if (fill_) fill_->stop = true;
   }
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
   bool from_peers() const override { return !fallback_ && !filled_; }
+  const fs::path* in_place() const override {
+    return in_place_ && !fallback_ ? &torrent_->file() : nullptr;
+  }
 
   asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
                                          std::error_code& ec) override {
@@ -125,6 +131,22 @@ class swarm_reader final : public pull::blob_reader {
     for (;;) {
       if (fallback_) co_return co_await fallback_->read_some(data, size, ec);
       if (offset_ >= torrent_->size()) co_return 0;
+      if (torrent_->contiguous() > offset_ && in_place_) {
+        // The verified bytes are in libtorrent's file: the store takes them there (in_place).
+        std::uint64_t end = torrent_->contiguous();
+        const lt::piece_index_t index = torrent_->piece_at(offset_);
+        if (fill_) {
+          // One piece at a time: a piece this host filled from the registry was counted as
+          // upstream bytes then.
+          end = std::min(end, torrent_->piece_start(index) + torrent_->piece_size(index));
+          filled_ = fill_->filled[static_cast<std::size_t>(static_cast<int>(index))];
+        }
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(size, end - offset_));
+        offset_ += n;
+        if (!filled_) owner_.bytes_.peers += n;
+        waiting_since_.reset();
+        co_return n;
+      }
       if (torrent_->contiguous() > offset_) {
         // Read through libtorrent: with --bt-disk-io mmap a verified piece may still sit in
         // its store buffer, not yet in the file (posix writes each block before it hashes).
@@ -200,6 +222,7 @@ class swarm_reader final : public pull::blob_reader {
   std::shared_ptr<fill_state> fill_;  ///< the fill of missing pieces, once the swarm stalled
   std::chrono::steady_clock::time_point fill_since_;
   bool filled_ = false;  ///< the last bytes read came from a piece this host filled
+  const bool in_place_;  ///< verified pieces are in libtorrent's file (see in_place())
 };
 
 swarm_source::swarm_source(asio::ssl::context& tls, p2p::session& swarm, layers::blob_store& store,

@@ -34,8 +34,9 @@ for i in 1 2 3 4; do
 done
 pass "four concurrent pulls, every layer checks out"
 
-received=0; upstream=0
+received=0; upstream=0; in_place=0
 for port in "${ports[@]}"; do
+  in_place=$((in_place + $(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_stored_in_place_total)))
   curl -s "http://127.0.0.1:$port/metrics" | grep -q "^rookery_proxy_swarm_redundant_bytes_total [0-9]" \
     || fail "proxy on $port exports no rookery_proxy_swarm_redundant_bytes_total"
   received=$((received + $(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_from_peers_total)))
@@ -52,3 +53,8 @@ for d in "${LAYER_DIGESTS[@]}" "$CONFIG_DIGEST"; do
   [ "$gets" -le 1 ] || fail "registry served $d $gets times"
 done
 pass "at least half the bytes came from other proxies; the registry sent each blob at most once"
+
+# libtorrent's file is the stored blob: every byte from the swarm was hashed there, none copied.
+[ "$in_place" -ge "$received" ] && [ "$received" -gt 0 ] \
+  || fail "only $in_place of the $received bytes from the swarm were stored in place"
+pass "the store kept libtorrent's files: $in_place bytes stored without a copy"

@@ -1,11 +1,13 @@
 #include "layers/blob_store.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -314,4 +316,123 @@ TEST_CASE("blob_store collect below the target frees nothing", "[blob_store]") {
   CHECK(report.freed_blobs == 0);
   CHECK(report.kept_blobs == 1);
   CHECK(report.in_use_blobs == 0);
+}
+
+namespace {
+
+// A file another writer (libtorrent, say) wrote, beside the store.
+fs::path other_file(const fs::path& dir, std::string_view content) {
+  const auto path = dir / "download";
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+ino_t inode(const fs::path& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_ino;
+}
+
+std::string contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("blob_store takes bytes another writer left in a file without copying them",
+          "[blob_store]") {
+  const rookery::test::temp_dir root("store"), other("other");
+  blob_store store({root.path});
+  const std::string content = "layer bytes written by a torrent";
+  const auto file = other_file(other.path, content);
+  std::error_code ec;
+  auto w = store.begin(digest_of(content), content.size(), ec);
+  REQUIRE(w);
+  REQUIRE_FALSE(w->take(file, 5));
+  CHECK(w->file_changes() == 1);
+  CHECK(inode(w->temp_path()) == inode(file));  // followers reopen the temporary name
+  REQUIRE_FALSE(w->take(file, content.size() - 5));
+  CHECK(w->file_changes() == 1);
+  REQUIRE_FALSE(w->commit());
+  const auto stored = store.directory(digest_algorithm::sha256) / digest_of(content).hex();
+  CHECK(inode(stored) == inode(file));  // one file on disk, two names
+  CHECK(contents(file) == content);
+  auto lease = store.open(digest_of(content));
+  REQUIRE(lease);
+  CHECK(read_all(lease->fd(), lease->size()) == content);
+  CHECK(files_in(root.path / "tmp") == 0);
+}
+
+TEST_CASE("blob_store writer copies what it took before it writes bytes from elsewhere",
+          "[blob_store]") {
+  // The registry sends the rest after the swarm stalled: those bytes must not land in the
+  // torrent's file, whose owner may still write its own there.
+  const rookery::test::temp_dir root("store"), other("other");
+  blob_store store({root.path});
+  const auto file = other_file(other.path, "AAAA(unverified)");
+  std::error_code ec;
+  auto w = store.begin(digest_of("AAAABBBB"), 8, ec);
+  REQUIRE(w);
+  REQUIRE_FALSE(w->take(file, 4));
+  std::ifstream follower(w->temp_path(), std::ios::binary);  // opened while shared
+  REQUIRE_FALSE(w->write("BBBB", 4));
+  CHECK(w->file_changes() == 2);
+  CHECK(inode(w->temp_path()) != inode(file));
+  CHECK(contents(w->temp_path()) == "AAAABBBB");
+  std::string head(4, '\0');
+  follower.read(head.data(), 4);
+  CHECK(head == "AAAA");  // what a follower sent from the old name stays right
+  REQUIRE_FALSE(w->commit());
+  CHECK(contents(file) == "AAAA(unverified)");
+  auto lease = store.open(digest_of("AAAABBBB"));
+  REQUIRE(lease);
+  CHECK(read_all(lease->fd(), lease->size()) == "AAAABBBB");
+}
+
+TEST_CASE("blob_store writer copies taken bytes when it wrote some of its own first",
+          "[blob_store]") {
+  const rookery::test::temp_dir root("store"), other("other");
+  blob_store store({root.path});
+  const auto file = other_file(other.path, "..cdef");
+  std::error_code ec;
+  auto w = store.begin(digest_of("abcdef"), 6, ec);
+  REQUIRE(w);
+  REQUIRE_FALSE(w->write("ab", 2));
+  REQUIRE_FALSE(w->take(file, 4));
+  CHECK(w->file_changes() == 0);
+  REQUIRE_FALSE(w->commit());
+  CHECK(contents(file) == "..cdef");
+  auto lease = store.open(digest_of("abcdef"));
+  REQUIRE(lease);
+  CHECK(read_all(lease->fd(), lease->size()) == "abcdef");
+}
+
+TEST_CASE("blob_store writer refuses taken bytes that do not make the blob", "[blob_store]") {
+  const rookery::test::temp_dir root("store"), other("other");
+  blob_store store({root.path});
+  const auto file = other_file(other.path, "abcdef");
+  std::error_code ec;
+  SECTION("bytes the file does not have") {
+    auto w = store.begin(digest_of("abcdefgh"), std::nullopt, ec);
+    REQUIRE(w);
+    CHECK(w->take(file, 8) == rookery::errc::size_invalid);
+  }
+  SECTION("a file longer than the blob") {
+    auto w = store.begin(digest_of("abc"), std::nullopt, ec);
+    REQUIRE(w);
+    REQUIRE_FALSE(w->take(file, 3));
+    CHECK(w->commit() == rookery::errc::size_invalid);
+    CHECK_FALSE(store.contains(digest_of("abc")));
+  }
+  SECTION("bytes that hash to another digest") {
+    auto w = store.begin(digest_of("abcdeX"), 6, ec);
+    REQUIRE(w);
+    REQUIRE_FALSE(w->take(file, 6));
+    CHECK(w->commit() == rookery::errc::digest_invalid);
+    CHECK_FALSE(store.contains(digest_of("abcdeX")));
+  }
+  // The other writer's file is never the store's to delete.
+  CHECK(contents(file) == "abcdef");
+  CHECK(files_in(root.path / "tmp") == 0);
 }

@@ -333,6 +333,13 @@ ino_t inode(const fs::path& path) {
   return st.st_ino;
 }
 
+// The stored blob's bytes.
+std::string stored_bytes(blob_store& store, const digest& d) {
+  auto lease = store.open(d);
+  REQUIRE(lease);
+  return read_all(lease->fd(), lease->size());
+}
+
 std::string contents(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -358,9 +365,7 @@ TEST_CASE("blob_store takes bytes another writer left in a file without copying 
   const auto stored = store.directory(digest_algorithm::sha256) / digest_of(content).hex();
   CHECK(inode(stored) == inode(file));  // one file on disk, two names
   CHECK(contents(file) == content);
-  auto lease = store.open(digest_of(content));
-  REQUIRE(lease);
-  CHECK(read_all(lease->fd(), lease->size()) == content);
+  CHECK(stored_bytes(store, digest_of(content)) == content);
   CHECK(files_in(root.path / "tmp") == 0);
 }
 
@@ -385,9 +390,7 @@ TEST_CASE("blob_store writer copies what it took before it writes bytes from els
   CHECK(head == "AAAA");  // what a follower sent from the old name stays right
   REQUIRE_FALSE(w->commit());
   CHECK(contents(file) == "AAAA(unverified)");
-  auto lease = store.open(digest_of("AAAABBBB"));
-  REQUIRE(lease);
-  CHECK(read_all(lease->fd(), lease->size()) == "AAAABBBB");
+  CHECK(stored_bytes(store, digest_of("AAAABBBB")) == "AAAABBBB");
 }
 
 TEST_CASE("blob_store writer copies taken bytes when it wrote some of its own first",
@@ -403,9 +406,7 @@ TEST_CASE("blob_store writer copies taken bytes when it wrote some of its own fi
   CHECK(w->file_changes() == 0);
   REQUIRE_FALSE(w->commit());
   CHECK(contents(file) == "..cdef");
-  auto lease = store.open(digest_of("abcdef"));
-  REQUIRE(lease);
-  CHECK(read_all(lease->fd(), lease->size()) == "abcdef");
+  CHECK(stored_bytes(store, digest_of("abcdef")) == "abcdef");
 }
 
 TEST_CASE("blob_store writer refuses taken bytes that do not make the blob", "[blob_store]") {

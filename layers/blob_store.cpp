@@ -192,8 +192,11 @@ bool blob_store::writer::link_to(const fs::path& file) {
 
 std::error_code blob_store::writer::detach() {
   // Bytes from elsewhere never go into the shared file (its owner may still write there): the
-  // bytes so far are copied into a file of the writer's own, which takes the temporary name.
-  std::string pattern = temp_path_.string() + ".XXXXXX";
+  // bytes so far are copied into a file of the writer's own under a temporary name of its own.
+  // (Not renamed over the link: a name of the shared file may be beyond the store's reach, e.g.
+  // when the file was made immutable.)
+  std::string pattern =
+      (temp_path_.parent_path() / (digest_.hex().substr(0, 16) + ".XXXXXX")).string();
   const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
   if (fd < 0) return os_failure();
   std::error_code ec;
@@ -204,12 +207,13 @@ std::error_code blob_store::writer::detach() {
     if (n < 0 && errno != EINTR) ec = os_failure();
     if (n == 0) ec = errc::size_invalid;
   }
-  if (!ec && ::rename(pattern.c_str(), temp_path_.c_str()) != 0) ec = os_failure();
   if (ec) {
     ::close(fd);
     ::unlink(pattern.c_str());
     return ec;
   }
+  ::unlink(temp_path_.c_str());  // on failure the store's next start removes it
+  temp_path_ = pattern;
   ::close(std::exchange(fd_, fd));
   shared_ = false;
   flushed_ = 0;

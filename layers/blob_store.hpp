@@ -93,14 +93,15 @@ class blob_store {
     /// handed over as they are.
     std::error_code take(const std::filesystem::path& file, std::size_t size);
     std::uint64_t written() const noexcept { return written_; }
-    /// Counts the times temp_path() came to name another file (take's link, write's detach):
-    /// descriptors opened on it before must be opened again for later bytes.
+    /// Counts the times the temporary file changed (take's link, write's copy into a file of
+    /// the writer's own, under a new temp_path()): descriptors opened on the temporary file
+    /// before must be opened again, on temp_path(), for later bytes.
     unsigned file_changes() const noexcept { return file_changes_; }
     /// Whether the temporary file is the file take() was given (no copy so far).
     bool shared() const noexcept { return shared_; }
     /// The operating system's reason for the last store_failure (ENOSPC, EIO...), for logs.
     std::error_code os_error() const noexcept { return os_error_; }
-    /// The temporary file, readable by others while it grows.
+    /// The temporary file, readable by others while it grows (see file_changes).
     const std::filesystem::path& temp_path() const noexcept { return temp_path_; }
     /// Verifies size and digest, fsyncs and renames into place. digest_invalid or size_invalid
     /// when the content is wrong (the temporary file is then discarded).

@@ -139,3 +139,39 @@ echo "hash failures seen: px4 $(metric "http://127.0.0.1:$p4" rookery_proxy_swar
 # A banned peer stays banned when it connects in again (it used to come back every second).
 [ "$failures" -le 2 ] || fail "px7 saw $failures hash failures: the corrupt peer came back after its ban"
 pass "corrupted piece on a peer: the client got correct layers, no bad blob committed"
+
+# --- libtorrent cannot write its file any more, mid-transfer ----------------------------------
+# The store took libtorrent's file as the blob's (a hard link, no copy). When the torrent fails
+# (here: the file made immutable, so libtorrent's next write is refused), the rest of the blob
+# comes from the registry. Those bytes must not go into libtorrent's file: the store first
+# copies the verified part into a file of its own.
+make_image "$RK_TMP/img3" v1 1 $((8 * 1024 * 1024))
+layer3=${LAYER_DIGESTS[0]}
+push_image "$RK_TMP/img3" v1 "127.0.0.1:$rp/demo/three:v1"
+wait_seeded "$sp" 8
+p8=$(free_port)
+start_swarm_proxy px8 "$p8" "$rp" "$sp"
+curl -sf -o "$RK_TMP/three.blob" "http://127.0.0.1:$p8/v2/demo/three/blobs/$layer3" & f=$!
+wait_until 10 bash -c "[ \$(curl -s http://127.0.0.1:$p8/metrics | awk '\$1 == \"rookery_proxy_blob_bytes_stored_in_place_total\" {print \$2}') -gt 0 ]" \
+  || fail "no bytes stored in place"
+download=$(find "$RK_TMP/px8" -path "*downloads/${layer3#sha256:}/*" -type f | head -n 1)
+[ -n "$download" ] || fail "libtorrent's file of $layer3 not found"
+if chattr +i "$download" 2>/dev/null; then
+  wait "$f"; rc=$?
+  chattr -i "$download"
+  [ "$rc" = 0 ] || fail "the pull failed after libtorrent's file became unwritable"
+  expect_eq "$(rk_file_digest "$RK_TMP/three.blob")" "$layer3" "digest of the blob"
+  store_ok px8
+  in_place=$(metric "http://127.0.0.1:$p8" rookery_proxy_blob_bytes_stored_in_place_total)
+  upstream=$(metric "http://127.0.0.1:$p8" rookery_proxy_blob_bytes_from_upstream_total)
+  stalls=$(metric "http://127.0.0.1:$p8" 'rookery_proxy_swarm_fallbacks_total{reason="stall"}')
+  echo "libtorrent's file unwritable: $in_place bytes were in place, $upstream came from the registry"
+  ((stalls >= 1 && upstream > 0 && in_place < 8 * 1048576)) \
+    || fail "expected the rest from the registry: $stalls stalls, $upstream bytes from upstream"
+  stored=$RK_TMP/px8/store/blobs/blobs/sha256/${layer3#sha256:}
+  [ "$(stat -c %i "$stored")" != "$(stat -c %i "$download")" ] || fail "the blob is still libtorrent's file"
+  pass "libtorrent's file unwritable mid-transfer: the rest came from the registry into a copy"
+else
+  wait "$f" || fail "pull of image three failed"
+  echo "skipped: this file system has no immutable files (chattr +i)"
+fi

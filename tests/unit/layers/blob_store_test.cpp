@@ -385,6 +385,7 @@ TEST_CASE("blob_store writer copies what it took before it writes bytes from els
   CHECK(w->file_changes() == 2);
   CHECK(inode(w->temp_path()) != inode(file));
   CHECK(contents(w->temp_path()) == "AAAABBBB");
+  CHECK(files_in(root.path / "tmp") == 1);  // the link went
   std::string head(4, '\0');
   follower.read(head.data(), 4);
   CHECK(head == "AAAA");  // what a follower sent from the old name stays right

@@ -21,6 +21,15 @@ constexpr std::uint64_t writeback_bytes = 8 << 20;
 // How much writer::take reads at a time.
 constexpr std::size_t take_chunk = 1 << 20;
 
+// A new, empty temporary file in `dir` for a blob of `d`: its descriptor (or -1, errno set),
+// and its name in `path`.
+int make_temp(const fs::path& dir, const digest& d, fs::path& path) {
+  std::string pattern = (dir / (d.hex().substr(0, 16) + ".XXXXXX")).string();
+  const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+  path = std::move(pattern);
+  return fd;
+}
+
 std::error_code sync_directory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return {errno, std::system_category()};
@@ -195,9 +204,8 @@ std::error_code blob_store::writer::detach() {
   // bytes so far are copied into a file of the writer's own under a temporary name of its own.
   // (Not renamed over the link: a name of the shared file may be beyond the store's reach, e.g.
   // when the file was made immutable.)
-  std::string pattern =
-      (temp_path_.parent_path() / (digest_.hex().substr(0, 16) + ".XXXXXX")).string();
-  const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+  fs::path own;
+  const int fd = make_temp(temp_path_.parent_path(), digest_, own);
   if (fd < 0) return os_failure();
   std::error_code ec;
   for (loff_t at = 0; !ec && static_cast<std::uint64_t>(at) < written_;) {
@@ -209,11 +217,11 @@ std::error_code blob_store::writer::detach() {
   }
   if (ec) {
     ::close(fd);
-    ::unlink(pattern.c_str());
+    ::unlink(own.c_str());
     return ec;
   }
   ::unlink(temp_path_.c_str());  // on failure the store's next start removes it
-  temp_path_ = pattern;
+  temp_path_ = std::move(own);
   ::close(std::exchange(fd_, fd));
   shared_ = false;
   flushed_ = 0;
@@ -235,10 +243,7 @@ std::error_code blob_store::writer::commit() {
   struct stat st {};
   if (shared_ && (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != written_))
     return discard(errc::size_invalid);  // the shared file has bytes beyond the blob
-  if (::fsync(fd_) != 0) {
-    os_error_ = {errno, std::system_category()};
-    return discard(errc::store_failure);
-  }
+  if (::fsync(fd_) != 0) return discard(os_failure());
   ::close(std::exchange(fd_, -1));
   std::error_code ec = store_->finish_commit(digest_, temp_path_, written_);
   if (ec) return discard(ec);
@@ -340,14 +345,14 @@ bool blob_store::contains(const digest& d) const {
 std::optional<blob_store::writer> blob_store::begin(const digest& d,
                                                     std::optional<std::uint64_t> expected_size,
                                                     std::error_code& ec) {
-  std::string pattern = (root_ / "tmp" / (d.hex().substr(0, 16) + ".XXXXXX")).string();
-  int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+  fs::path temp;
+  const int fd = make_temp(root_ / "tmp", d, temp);
   if (fd < 0) {
     ec = errc::store_failure;
     return std::nullopt;
   }
   ec.clear();
-  return writer(this, d, expected_size, fd, fs::path(pattern));
+  return writer(this, d, expected_size, fd, std::move(temp));
 }
 
 std::error_code blob_store::finish_commit(const digest& d, const fs::path& temp,

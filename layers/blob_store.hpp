@@ -128,10 +128,6 @@ class blob_store {
 
     std::error_code append(const void* data, std::size_t size);
     std::error_code os_failure();
-    /// Hashes `size` bytes of the shared file from written() on.
-    std::error_code hash_shared(std::size_t size);
-    /// Copies `size` bytes of the source file from written() on into the writer's own.
-    std::error_code copy_source(std::size_t size);
     bool link_to(const std::filesystem::path& file);
     std::error_code detach();
     void start_writeback();

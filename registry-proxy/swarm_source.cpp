@@ -135,16 +135,10 @@ class swarm_reader final : public pull::blob_reader {
         // The verified bytes are in libtorrent's file: the store takes them there (in_place).
         std::uint64_t end = torrent_->contiguous();
         const lt::piece_index_t index = torrent_->piece_at(offset_);
-        if (fill_) {
-          // One piece at a time: a piece this host filled from the registry was counted as
-          // upstream bytes then.
-          end = std::min(end, torrent_->piece_start(index) + torrent_->piece_size(index));
-          filled_ = fill_->filled[static_cast<std::size_t>(static_cast<int>(index))];
-        }
+        // One piece at a time once some are filled, so that handed_over counts them right.
+        if (fill_) end = std::min(end, torrent_->piece_start(index) + torrent_->piece_size(index));
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(size, end - offset_));
-        offset_ += n;
-        if (!filled_) owner_.bytes_.peers += n;
-        waiting_since_.reset();
+        handed_over(index, n);
         co_return n;
       }
       if (torrent_->contiguous() > offset_) {
@@ -160,12 +154,8 @@ class swarm_reader final : public pull::blob_reader {
           const std::size_t n =
               std::min<std::size_t>(size, static_cast<std::size_t>(piece->size) - in_piece);
           std::memcpy(data, piece->bytes.get() + in_piece, n);
-          offset_ += n;
-          // A piece this host filled from the registry was counted as upstream bytes then.
-          filled_ = fill_ && fill_->filled[static_cast<std::size_t>(static_cast<int>(index))];
-          if (!filled_) owner_.bytes_.peers += n;
+          handed_over(index, n);
           if (in_piece + n == static_cast<std::size_t>(piece->size)) torrent_->release(index);
-          waiting_since_.reset();
           co_return n;
         }
         if (!torrent_->failed()) {
@@ -213,6 +203,15 @@ class swarm_reader final : public pull::blob_reader {
   }
 
  private:
+  // `n` bytes of piece `index` went to the fetcher: from peers, unless this host filled the
+  // piece from the registry (counted as upstream bytes then).
+  void handed_over(lt::piece_index_t index, std::size_t n) {
+    offset_ += n;
+    filled_ = fill_ && fill_->filled[static_cast<std::size_t>(static_cast<int>(index))];
+    if (!filled_) owner_.bytes_.peers += n;
+    waiting_since_.reset();
+  }
+
   swarm_source& owner_;
   std::shared_ptr<p2p::torrent> torrent_;
   pull::blob_request request_;

@@ -19,9 +19,10 @@ void add_fleet_flags(CLI::App& app, fleet_flags& flags) {
                  "NAME=VALUE: a libtorrent setting (settings_pack name) over rookery's own; "
                  "repeat; for tuning and measuring");
   app.add_option("--bt-disk-io", flags.disk_io,
-                 "how libtorrent reads and writes blobs: posix (plain file calls) or mmap "
-                 "(libtorrent's default: memory-mapped files, disk threads)")
-      ->check(CLI::IsMember({"posix", "mmap"}))
+                 "how libtorrent reads and writes blobs: pread (each file kept open), posix "
+                 "(libtorrent's plain file calls, an open per block) or mmap (libtorrent's "
+                 "default: memory-mapped files, disk threads)")
+      ->check(CLI::IsMember({"pread", "posix", "mmap"}))
       ->capture_default_str();
 }
 
@@ -48,7 +49,9 @@ void apply_fleet_flags(const fleet_flags& flags, p2p::session_options& session) 
   check_fleet_flags(flags);
   session.peer_allow = flags.peer_allow;
   session.overrides = flags.bt_settings;
-  session.disk = flags.disk_io == "mmap" ? p2p::disk_backend::mmap : p2p::disk_backend::posix;
+  session.disk = flags.disk_io == "mmap"    ? p2p::disk_backend::mmap
+                 : flags.disk_io == "posix" ? p2p::disk_backend::posix
+                                            : p2p::disk_backend::pread;
   p2p::load_fleet(session, flags.ca, flags.cert, flags.key);
 }
 

@@ -20,7 +20,7 @@ struct fleet_flags {
   std::string ca, cert, key;
   std::vector<std::string> peer_allow;
   std::vector<std::string> bt_settings;
-  std::string disk_io = "posix";  ///< or "mmap" (p2p::disk_backend)
+  std::string disk_io = "pread";  ///< or "posix", "mmap" (p2p::disk_backend)
 };
 void add_fleet_flags(CLI::App& app, fleet_flags& flags);
 /// Checks the fleet flags without reading a file: all three PEM files or none, every

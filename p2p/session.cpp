@@ -23,6 +23,7 @@
 #include "layers/error.hpp"
 #include "layers/small_file.hpp"
 #include "p2p/peer_bans.hpp"
+#include "p2p/pread_disk_io.hpp"
 
 namespace rookery::p2p {
 namespace asio = boost::asio;
@@ -363,6 +364,7 @@ session::session(asio::io_context& io, session_options opts)
   // second on the testbed. Metainfo always comes from the seeder. Smart-ban stays: it bans a
   // peer that sends a corrupt block, and keep_bans makes the ban last.
   params.extensions = {std::make_shared<smart_ban_only>(), keep_bans(bans_)};
+  if (opts.disk == disk_backend::pread) params.disk_io_constructor = pread_disk_io;
   if (opts.disk == disk_backend::posix) params.disk_io_constructor = lt::posix_disk_io_constructor;
   lt_ = std::make_unique<lt::session>(std::move(params));
   if (opts.upload_rate_limit > 0 || opts.download_rate_limit > 0) {

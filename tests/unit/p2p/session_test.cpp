@@ -441,7 +441,7 @@ session_options dealing_origin() {
   return opts;
 }
 
-session_options loopback_host(disk_backend disk = disk_backend::posix) {
+session_options loopback_host(disk_backend disk = disk_backend::pread) {
   session_options opts;
   opts.listen = "127.0.0.1:0";
   opts.disk = disk;
@@ -491,10 +491,10 @@ TEST_CASE("session: a finished download handed to the store keeps seeding withou
   // store's copy. libtorrent must go on seeding it to the peers it has: moving its storage onto
   // an existing file would make it forget every piece, drop its peers and hash the whole blob
   // again before anyone could fetch a piece from this host. Both ways libtorrent can keep its
-  // files (--bt-disk-io) must get this right: mmap holds the file it mapped, posix opens the
-  // file by name for each block.
-  const auto disk = GENERATE(disk_backend::posix, disk_backend::mmap);
-  CAPTURE(disk == disk_backend::posix ? "posix" : "mmap");
+  // files (--bt-disk-io) must get this right: mmap holds the file it mapped, pread keeps the
+  // file open, posix opens it by name for each block.
+  const auto disk = GENERATE(disk_backend::pread, disk_backend::posix, disk_backend::mmap);
+  CAPTURE(disk == disk_backend::pread ? "pread" : disk == disk_backend::posix ? "posix" : "mmap");
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch{"adopt"};
   blob_on_disk blob(scratch.path, 1024 * 1024 + 3, 23);

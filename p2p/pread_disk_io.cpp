@@ -16,6 +16,7 @@
 #include <libtorrent/storage_defs.hpp>
 #include <list>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace rookery::p2p {
@@ -111,6 +112,29 @@ class storage {
     for (auto& s : slots_) pool_.close(s);
   }
 
+  // Hashing while writing: a piece's SHA-1 is taken over its blocks as they are written from
+  // its start in order, so its hash job reads back only what came out of order (libtorrent
+  // hashes a piece once all of it is written; a host fed in order reads nothing back).
+  void written(lt::piece_index_t piece, int start, lt::span<const char> bytes) {
+    const int p = static_cast<int>(piece);
+    auto it = partial_.find(p);
+    if (start == 0) it = partial_.insert_or_assign(p, partial_hash{}).first;
+    if (it == partial_.end()) return;
+    if (start == it->second.upto) {
+      it->second.sha1.update(bytes);
+      it->second.upto += static_cast<int>(bytes.size());
+    } else if (start < it->second.upto) {
+      partial_.erase(it);  // bytes already hashed were written again
+    }
+  }
+  void forget(lt::piece_index_t piece) { partial_.erase(static_cast<int>(piece)); }
+  void forget_all() { partial_.clear(); }
+
+  // The piece's SHA-1 and, into `block_hashes` when not empty, its 16 KiB blocks' SHA-256;
+  // reads from the file what was not hashed while it was written.
+  lt::sha1_hash hash(lt::piece_index_t piece, bool v1, lt::span<lt::sha256_hash> block_hashes,
+                     std::vector<char>& buffer, lt::storage_error& error);
+
   lt::status_t check(const lt::add_torrent_params& resume, lt::storage_error& error);
   std::pair<lt::status_t, std::string> move(const std::string& to, lt::move_flags_t flags,
                                             lt::storage_error& error);
@@ -123,11 +147,17 @@ class storage {
   int descriptor(lt::file_index_t file, bool write, lt::storage_error& error);
   std::string path(lt::file_index_t file) const { return files().file_path(file, save_path_); }
 
+  struct partial_hash {
+    lt::hasher sha1;
+    int upto = 0;  ///< bytes from the piece's start hashed
+  };
+
   const lt::file_storage& files_;  // the torrent's; it outlives its storage
   std::unique_ptr<lt::file_storage> mapped_;
   std::string save_path_;
   std::vector<slot> slots_;  // by file index; never resized (the pool points into it)
   file_pool& pool_;
+  std::unordered_map<int, partial_hash> partial_;  // by piece, while it is written
 };
 
 int storage::descriptor(lt::file_index_t file, bool write, lt::storage_error& error) {
@@ -183,6 +213,27 @@ int storage::transfer(lt::span<char> buf, lt::piece_index_t piece, int offset, b
     done += static_cast<int>(f.size);
   }
   return done;
+}
+
+lt::sha1_hash storage::hash(lt::piece_index_t piece, bool v1,
+                            lt::span<lt::sha256_hash> block_hashes, std::vector<char>& buffer,
+                            lt::storage_error& error) {
+  partial_hash h;
+  if (auto it = partial_.find(static_cast<int>(piece)); it != partial_.end()) {
+    if (block_hashes.empty()) h = it->second;  // the v2 block hashes need every byte read
+    partial_.erase(it);
+  }
+  const int size1 = v1 ? files().piece_size(piece) : 0;
+  const int size2 = block_hashes.empty() ? 0 : files().piece_size2(piece);
+  const int size = std::max(size1, size2);
+  buffer.resize(static_cast<std::size_t>(size));
+  if (h.upto < size && read({buffer.data() + h.upto, size - h.upto}, piece, h.upto, error) < 0)
+    return {};
+  if (v1) h.sha1.update({buffer.data() + h.upto, size1 - h.upto});
+  for (int at = 0, i = 0; at < size2; at += lt::default_block_size, ++i)
+    block_hashes[i] =
+        lt::hasher256(buffer.data() + at, std::min(lt::default_block_size, size2 - at)).final();
+  return v1 ? h.sha1.final() : lt::sha1_hash{};
 }
 
 lt::status_t storage::check(const lt::add_torrent_params& resume, lt::storage_error& error) {
@@ -273,6 +324,7 @@ std::pair<lt::status_t, std::string> storage::move(const std::string& to, lt::mo
 
 void storage::remove_files(lt::storage_error& error) {
   close_all();
+  forget_all();
   for (const lt::file_index_t i : files().file_range()) {
     if (files().pad_file_at(i)) continue;
     std::error_code ec;
@@ -343,9 +395,13 @@ class disk_io final : public lt::disk_interface, public lt::buffer_allocator_int
                    std::function<void(const lt::storage_error&)> handler,
                    lt::disk_job_flags_t) override {
     lt::storage_error error;
-    if (at(index)->write({const_cast<char*>(buf), r.length}, r.piece, r.start, error) >= 0) {
+    storage& s = *at(index);
+    if (s.write({const_cast<char*>(buf), r.length}, r.piece, r.start, error) >= 0) {
+      s.written(r.piece, r.start, {buf, r.length});
       counters_.inc_stats_counter(lt::counters::num_blocks_written);
       counters_.inc_stats_counter(lt::counters::num_write_ops);
+    } else {
+      s.forget(r.piece);
     }
     post(io_, [h = std::move(handler), error] { h(error); });
     return false;  // never a queue to wait for
@@ -356,19 +412,9 @@ class disk_io final : public lt::disk_interface, public lt::buffer_allocator_int
       lt::disk_job_flags_t flags,
       std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
           handler) override {
-    storage& s = *at(index);
-    const bool v1 = bool(flags & disk_interface::v1_hash);
-    const int size1 = v1 ? s.files().piece_size(piece) : 0;
-    const int size2 = block_hashes.empty() ? 0 : s.files().piece_size2(piece);
     lt::storage_error error;
-    const char* bytes = read_whole(s, piece, std::max(size1, size2), error);
-    lt::sha1_hash hash;
-    if (bytes) {
-      if (v1) hash = lt::hasher(bytes, size1).final();
-      for (int at = 0, i = 0; at < size2; at += lt::default_block_size, ++i)
-        block_hashes[i] =
-            lt::hasher256(bytes + at, std::min(lt::default_block_size, size2 - at)).final();
-    }
+    const lt::sha1_hash hash =
+        at(index)->hash(piece, bool(flags & disk_interface::v1_hash), block_hashes, buffer_, error);
     post(io_, [h = std::move(handler), piece, hash, error] { h(piece, hash, error); });
   }
 
@@ -442,8 +488,9 @@ class disk_io final : public lt::disk_interface, public lt::buffer_allocator_int
     });
   }
 
-  void async_clear_piece(lt::storage_index_t, lt::piece_index_t piece,
+  void async_clear_piece(lt::storage_index_t index, lt::piece_index_t piece,
                          std::function<void(lt::piece_index_t)> handler) override {
+    at(index)->forget(piece);
     post(io_, [h = std::move(handler), piece] { h(piece); });
   }
 
@@ -457,14 +504,6 @@ class disk_io final : public lt::disk_interface, public lt::buffer_allocator_int
  private:
   std::unique_ptr<storage>& at(lt::storage_index_t index) {
     return torrents_[static_cast<std::size_t>(static_cast<std::uint32_t>(index))];
-  }
-
-  // The piece's first `size` bytes, read into buffer_ with one call per file; null on an error.
-  const char* read_whole(storage& s, lt::piece_index_t piece, int size, lt::storage_error& error) {
-    buffer_.resize(static_cast<std::size_t>(size));
-    if (s.read({buffer_.data(), size}, piece, 0, error) < 0) return nullptr;
-    counters_.inc_stats_counter(lt::counters::num_read_ops);
-    return buffer_.data();
   }
 
   lt::io_context& io_;

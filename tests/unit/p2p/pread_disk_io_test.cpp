@@ -81,14 +81,21 @@ struct disk_fixture {
     io.poll();
   }
 
-  lt::storage_error write(int piece, int start, int length) {
+  // Writes `bytes` at the piece's `start`.
+  lt::storage_error write_bytes(int piece, int start, const std::string& bytes) {
     std::optional<lt::storage_error> out;
-    const auto at = static_cast<std::size_t>(piece) * files.piece_length() + start;
-    disk->async_write(storage, lt::peer_request{lt::piece_index_t(piece), start, length},
-                      content.data() + at, nullptr, [&](const lt::storage_error& e) { out = e; });
+    const lt::peer_request r{lt::piece_index_t(piece), start, static_cast<int>(bytes.size())};
+    disk->async_write(storage, r, bytes.data(), nullptr,
+                      [&](const lt::storage_error& e) { out = e; });
     run();
     REQUIRE(out);
     return *out;
+  }
+
+  // Writes the content's bytes there.
+  lt::storage_error write(int piece, int start, int length) {
+    const auto at = static_cast<std::size_t>(piece) * files.piece_length() + start;
+    return write_bytes(piece, start, content.substr(at, static_cast<std::size_t>(length)));
   }
 
   void write_all() {
@@ -284,4 +291,55 @@ TEST_CASE("pread_disk_io: moving onto a file that is there (dont_replace) takes 
   CHECK(fs::path(path) == to);
   CHECK(fs::exists(f.file(0)));  // left where it was: the caller removes it
   CHECK(f.read(0, 0, block).first == f.content.substr(0, block));
+}
+
+TEST_CASE("pread_disk_io: a piece written in order is hashed as written, not read back",
+          "[p2p][disk_io]") {
+  disk_fixture f({4 * block});
+  REQUIRE_FALSE(f.write(0, 0, block));
+  REQUIRE_FALSE(f.write(0, block, block));
+  // The file changes behind libtorrent's back: the hash is still of the bytes it wrote.
+  std::fstream(f.file(0), std::ios::in | std::ios::out | std::ios::binary) << std::string(10, 'x');
+  CHECK(f.hash(0).first == f.expected_hash(0));
+  // Once hashed, the piece is read from the file the next time.
+  CHECK(f.hash(0).first != f.expected_hash(0));
+}
+
+TEST_CASE("pread_disk_io: a piece whose blocks came out of order hashes right", "[p2p][disk_io]") {
+  disk_fixture f({4 * block}, 4 * block);
+  REQUIRE_FALSE(f.write(0, 2 * block, block));
+  REQUIRE_FALSE(f.write(0, 0, block));
+  REQUIRE_FALSE(f.write(0, 3 * block, block));
+  REQUIRE_FALSE(f.write(0, block, block));
+  CHECK(f.hash(0).first == f.expected_hash(0));
+}
+
+TEST_CASE("pread_disk_io: a block written again with other bytes is hashed as the file has it",
+          "[p2p][disk_io]") {
+  disk_fixture f({4 * block}, 4 * block);
+  const std::string wrong(block, 'w');
+  SECTION("the first block again") {
+    REQUIRE_FALSE(f.write_bytes(0, 0, wrong));
+    REQUIRE_FALSE(f.write(0, block, block));
+    REQUIRE_FALSE(f.write(0, 0, block));
+  }
+  SECTION("a later block again") {
+    REQUIRE_FALSE(f.write(0, 0, block));
+    REQUIRE_FALSE(f.write_bytes(0, block, wrong));
+    REQUIRE_FALSE(f.write(0, block, block));
+  }
+  SECTION("after a failed hash and libtorrent clearing the piece") {
+    REQUIRE_FALSE(f.write_bytes(0, 0, wrong));
+    for (int b = 1; b < 4; ++b) REQUIRE_FALSE(f.write(0, b * block, block));
+    REQUIRE(f.hash(0).first != f.expected_hash(0));
+    bool cleared = false;
+    f.disk->async_clear_piece(f.storage, lt::piece_index_t(0),
+                              [&](lt::piece_index_t) { cleared = true; });
+    f.run();
+    REQUIRE(cleared);
+    REQUIRE_FALSE(f.write(0, 0, block));
+    REQUIRE_FALSE(f.write(0, block, block));
+  }
+  for (int b = 2; b < 4; ++b) REQUIRE_FALSE(f.write(0, b * block, block));
+  CHECK(f.hash(0).first == f.expected_hash(0));
 }

@@ -7,7 +7,8 @@
 #  3. Seeder: time to seed a 1 GiB layer (POST /v1/seed: fetch from the registry, verify, hash
 #     pieces, start seeding; the code path a push notification runs) vs `openssl dgst -sha256`
 #     of the same file (SHA-NI; coreutils' sha256sum is printed too). Target ratio <= 1.3.
-# Cold pulls print min / median / max over the runs.
+# Cold pulls print min / median / max over the runs, with the CPU seconds the proxy and the
+# seeder used for each pull.
 # Usage: bench/p2p.sh [RUNS]   (default 3; needs ~6 GB in /tmp)
 # RK_BT_ARGS: more flags for the seeder and every proxy (e.g. "--bt-disk-io mmap" to measure
 # libtorrent's other way of keeping files).
@@ -38,7 +39,9 @@ awk -v a="$seed" -v b="$dgst" -v c="$sha" 'BEGIN {
 }'
 
 # --- 1 & 2. cold pulls through one proxy vs straight from the registry --------------------------
-: > "$RK_TMP/ttfb"; : > "$RK_TMP/swarm"; : > "$RK_TMP/direct"
+: > "$RK_TMP/ttfb"; : > "$RK_TMP/swarm"; : > "$RK_TMP/direct"; : > "$RK_TMP/cpu_proxy"; : > "$RK_TMP/cpu_seeder"
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f\n", ($14 + $15) / hz}' "/proc/$1/stat"; }
 for ((i = 0; i < runs; i++)); do
   port=$(free_port)
   start_swarm_proxy "px$i" "$port" "$rp" "$sp" "${bt_args[@]}"
@@ -47,7 +50,10 @@ for ((i = 0; i < runs; i++)); do
   stop_pid "$PROXY_PID"
   rm -rf "$RK_TMP/px$i"
   start_swarm_proxy "px$i" "$port" "$rp" "$sp" "${bt_args[@]}"
+  p0=$(cpu_seconds "$PROXY_PID"); s0=$(cpu_seconds "$SEEDER_PID")
   curl -s -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$port/v2/bench/big/blobs/$layer" >> "$RK_TMP/swarm"
+  awk -v a="$p0" -v b="$(cpu_seconds "$PROXY_PID")" 'BEGIN {print b - a}' >> "$RK_TMP/cpu_proxy"
+  awk -v a="$s0" -v b="$(cpu_seconds "$SEEDER_PID")" 'BEGIN {print b - a}' >> "$RK_TMP/cpu_seeder"
   upstream=$(metric "http://127.0.0.1:$port" rookery_proxy_blob_bytes_from_upstream_total)
   [ "$upstream" = 0 ] || echo "  (run $i: $upstream bytes came from upstream, not the swarm)"
   stop_pid "$PROXY_PID"
@@ -57,11 +63,15 @@ done
 read -r t_min t_med t_max < <(rk_spread < "$RK_TMP/ttfb")
 read -r s_min s_med s_max < <(rk_spread < "$RK_TMP/swarm")
 read -r d_min d_med d_max < <(rk_spread < "$RK_TMP/direct")
+read -r c_min c_med c_max < <(rk_spread < "$RK_TMP/cpu_proxy")
+read -r e_min e_med e_max < <(rk_spread < "$RK_TMP/cpu_seeder")
 awk -v n="$runs" -v t1="$t_min" -v t2="$t_med" -v t3="$t_max" -v s1="$s_min" -v s2="$s_med" -v s3="$s_max" \
-  -v d1="$d_min" -v d2="$d_med" -v d3="$d_max" 'BEGIN {
+  -v d1="$d_min" -v d2="$d_med" -v d3="$d_max" -v c1="$c_min" -v c2="$c_med" -v c3="$c_max" \
+  -v e1="$e_min" -v e2="$e_med" -v e3="$e_max" 'BEGIN {
   m = 1048576
   printf "cold 1 GiB layer through one proxy (seeder already seeding, no other peers), %d runs, min / median / max:\n", n
   printf "  time to first byte %.0f / %.0f / %.0f ms (target <= 100 ms)\n", t1 * 1000, t2 * 1000, t3 * 1000
   printf "  swarm path %.0f / %.0f / %.0f MiB/s, straight from docker-registry %.0f / %.0f / %.0f MiB/s\n", s1 / m, s2 / m, s3 / m, d1 / m, d2 / m, d3 / m
   printf "  ratio of the medians %.2f (target >= 0.6)\n", s2 / d2
+  printf "  CPU seconds per pull: proxy %.2f / %.2f / %.2f, seeder %.2f / %.2f / %.2f\n", c1, c2, c3, e1, e2, e3
 }'

@@ -47,11 +47,13 @@ for daemon in "registry-proxy/rookery-proxy --upstream http://r:5000 --seeder ht
   expect_eq "$rc" 2 "$binary exit status with an unknown libtorrent setting"
   grep -q -- "--bt-setting: 'aio_thread=2' is not NAME=VALUE with a libtorrent setting" "$RK_TMP/bt.err" \
     || fail "unknown setting not named: $(cat "$RK_TMP/bt.err")"
-  "$ROOKERY_BUILD/$binary" "${cmd[@]:1}" --check-flags --bt-disk-io mmap >/dev/null \
-    || fail "$binary refused --bt-disk-io mmap"
+  for disk in pread posix mmap; do
+    "$ROOKERY_BUILD/$binary" "${cmd[@]:1}" --check-flags --bt-disk-io "$disk" >/dev/null \
+      || fail "$binary refused --bt-disk-io $disk"
+  done
   rc=0
   "$ROOKERY_BUILD/$binary" "${cmd[@]:1}" --check-flags --bt-disk-io aio 2>"$RK_TMP/disk.err" || rc=$?
   expect_eq "$rc" 2 "$binary exit status with an unknown --bt-disk-io"
   grep -q -- "--bt-disk-io" "$RK_TMP/disk.err" || fail "bad --bt-disk-io not named: $(cat "$RK_TMP/disk.err")"
 done
-pass "--bt-setting takes libtorrent's settings by name and refuses an unknown one; --bt-disk-io posix or mmap"
+pass "--bt-setting takes libtorrent's settings by name and refuses an unknown one; --bt-disk-io pread, posix or mmap"

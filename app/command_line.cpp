@@ -1,6 +1,16 @@
 #include "app/command_line.hpp"
 
+#include <map>
+
 namespace rookery::app {
+namespace {
+
+// --bt-disk-io's values.
+const std::map<std::string, p2p::disk_backend> disk_backends{{"pread", p2p::disk_backend::pread},
+                                                             {"posix", p2p::disk_backend::posix},
+                                                             {"mmap", p2p::disk_backend::mmap}};
+
+}  // namespace
 
 void add_check_flags(CLI::App& app, bool& check) {
   app.add_flag("--check-flags", check,
@@ -22,7 +32,7 @@ void add_fleet_flags(CLI::App& app, fleet_flags& flags) {
                  "how libtorrent reads and writes blobs: pread (each file kept open), posix "
                  "(libtorrent's plain file calls, an open per block) or mmap (libtorrent's "
                  "default: memory-mapped files, disk threads)")
-      ->check(CLI::IsMember({"pread", "posix", "mmap"}))
+      ->check(CLI::IsMember(disk_backends))
       ->capture_default_str();
 }
 
@@ -49,9 +59,7 @@ void apply_fleet_flags(const fleet_flags& flags, p2p::session_options& session) 
   check_fleet_flags(flags);
   session.peer_allow = flags.peer_allow;
   session.overrides = flags.bt_settings;
-  session.disk = flags.disk_io == "mmap"    ? p2p::disk_backend::mmap
-                 : flags.disk_io == "posix" ? p2p::disk_backend::posix
-                                            : p2p::disk_backend::pread;
+  session.disk = disk_backends.at(flags.disk_io);  // checked when the flags were parsed
   p2p::load_fleet(session, flags.ca, flags.cert, flags.key);
 }
 

@@ -61,10 +61,15 @@ class file_pool {
   std::size_t limit_ = 40;
 };
 
-void fail(lt::storage_error& error, int err, lt::operation_t op, lt::file_index_t file) {
-  error.ec.assign(err, boost::system::generic_category());
+void fail(lt::storage_error& error, lt::error_code ec, lt::operation_t op, lt::file_index_t file) {
+  error.ec = ec;
   error.operation = op;
   error.file(file);
+}
+
+// The same for an errno value (a name of its own: libtorrent's error enums convert to int).
+void fail_errno(lt::storage_error& error, int err, lt::operation_t op, lt::file_index_t file) {
+  fail(error, lt::error_code(err, boost::system::generic_category()), op, file);
 }
 
 // Reads or writes all of `buf` at `offset`; false with errno set on an error, or with errno 0
@@ -173,13 +178,13 @@ int storage::descriptor(lt::file_index_t file, bool write, lt::storage_error& er
     std::error_code ec;
     fs::create_directories(fs::path(name).parent_path(), ec);
     if (ec) {
-      fail(error, ec.value(), lt::operation_t::mkdir, file);
+      fail_errno(error, ec.value(), lt::operation_t::mkdir, file);
       return -1;
     }
     fd = ::open(name.c_str(), flags, 0666);
   }
   if (fd < 0) {
-    fail(error, errno, lt::operation_t::file_open, file);
+    fail_errno(error, errno, lt::operation_t::file_open, file);
     return -1;
   }
   pool_.opened(s, fd, write);
@@ -201,12 +206,9 @@ int storage::transfer(lt::span<char> buf, lt::piece_index_t piece, int offset, b
       if (!ok) {
         const auto op = write ? lt::operation_t::file_write : lt::operation_t::file_read;
         if (errno != 0)
-          fail(error, errno, op, f.file_index);
-        else {
-          error.ec = lt::errors::file_too_short;
-          error.operation = op;
-          error.file(f.file_index);
-        }
+          fail_errno(error, errno, op, f.file_index);
+        else
+          fail(error, lt::errors::make_error_code(lt::errors::file_too_short), op, f.file_index);
         return -1;
       }
     }
@@ -244,7 +246,7 @@ lt::status_t storage::check(const lt::add_torrent_params& resume, lt::storage_er
     struct stat st {};
     if (::stat(path(i).c_str(), &st) != 0) {
       if (errno != ENOENT) {
-        fail(error, errno, lt::operation_t::file_stat, i);
+        fail_errno(error, errno, lt::operation_t::file_stat, i);
         return lt::status_t::fatal_disk_error;
       }
       all_files = false;
@@ -278,7 +280,7 @@ std::pair<lt::status_t, std::string> storage::move(const std::string& to, lt::mo
   const fs::path target = fs::absolute(to, ec);
   if (!ec) fs::create_directories(target, ec);
   if (ec) {
-    fail(error, ec.value(), lt::operation_t::mkdir, lt::file_index_t(-1));
+    fail_errno(error, ec.value(), lt::operation_t::mkdir, lt::file_index_t(-1));
     return {lt::status_t::fatal_disk_error, save_path_};
   }
   const auto names = [&](lt::file_index_t i) {
@@ -287,7 +289,7 @@ std::pair<lt::status_t, std::string> storage::move(const std::string& to, lt::mo
   if (flags == lt::move_flags_t::fail_if_exist) {
     for (const lt::file_index_t i : files().file_range()) {
       if (files().file_absolute_path(i) || !fs::exists(names(i).second, ec)) continue;
-      fail(error, EEXIST, lt::operation_t::file_stat, i);
+      fail_errno(error, EEXIST, lt::operation_t::file_stat, i);
       return {lt::status_t::file_exist, save_path_};
     }
   }
@@ -311,7 +313,7 @@ std::pair<lt::status_t, std::string> storage::move(const std::string& to, lt::mo
     ec.clear();  // another file system, say: copy, and remove the original once all are there
     fs::copy_file(from, into, fs::copy_options::overwrite_existing, ec);
     if (ec) {
-      fail(error, ec.value(), lt::operation_t::file_copy, i);
+      fail_errno(error, ec.value(), lt::operation_t::file_copy, i);
       for (const auto j : renamed) fs::rename(names(j).second, names(j).first, ec);
       return {lt::status_t::fatal_disk_error, save_path_};
     }
@@ -329,7 +331,7 @@ void storage::remove_files(lt::storage_error& error) {
     if (files().pad_file_at(i)) continue;
     std::error_code ec;
     fs::remove(path(i), ec);
-    if (ec && !error) fail(error, ec.value(), lt::operation_t::file_remove, i);
+    if (ec && !error) fail_errno(error, ec.value(), lt::operation_t::file_remove, i);
   }
 }
 
@@ -343,7 +345,7 @@ void storage::rename(lt::file_index_t index, const std::string& name, lt::storag
     fs::create_directories(into.parent_path(), ec);
     if (!ec) fs::rename(from, into, ec);
     if (ec) {
-      fail(error, ec.value(), lt::operation_t::file_rename, index);
+      fail_errno(error, ec.value(), lt::operation_t::file_rename, index);
       return;
     }
   }

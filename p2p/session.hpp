@@ -100,6 +100,11 @@ class torrent {
   /// Bytes [0, n) are all in verified pieces.
   std::uint64_t contiguous() const noexcept;
   bool complete() const noexcept { return have_count_ == piece_count(); }
+  /// Bytes in verified pieces, wherever they are in the blob.
+  std::uint64_t verified_bytes() const noexcept {
+    return std::min<std::uint64_t>(
+        size_, static_cast<std::uint64_t>(have_count_) * static_cast<std::uint64_t>(piece_length_));
+  }
   bool failed() const noexcept { return static_cast<bool>(error_); }
   std::error_code error() const noexcept { return error_; }
   std::chrono::steady_clock::time_point last_progress() const noexcept { return last_progress_; }

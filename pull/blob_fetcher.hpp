@@ -5,6 +5,7 @@
 // until then, so no client ever receives a complete, wrong blob.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -50,8 +51,11 @@ struct fetch {
   phase state = phase::starting;
   std::optional<std::uint64_t> size;  ///< known once running, when the source announced it
   std::uint64_t written = 0;
-  std::uint64_t from_peers = 0;  ///< of `written`, bytes BitTorrent peers delivered
-  int read_fd = -1;              ///< the temporary file, for followers (pread/sendfile)
+  std::uint64_t from_peers = 0;         ///< of `written`, bytes BitTorrent peers delivered
+  const blob_reader* reader = nullptr;  ///< the source's reader, while the fetch runs
+  /// Bytes of the blob this host has so far: written, or more that the source holds ahead.
+  std::uint64_t held() const { return std::max(written, reader ? reader->held() : 0); }
+  int read_fd = -1;  ///< the temporary file, for followers (pread/sendfile)
   /// The temporary file came to be another file holding the same bytes so far (see
   /// blob_store::writer::file_changes): `fd` becomes read_fd; the old one stays open until the
   /// fetch ends.

@@ -35,15 +35,16 @@ asio::awaitable<void> prefetcher::work() {
 }
 
 asio::awaitable<void> prefetcher::prefetch_one(const blob_request& request) {
-  const auto started = co_await fetcher_.start(request);
-  if (!started.job) {
-    if (!started.refusal.status)
+  const auto started = co_await stagger_.start(request);
+  if (!started) co_return;  // a client's fetch stored it while this one waited its turn
+  if (!started->job) {
+    if (!started->refusal.status)
       spdlog::info("prefetch of {} did not start: {}", request.digest.str(),
-                   started.error.message());
+                   started->error.message());
     co_return;
   }
   // The place stays taken until the blob is in (or the fetch failed).
-  const auto job = started.job;
+  const auto job = started->job;
   while (job->state == fetch::phase::running || job->state == fetch::phase::starting)
     co_await job->changed();
 }

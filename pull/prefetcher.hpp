@@ -14,6 +14,7 @@
 
 #include "layers/blob_store.hpp"
 #include "pull/blob_fetcher.hpp"
+#include "pull/fetch_stagger.hpp"
 
 namespace rookery::pull {
 
@@ -23,12 +24,12 @@ struct prefetch_options {
 };
 
 /// Single-threaded (the io_context's). Must outlive the io_context's run (its workers hold
-/// `this`), like the blob_fetcher it feeds.
+/// `this`), like the blob_fetcher it feeds. Prefetches start through the stagger.
 class prefetcher {
  public:
   prefetcher(boost::asio::io_context& io, blob_fetcher& fetcher, layers::blob_store& store,
-             prefetch_options opts = {})
-      : io_(io), fetcher_(fetcher), store_(store), opts_(opts) {}
+             fetch_stagger& stagger, prefetch_options opts = {})
+      : io_(io), fetcher_(fetcher), store_(store), stagger_(stagger), opts_(opts) {}
 
   /// Queues a fetch of the request's blob unless it is stored, being fetched or queued already.
   /// False when it was not queued (dropped when the queue is full).
@@ -45,6 +46,7 @@ class prefetcher {
   boost::asio::io_context& io_;
   blob_fetcher& fetcher_;
   layers::blob_store& store_;
+  fetch_stagger& stagger_;
   prefetch_options opts_;
   std::deque<blob_request> queue_;
   std::unordered_set<layers::digest> queued_digests_;

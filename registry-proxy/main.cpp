@@ -79,6 +79,7 @@ int serve(proxy::proxy_config& config) {
   options.operator_token = std::move(config.operator_token);
   options.max_fetches = config.max_fetches;
   options.prefetch_limits = {config.max_prefetches, config.prefetch_queue};
+  options.stagger.share = config.prefetch_stagger;
   options.tag_stale = config.tag_stale;
   proxy::registry_proxy handler(io, blobs, manifests, std::move(upstreams), *source,
                                 std::move(options), swarm.get(), swarm_src);

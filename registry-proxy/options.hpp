@@ -11,6 +11,7 @@
 #include "http/client.hpp"
 #include "http/secret.hpp"
 #include "p2p/session.hpp"
+#include "pull/fetch_stagger.hpp"
 #include "pull/upstream.hpp"
 
 namespace rookery::proxy {
@@ -31,11 +32,12 @@ struct proxy_config {
   http::client_options client;
   std::chrono::seconds access_fresh{60};
   bool prefetch = true;
-  bool fsck = false;
+  bool fsck = false;                  ///< hash every cached blob at start, quarantine the bad ones
   std::size_t max_fetches = 16;       ///< blob fetches from a source at once; more wait
   std::size_t max_prefetches = 8;     ///< prefetch fetches at once
-  std::size_t prefetch_queue = 1024;  ///< prefetches waiting; more are dropped  ///< hash every
-                                      ///< cached blob at start, quarantine the bad ones
+  std::size_t prefetch_queue = 1024;  ///< prefetches waiting; more are dropped
+  /// Prefetches and prewarms start one after another: pull::stagger_options::share.
+  double prefetch_stagger = pull::stagger_options{}.share;
   http::secret operator_token;
   std::string log_level = "info";
   std::optional<swarm_config> swarm;  ///< without a seeder: upstream only

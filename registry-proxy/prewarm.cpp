@@ -174,8 +174,8 @@ json prewarm_totals(const prewarm_job& job) {
 // ---- prewarmer -------------------------------------------------------------
 
 prewarmer::prewarmer(asio::io_context& io, pull::blob_fetcher& fetcher, layers::blob_store& blobs,
-                     prewarm_limits limits)
-    : io_(io), fetcher_(fetcher), blobs_(blobs), limits_(limits) {}
+                     pull::fetch_stagger& stagger, prewarm_limits limits)
+    : io_(io), fetcher_(fetcher), blobs_(blobs), stagger_(stagger), limits_(limits) {}
 
 std::shared_ptr<prewarm_job> prewarmer::find(std::string_view id) const {
   const auto it = jobs_.find(id);
@@ -220,17 +220,19 @@ asio::awaitable<void> prewarmer::worker(std::shared_ptr<prewarm_job> job) {
 
 asio::awaitable<void> prewarmer::warm_blob(std::shared_ptr<prewarm_job> job, std::size_t i) {
   const layers::descriptor blob = job->blobs[i];
-  if (blob.size == 0 || blobs_.contains(blob.digest)) {
+  const auto cached = [&] {
     job->cached_bytes += blob.size;
     ++job->blobs_done;
     blob_event(*job, i, "blob_done", {{"cached", true}});
-    co_return;
-  }
+  };
+  if (blob.size == 0 || blobs_.contains(blob.digest)) co_return cached();
   blob_event(*job, i, "blob_started");
   std::string error;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const pull::blob_request request{job->from, job->repository, blob.digest, job->authorization};
-    const auto started = co_await fetcher_.start(request);
+    const auto maybe_started = co_await stagger_.start(request);
+    if (!maybe_started) co_return cached();  // stored while it waited its turn
+    const auto& started = *maybe_started;
     if (!started.job) {
       error = "the fetch it joined failed";
       if (started.joined) continue;  // someone else's fetch failed: ours gets its own try

@@ -23,6 +23,7 @@
 #include "layers/blob_store.hpp"
 #include "layers/manifest.hpp"
 #include "pull/blob_fetcher.hpp"
+#include "pull/fetch_stagger.hpp"
 #include "pull/refusal.hpp"
 #include "pull/upstream.hpp"
 
@@ -101,8 +102,9 @@ struct prewarm_limits {
 /// The proxy's prewarms. io_context thread only.
 class prewarmer {
  public:
+  /// Blob fetches start through the stagger (see pull/fetch_stagger.hpp).
   prewarmer(boost::asio::io_context& io, pull::blob_fetcher& fetcher, layers::blob_store& blobs,
-            prewarm_limits limits = {});
+            pull::fetch_stagger& stagger, prewarm_limits limits = {});
 
   /// What start() did.
   struct started {
@@ -134,6 +136,7 @@ class prewarmer {
   boost::asio::io_context& io_;
   pull::blob_fetcher& fetcher_;
   layers::blob_store& blobs_;
+  pull::fetch_stagger& stagger_;
   prewarm_limits limits_;
   std::map<std::string, std::shared_ptr<prewarm_job>, std::less<>> jobs_;  ///< by id
   std::map<std::string, std::string> running_by_key_;                      ///< key → id

@@ -64,9 +64,10 @@ registry_proxy::registry_proxy(asio::io_context& io, layers::blob_store& blobs,
       swarm_(swarm),
       swarm_source_(swarm_src),
       fetcher_(io, blobs, source, disk_, opts_.max_fetches),
-      prefetcher_(io, fetcher_, blobs, opts_.prefetch_limits),
+      stagger_(io, fetcher_, blobs, opts_.stagger),
+      prefetcher_(io, fetcher_, blobs, stagger_, opts_.prefetch_limits),
       verifier_(io, blobs, disk_),
-      prewarm_(io, fetcher_, blobs),
+      prewarm_(io, fetcher_, blobs, stagger_),
       tags_(opts_.tag_stale) {}
 
 upstream* registry_proxy::select_upstream(const std::string& ns) {

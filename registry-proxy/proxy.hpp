@@ -39,6 +39,8 @@ struct proxy_options {
   /// Blob fetches talking to a source at once; later ones wait their turn (0: no limit).
   std::size_t max_fetches = pull::blob_fetcher::default_max_fetches;
   pull::prefetch_options prefetch_limits;  ///< prefetches at once, and waiting
+  /// Prefetches and prewarms start one after another (pull/fetch_stagger.hpp).
+  pull::stagger_options stagger;
   /// Tag freshness: a tag resolved within this long is answered from the cache while upstream
   /// cannot be reached (0: never; every tag asks upstream).
   std::chrono::seconds tag_stale{0};
@@ -131,6 +133,7 @@ class registry_proxy {
   p2p::session* swarm_;               ///< null without P2P
   const swarm_source* swarm_source_;  ///< null without P2P
   pull::blob_fetcher fetcher_;
+  pull::fetch_stagger stagger_;
   pull::prefetcher prefetcher_;
   pull::stored_blob_verifier verifier_;
   prewarmer prewarm_;

@@ -121,6 +121,7 @@ class swarm_reader final : public pull::blob_reader {
   }
   std::optional<std::uint64_t> size() const override { return torrent_->size(); }
   bool from_peers() const override { return !fallback_ && !filled_; }
+  std::uint64_t held() const override { return fallback_ ? 0 : torrent_->verified_bytes(); }
   const fs::path* in_place() const override {
     return in_place_ && !fallback_ ? &torrent_->file() : nullptr;
   }

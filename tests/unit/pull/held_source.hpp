@@ -1,5 +1,6 @@
 // A blob_source for tests of what waits on whom: it serves blobs from memory, but every reader
 // blocks before its first byte until release() (a gate), and it counts the readers open at once.
+// Meanwhile its readers can claim to hold bytes ahead (hold()), as a swarm holds pieces.
 #pragma once
 
 #include <algorithm>
@@ -36,6 +37,9 @@ class held_source final : public pull::blob_source {
     gate_.cancel();
   }
 
+  /// Every reader, now and later, holds this many bytes of its blob (at most all of them).
+  void hold(std::uint64_t bytes) { held_ = bytes; }
+
   std::size_t open_now() const { return open_now_; }
   std::size_t max_open() const { return max_open_; }
   std::size_t opened() const { return opened_; }
@@ -60,6 +64,9 @@ class held_source final : public pull::blob_source {
     reader(held_source& source, const std::string& content) : source_(source), content_(content) {}
     ~reader() override { --source_.open_now_; }
     std::optional<std::uint64_t> size() const override { return content_.size(); }
+    std::uint64_t held() const override {
+      return std::min<std::uint64_t>(source_.held_, content_.size());
+    }
     boost::asio::awaitable<std::size_t> read_some(void* data, std::size_t size,
                                                   std::error_code&) override {
       while (!source_.open_gate_) {
@@ -81,6 +88,7 @@ class held_source final : public pull::blob_source {
 
   boost::asio::steady_timer gate_;
   bool open_gate_ = false;
+  std::uint64_t held_ = 0;
   std::map<std::string, std::string> blobs_;
   std::size_t open_now_ = 0, max_open_ = 0, opened_ = 0;
 };

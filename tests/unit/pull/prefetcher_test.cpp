@@ -1,5 +1,7 @@
 #include "pull/prefetcher.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <catch2/catch.hpp>
 
 #include "tests/unit/pull/held_source.hpp"
@@ -19,6 +21,7 @@ struct fixture {
   test::held_source source{io};
   asio::thread_pool disk{1};
   pull::blob_fetcher fetcher{io, store, source, disk, 16};
+  pull::fetch_stagger all_at_once{io, fetcher, store};
 
   // Until every fetch ended: no reader may outlive the source.
   void drain(const pull::prefetcher& prefetch) {
@@ -34,7 +37,7 @@ struct fixture {
 
 TEST_CASE("prefetcher runs a few fetches at once and queues the rest", "[prefetcher]") {
   fixture f;
-  pull::prefetcher prefetch(f.io, f.fetcher, f.store, {2, 100});
+  pull::prefetcher prefetch(f.io, f.fetcher, f.store, f.all_at_once, {2, 100});
   for (int i = 0; i < 10; ++i) CHECK(prefetch.push(f.request(i)));
   run_until(f.io, [&] { return f.source.open_now() == 2; });
   f.io.poll();
@@ -49,7 +52,7 @@ TEST_CASE("prefetcher runs a few fetches at once and queues the rest", "[prefetc
 
 TEST_CASE("prefetcher drops what does not fit its queue", "[prefetcher]") {
   fixture f;
-  pull::prefetcher prefetch(f.io, f.fetcher, f.store, {1, 3});
+  pull::prefetcher prefetch(f.io, f.fetcher, f.store, f.all_at_once, {1, 3});
   int queued = 0;
   for (int i = 0; i < 25000; ++i) queued += prefetch.push(f.request(i)) ? 1 : 0;
   CHECK(queued == 3);
@@ -62,7 +65,7 @@ TEST_CASE("prefetcher drops what does not fit its queue", "[prefetcher]") {
 
 TEST_CASE("prefetcher skips blobs stored, queued or being fetched", "[prefetcher]") {
   fixture f;
-  pull::prefetcher prefetch(f.io, f.fetcher, f.store, {1, 100});
+  pull::prefetcher prefetch(f.io, f.fetcher, f.store, f.all_at_once, {1, 100});
   const auto first = f.request(1);
   CHECK(prefetch.push(first));
   CHECK_FALSE(prefetch.push(first));  // queued already
@@ -74,4 +77,60 @@ TEST_CASE("prefetcher skips blobs stored, queued or being fetched", "[prefetcher
   CHECK(prefetch.dropped() == 0);
   CHECK(f.source.opened() == 1);
   f.drain(prefetch);
+}
+
+TEST_CASE("prefetcher with a stagger starts a blob once the one before holds its share",
+          "[prefetcher]") {
+  fixture f;
+  pull::fetch_stagger stagger(f.io, f.fetcher, f.store, {0.5, std::chrono::seconds(60)});
+  pull::prefetcher prefetch(f.io, f.fetcher, f.store, stagger, {8, 100});
+  for (int i = 0; i < 3; ++i) CHECK(prefetch.push(f.request(i)));  // 7 bytes each
+  run_until(f.io, [&] { return f.source.opened() == 1; });
+  f.io.run_for(std::chrono::milliseconds(300));
+  CHECK(f.source.opened() == 1);  // the first holds nothing yet
+  f.source.hold(3);
+  f.io.run_for(std::chrono::milliseconds(300));
+  CHECK(f.source.opened() == 1);  // 3 of 7 bytes: under half
+  f.source.hold(4);               // each reader holds 4 of 7: the rest follow one by one
+  run_until(f.io, [&] { return f.source.opened() == 3; });
+  CHECK(f.store.blob_count() == 0);
+  f.source.release();
+  run_until(f.io, [&] { return f.store.blob_count() == 3; });
+  f.drain(prefetch);
+}
+
+TEST_CASE("prefetcher's stagger: a blob with no byte yet holds up the next for a while only",
+          "[prefetcher]") {
+  fixture f;
+  pull::fetch_stagger stagger(f.io, f.fetcher, f.store, {0.5, std::chrono::milliseconds(200)});
+  pull::prefetcher prefetch(f.io, f.fetcher, f.store, stagger, {8, 100});
+  CHECK(prefetch.push(f.request(1)));
+  CHECK(prefetch.push(f.request(2)));
+  run_until(f.io, [&] { return f.source.opened() == 1; });
+  const auto first = std::chrono::steady_clock::now();
+  run_until(f.io, [&] { return f.source.opened() == 2; });  // the first never gets under way
+  CHECK(std::chrono::steady_clock::now() - first >= std::chrono::milliseconds(150));
+  f.source.release();
+  run_until(f.io, [&] { return f.store.blob_count() == 2; });
+  f.drain(prefetch);
+}
+
+TEST_CASE("prefetcher does not fetch again a blob a client fetched while it waited its turn",
+          "[prefetcher]") {
+  fixture f;
+  pull::fetch_stagger stagger(f.io, f.fetcher, f.store, {0.5, std::chrono::seconds(60)});
+  pull::prefetcher prefetch(f.io, f.fetcher, f.store, stagger, {8, 100});
+  const auto first = f.request(1), second = f.request(2);
+  CHECK(prefetch.push(first));
+  CHECK(prefetch.push(second));
+  run_until(f.io, [&] { return f.source.opened() == 1; });
+  // A client asks for the second blob itself, while its prefetch waits for the first.
+  boost::asio::co_spawn(
+      f.io, [&]() -> boost::asio::awaitable<void> { co_await f.fetcher.start(second); },
+      boost::asio::detached);
+  run_until(f.io, [&] { return f.source.opened() == 2; });
+  f.source.release();
+  run_until(f.io, [&] { return f.store.blob_count() == 2; });
+  f.drain(prefetch);  // the second's prefetch got its turn and found the blob stored
+  CHECK(f.source.opened() == 2);
 }

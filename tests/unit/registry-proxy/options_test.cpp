@@ -74,22 +74,30 @@ TEST_CASE("proxy options: fetch and prefetch bounds have defaults", "[options]")
   CHECK(c.max_fetches == 16);
   CHECK(c.max_prefetches == 8);
   CHECK(c.prefetch_queue == 1024);
+  CHECK(c.prefetch_stagger == 0);
   CHECK_FALSE(c.fsck);
 }
 
 TEST_CASE("proxy options: bounds and --fsck are read", "[options]") {
   auto parsed = parse({"--upstream", "http://r:5000", "--max-fetches", "3", "--max-prefetches", "2",
-                       "--prefetch-queue", "10", "--fsck"});
+                       "--prefetch-queue", "10", "--prefetch-stagger", "0.2", "--fsck"});
   REQUIRE(std::holds_alternative<proxy_config>(parsed));
   const auto& c = std::get<proxy_config>(parsed);
   CHECK(c.max_fetches == 3);
   CHECK(c.max_prefetches == 2);
   CHECK(c.prefetch_queue == 10);
+  CHECK(c.prefetch_stagger == 0.2);
   CHECK(c.fsck);
 }
 
 TEST_CASE("proxy options: zero prefetches at once is refused", "[options]") {
   auto parsed = parse({"--upstream", "http://r:5000", "--max-prefetches", "0"});
+  REQUIRE(std::holds_alternative<int>(parsed));
+  CHECK(std::get<int>(parsed) == 2);
+}
+
+TEST_CASE("proxy options: a prefetch stagger beyond the whole blob is refused", "[options]") {
+  auto parsed = parse({"--upstream", "http://r:5000", "--prefetch-stagger", "1.5"});
   REQUIRE(std::holds_alternative<int>(parsed));
   CHECK(std::get<int>(parsed) == 2);
 }

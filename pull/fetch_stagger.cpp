@@ -1,0 +1,50 @@
+#include "pull/fetch_stagger.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace rookery::pull {
+namespace asio = boost::asio;
+namespace {
+
+// How often a fetch's progress is looked at while the next one waits: a swarm's pieces arrive
+// without waking the fetch (only bytes in order do).
+constexpr auto look_every = std::chrono::milliseconds(100);
+
+}  // namespace
+
+asio::awaitable<std::optional<fetch_start>> fetch_stagger::start(const blob_request& request) {
+  if (opts_.share <= 0) co_return co_await fetcher_.start(request);
+  auto turn = co_await turns_.acquire();
+  if (store_.contains(request.digest)) co_return std::nullopt;
+  // start() registers the fetch before it first waits, so pass_turn (whose first look comes
+  // after a pause) finds it until it ends.
+  asio::co_spawn(io_, pass_turn(std::move(turn), request.digest), asio::detached);
+  co_return co_await fetcher_.start(request);
+}
+
+asio::awaitable<void> fetch_stagger::pass_turn([[maybe_unused]] concurrency_limit::permit turn,
+                                               layers::digest d) {
+  const auto until = std::chrono::steady_clock::now() + opts_.max_wait;
+  asio::steady_timer pause(io_);
+  for (;;) {
+    pause.expires_after(look_every);
+    co_await pause.async_wait(asio::use_awaitable);
+    const auto f = fetcher_.find(d);
+    if (!f) co_return;  // it ended
+    const std::uint64_t held = f->held();
+    if (f->size && static_cast<double>(held) >= opts_.share * static_cast<double>(*f->size)) {
+      spdlog::debug("{} holds {} of {} bytes: the next fetch may start", d.str(), held, *f->size);
+      co_return;
+    }
+    if (held == 0 && std::chrono::steady_clock::now() >= until) {
+      spdlog::debug("{} has no bytes yet: the next fetch starts anyway", d.str());
+      co_return;
+    }
+  }
+}
+
+}  // namespace rookery::pull

@@ -84,7 +84,6 @@ asio::awaitable<fetch_start> blob_fetcher::start(const blob_request& request) {
 }
 
 void blob_fetcher::finish(const std::shared_ptr<fetch>& f, fetch::phase state, std::error_code ec) {
-  f->reader = nullptr;  // run() ends next, and its reader with it
   f->state = state;
   f->error = ec;
   if (state == fetch::phase::failed) {
@@ -179,6 +178,11 @@ asio::awaitable<void> blob_fetcher::run(std::shared_ptr<fetch> f, blob_request r
   ++counters_.fetches;
   f->size = reader->size();
   f->reader = reader.get();
+  // The reader goes with this frame, on every way out (an exception too).
+  const struct forget_reader {
+    fetch& f;
+    ~forget_reader() { f.reader = nullptr; }
+  } forget{*f};
   auto writer = store_.begin(f->digest, f->size, ec);
   if (writer) {
     f->read_fd = ::open(writer->temp_path().c_str(), O_RDONLY | O_CLOEXEC);

@@ -35,8 +35,8 @@ class blob_reader {
   /// Whether the bytes the last read_some returned came from BitTorrent peers (else from the
   /// upstream registry).
   virtual bool from_peers() const { return false; }
-  /// Bytes of the blob the source holds, read or not: a swarm verifies pieces ahead of the
-  /// one read next. 0 when it holds none beyond what was read.
+  /// Bytes of the blob the source holds, read or not (a swarm verifies pieces ahead of the one
+  /// read next); 0 when it does not know (fetch::held takes the larger of this and written).
   virtual std::uint64_t held() const { return 0; }
   /// The file the source itself writes the blob into (a torrent's download), when the bytes
   /// the last read_some counted are final there, at the same offsets, and were not copied into

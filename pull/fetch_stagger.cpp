@@ -34,10 +34,13 @@ asio::awaitable<void> fetch_stagger::pass_turn([[maybe_unused]] concurrency_limi
     pause.expires_after(look_every);
     co_await pause.async_wait(asio::use_awaitable);
     const auto f = fetcher_.find(d);
-    if (!f) co_return;  // it ended
+    // Ended, or its run ended without a word (no reader left after bytes came).
+    if (!f || (f->written > 0 && !f->reader)) co_return;
     const std::uint64_t held = f->held();
-    if (f->size && static_cast<double>(held) >= opts_.share * static_cast<double>(*f->size)) {
-      spdlog::debug("{} holds {} of {} bytes: the next fetch may start", d.str(), held, *f->size);
+    // A blob of unknown size is under way with its first byte.
+    if (f->size ? static_cast<double>(held) >= opts_.share * static_cast<double>(*f->size)
+                : held > 0) {
+      spdlog::debug("{} holds {} bytes: the next fetch may start", d.str(), held);
       co_return;
     }
     if (held == 0 && std::chrono::steady_clock::now() >= until) {

@@ -3,11 +3,12 @@
 // (16 hosts, an image of four layers) starting every layer at once split what the origin sends
 // each host four ways, so the hosts got their first pieces (the ones they pass on) late, and
 // they finished all layers at about the same moment, so a client that reads the layers in turn
-// (skopeo) still had three to copy at the end. Staggered, the 16 hosts finished in 1.35-1.39x
-// the link limit against 1.43-1.45x (shares of 0.1-0.3 alike, 0.5 and more worse; one layer
-// after another with no overlap worst, a ramp per layer). It is off by default: a blob not
-// started when the seeder goes away has no swarm to join (no metainfo, no tracker), so each
-// host then takes all of it from the registry instead of trading what they fill from there.
+// (skopeo) still had three to copy at the end. With a share of 0.2 the 16 hosts finished in
+// 1.35-1.38x the link limit against 1.44-1.48x in the same hour (shares of 0.1-0.3 alike, 0.5
+// and more worse; one layer after another with no overlap worst: a ramp per layer). It is off by
+// default: a blob not started when the seeder goes away has no swarm to join (no metainfo, no
+// tracker), so each host then takes all of it from the registry instead of trading what they fill
+// from there.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange

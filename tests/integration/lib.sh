@@ -42,8 +42,21 @@ pass() { echo "ok: $*"; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
 # A TCP port nobody listens on right now.
+# Below the kernel's ephemeral range (32768 and up here): a port the kernel hands out for
+# port 0 is the kind every outgoing connection of the tests running beside this one takes too
+# (likely what took a proxy's port before it bound it, "Address already in use", in one run).
+# A random free port from 20000-32767 is taken by nobody but another free_port.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  python3 -c '
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 32767)
+    try:
+        socket.socket().bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break'
 }
 
 # wait_http URL [SECONDS]: until URL answers at all (any status), bounded.

@@ -231,8 +231,8 @@ asio::awaitable<void> prewarmer::warm_blob(std::shared_ptr<prewarm_job> job, std
   for (int attempt = 0; attempt < 2; ++attempt) {
     const pull::blob_request request{job->from, job->repository, blob.digest, job->authorization};
     const auto maybe_started = co_await stagger_.start(request);
-    if (!maybe_started) {  // stored while it waited its turn (after a first try that failed)
-      job->written[i] = job->from_peers[i] = 0;
+    if (!maybe_started) {  // stored while it waited its turn (by a client's fetch)
+      job->written[i] = job->from_peers[i] = 0;  // what a failed first try counted is not in
       co_return cached();
     }
     const auto& started = *maybe_started;

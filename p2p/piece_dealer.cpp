@@ -166,16 +166,18 @@ class dealer_peer final : public lt::peer_plugin {
     const auto m = handshake.dict_find_dict("m");
     const auto id = m ? m.dict_find_int_value("lt_donthave", 0) : 0;
     if (id <= 0 || id > 255 || masked_) return true;
-    // The host saw "have all" from libtorrent: hide everything but its window, or nothing
-    // when every piece has been dealt already (the tail: a host that comes late).
     dont_have_id_ = static_cast<std::uint8_t>(id);
-    masked_ = true;
-    top_up(clock::now());
-    if (tail_) return true;
-    for (int piece = 0; piece < deal_->pieces(); ++piece) {
-      if (std::find(window_.begin(), window_.end(), piece) == window_.end()) send_dont_have(piece);
-    }
+    if (pc_.is_peer_interested()) mask();
     return true;
+  }
+
+  // A host that holds its download back (a layer waiting for its turn) joins the swarm but is
+  // not interested: it is dealt nothing until it says it is, so no piece waits out a lease on a
+  // host that does not ask for it. Everything comes before libtorrent answers the INTERESTED
+  // with an unchoke, so the host asks only for its window.
+  bool on_interested() override {
+    if (dont_have_id_ != 0 && !masked_) mask();
+    return false;
   }
 
   bool on_request(const lt::peer_request& r) override {
@@ -264,6 +266,17 @@ class dealer_peer final : public lt::peer_plugin {
   }
 
  private:
+  // The host saw "have all" from libtorrent: hide everything but its window, or nothing when
+  // every piece has been dealt already (the tail: a host that comes late).
+  void mask() {
+    masked_ = true;
+    top_up(clock::now());
+    if (tail_) return;
+    for (int piece = 0; piece < deal_->pieces(); ++piece) {
+      if (std::find(window_.begin(), window_.end(), piece) == window_.end()) send_dont_have(piece);
+    }
+  }
+
   // Keeps a window of pieces dealt to this host and shown to it; shows it everything once
   // nothing is left to deal.
   void top_up(clock::time_point now) {

@@ -9,7 +9,9 @@
 // source of every piece. A piece still queued for its first host, or still spreading among the
 // hosts, is not sent twice. The one host still fetching while every other host connected here
 // has the whole blob gets whatever it asks for. A request the dealer turns away is rejected
-// (BEP 6) and the piece hidden from that host.
+// (BEP 6) and the piece hidden from that host. A host is dealt its first window when it says
+// it is interested, not at its handshake: one that joined a swarm without downloading yet (a
+// layer waiting for its turn) holds no piece another host may need.
 #pragma once
 
 #include <atomic>

@@ -220,6 +220,18 @@ void torrent::want(std::uint64_t offset) {
   handle_.piece_priority(lt::piece_index_t(index), lt::top_priority);
 }
 
+void torrent::hold(bool held) {
+  if (held == held_) return;
+  held_ = held;
+  if (!held) last_progress_ = std::chrono::steady_clock::now();
+  try {
+    handle_.prioritize_pieces(std::vector<lt::download_priority_t>(
+        static_cast<std::size_t>(piece_count()), held ? lt::dont_download : lt::default_priority));
+  } catch (const lt::system_error&) {
+    // The torrent was removed meanwhile: its readers see the error.
+  }
+}
+
 // libtorrent 2.0 asks a peer for blocks only on an event on that peer's connection: a HAVE, an
 // unchoke, a block arriving, a reject. When the origin's dealer rejects a request (the piece was
 // dealt to another host), the blocks go back to the picker, but the other peers that have them,

@@ -145,6 +145,13 @@ class torrent {
   /// would all fetch it from the seeder and have nothing to trade.
   void want(std::uint64_t offset);
 
+  /// A held torrent is in its swarm (tracker, peers, the seeder's connection) but asks for no
+  /// piece: it is not interested in any peer, so the origin's dealer deals it nothing yet.
+  /// Holding it drops every piece priority; letting it go sets them back to the default (and
+  /// counts as progress: a reader's stall clock starts then).
+  void hold(bool held);
+  bool held() const noexcept { return held_; }
+
   /// Makes libtorrent ask every unchoked peer that has a missing piece for blocks again (see
   /// session.cpp: after a peer rejects a request, the others are not asked). Needs a piece this
   /// host has; does nothing without one.
@@ -171,6 +178,7 @@ class torrent {
   int next_missing_ = 0;
   std::unordered_map<int, bool> urgent_;
   bool sequential_ = false;
+  bool held_ = false;
   std::error_code error_;
   std::unordered_map<int, piece_data> pieces_read_;  ///< bounded by the readers: one each
   std::unordered_map<int, bool> reads_pending_;

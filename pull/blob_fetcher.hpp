@@ -93,6 +93,10 @@ class blob_fetcher {
   /// source answered.
   boost::asio::awaitable<fetch_start> start(const blob_request& request);
 
+  /// Lets the source get ready for a fetch of the request's blob that starts later (see
+  /// blob_source::prepare), unless the blob is stored or its fetch under way.
+  boost::asio::awaitable<void> prepare(blob_request request);
+
   /// Streams bytes [first, first + count) of a running fetch to `ex` (header already sent),
   /// waiting for bytes as they arrive. An error means the response must be abandoned.
   boost::asio::awaitable<std::error_code> follow(std::shared_ptr<fetch> f, http::exchange& ex,

@@ -59,6 +59,10 @@ class blob_source {
   virtual boost::asio::awaitable<std::unique_ptr<blob_reader>> open(const blob_request& request,
                                                                     upstream_refusal& refusal,
                                                                     std::error_code& ec) = 0;
+  /// The blob will be opened later (its fetch waits for its turn, pull/fetch_stagger.hpp): the
+  /// source may get ready meanwhile, e.g. join its swarm without downloading yet. open() with
+  /// the same request then finds it ready; committed() or failed() ends what prepare began.
+  virtual boost::asio::awaitable<void> prepare(const blob_request&) { co_return; }
   /// Called once the blob the source delivered is verified and committed to the store.
   virtual void committed(const layers::digest&) {}
   /// Called when a fetch the source served failed (nothing was committed): drop its state.

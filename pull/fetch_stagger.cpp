@@ -18,6 +18,9 @@ constexpr auto look_every = std::chrono::milliseconds(100);
 
 asio::awaitable<std::optional<fetch_start>> fetch_stagger::start(const blob_request& request) {
   if (opts_.share <= 0) co_return co_await fetcher_.start(request);
+  // A fetch that waits joins its swarm meanwhile (blob_source::prepare): it then has the
+  // metainfo and peers even if the seeder goes away before its turn.
+  if (turns_.full()) asio::co_spawn(io_, fetcher_.prepare(request), asio::detached);
   auto turn = co_await turns_.acquire();
   if (store_.contains(request.digest)) co_return std::nullopt;
   // start() registers the fetch before it first waits, so pass_turn (whose first look comes

@@ -1,14 +1,14 @@
-// Fetches nobody waits for yet (prefetches, prewarms) may start one after another instead of all
-// at once: each once the one started before it holds a share of its blob. On the swarm testbed
-// (16 hosts, an image of four layers) starting every layer at once split what the origin sends
-// each host four ways, so the hosts got their first pieces (the ones they pass on) late, and
-// they finished all layers at about the same moment, so a client that reads the layers in turn
-// (skopeo) still had three to copy at the end. With a share of 0.2 the 16 hosts finished in
-// 1.35-1.38x the link limit against 1.44-1.48x in the same hour (shares of 0.1-0.3 alike, 0.5
-// and more worse; one layer after another with no overlap worst: a ramp per layer). It is off by
-// default: a blob not started when the seeder goes away has no swarm to join (no metainfo, no
-// tracker), so each host then takes all of it from the registry instead of trading what they fill
-// from there.
+// Fetches nobody waits for yet (prefetches, prewarms) start one after another, not all at once:
+// each once the one started before it holds a share of its blob. On the swarm testbed (16 hosts,
+// an image of four layers) starting every layer at once split what the origin sends each host
+// four ways, so the hosts got their first pieces (the ones they pass on) late, and they finished
+// all layers at about the same moment, so a client that reads the layers in turn (skopeo) still
+// had three to copy at the end. With a share of 0.2 the 16 hosts finished in 1.35-1.41x the link
+// limit against 1.44-1.48x with all at once (shares of 0.1-0.3 alike, 0.5 and more worse; one
+// layer after another with no overlap worst: a ramp per layer). A fetch that waits joins its
+// blob's swarm meanwhile without downloading (blob_source::prepare): should the seeder go away
+// before its turn, it still has the metainfo and the peers, and the hosts fill it from the
+// registry between them instead of each taking all of it.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange

@@ -16,7 +16,7 @@ struct raw_flags {
   int connect_ms = 2000, response_ms = 10000, idle_ms = 30000, access_seconds = 60;
   bool prefetch = true, fsck = false;
   std::size_t max_fetches = 16, max_prefetches = 8, prefetch_queue = 1024;
-  double prefetch_stagger = proxy_config{}.prefetch_stagger;
+  double prefetch_stagger = -1;  // not given: swarm_prefetch_stagger with a seeder, else 0
   std::string operator_token_file, log_level = "info", auth_file;
   int tag_stale_seconds = 0;
   std::string seeder, bt_listen = "0.0.0.0:6881";
@@ -65,8 +65,7 @@ void declare(CLI::App& app, raw_flags& f) {
       ->check(CLI::Range(1, 65536));
   app.add_option("--prefetch-stagger", f.prefetch_stagger,
                  "a prefetched or prewarmed blob starts once the one before it has this share of "
-                 "its bytes (0: all at once; see the README for what it costs)")
-      ->capture_default_str()
+                 "its bytes (0: all at once; default: 0.2 with --seeder, else 0)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--prefetch-queue", f.prefetch_queue,
                  "prefetches that may wait; more are not prefetched (clients fetch them on demand)")
@@ -156,7 +155,9 @@ proxy_config config_of(raw_flags& f, app::parse_mode mode) {
   c.max_fetches = f.max_fetches;
   c.max_prefetches = f.max_prefetches;
   c.prefetch_queue = f.prefetch_queue;
-  c.prefetch_stagger = f.prefetch_stagger;
+  c.prefetch_stagger = f.prefetch_stagger >= 0 ? f.prefetch_stagger
+                       : f.seeder.empty()      ? 0.0
+                                               : swarm_prefetch_stagger;
   if (mode == app::parse_mode::run)
     c.operator_token = http::secret::load(f.operator_token_file, "ROOKERY_OPERATOR_TOKEN");
   c.log_level = f.log_level;

@@ -300,13 +300,45 @@ asio::awaitable<std::string> swarm_source::fetch_metainfo(const pull::blob_reque
   co_return std::string{};
 }
 
+bool swarm_source::fronted(const pull::blob_request& request) const {
+  return std::find(opts_.fronts.begin(), opts_.fronts.end(), request.from->config().name) !=
+         opts_.fronts.end();
+}
+
+std::shared_ptr<p2p::torrent> swarm_source::join(const pull::blob_request& request,
+                                                 std::string metainfo, int seeder_port, bool held,
+                                                 std::error_code& ec) {
+  const fs::path dir = opts_.work_dir / "downloads" / request.digest.hex();
+  auto t = swarm_.add(request.digest, metainfo, dir, /*seed=*/false, /*keep_web_seeds=*/false, ec);
+  if (!t) return nullptr;
+  metainfo_[request.digest] = std::move(metainfo);
+  t->hold(held);  // before the first connection
+  // Meet the seeder at once instead of waiting for the tracker round trip.
+  boost::system::error_code aec;
+  auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
+  if (!aec && seeder_port > 0)
+    t->handle().connect_peer(lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
+  return t;
+}
+
+asio::awaitable<void> swarm_source::prepare(const pull::blob_request& request) {
+  if (!fronted(request) || swarm_.find(request.digest)) co_return;
+  pull::upstream_refusal refusal;
+  int seeder_port = 0;
+  std::string metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
+  // Refused, no answer, or opened meanwhile (a client asked for it): nothing to prepare.
+  if (metainfo.empty() || swarm_.find(request.digest) || store_.contains(request.digest))
+    co_return;
+  std::error_code ec;
+  if (join(request, std::move(metainfo), seeder_port, /*held=*/true, ec))
+    prepared_[request.digest] = prepared{request.repository, request.authorization};
+}
+
 asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
     const pull::blob_request& request, pull::upstream_refusal& refusal, std::error_code& ec) {
   // Only the registry the seeder seeds goes through it: a client's credentials for any other
   // registry never reach the seeder.
-  if (std::find(opts_.fronts.begin(), opts_.fronts.end(), request.from->config().name) ==
-      opts_.fronts.end())
-    co_return co_await direct_.open(request, refusal, ec);
+  if (!fronted(request)) co_return co_await direct_.open(request, refusal, ec);
   // The seeder's answer is this client's access check, so it is asked every time, even when
   // a torrent for the blob is still around.
   int seeder_port = 0;
@@ -315,19 +347,21 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
     co_return nullptr;  // the registry says this client may not read it: so do we
   }
   refusal = {};
-  auto t = metainfo.empty() ? nullptr : swarm_.find(request.digest);
-  if (!metainfo.empty() && !t) {
-    const fs::path dir = opts_.work_dir / "downloads" / request.digest.hex();
-    t = swarm_.add(request.digest, metainfo, dir, /*seed=*/false, /*keep_web_seeds=*/false, ec);
-    if (t) {
-      metainfo_[request.digest] = std::move(metainfo);
-      // Meet the seeder at once instead of waiting for the tracker round trip.
-      boost::system::error_code aec;
-      auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
-      if (!aec && seeder_port > 0)
-        t->handle().connect_peer(
-            lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
+  auto t = swarm_.find(request.digest);
+  if (metainfo.empty()) {
+    // No answer (the seeder is gone, say). A swarm joined earlier for this same request and
+    // credentials (prepare) still has its metainfo, its peers, and the seeder's access check.
+    const auto p = prepared_.find(request.digest);
+    const bool same = t && p != prepared_.end() && p->second.repository == request.repository &&
+                      p->second.authorization == request.authorization;
+    if (same) {
+      spdlog::info("no metainfo from the seeder for {}: going on in the swarm joined earlier",
+                   request.digest.str());
+    } else {
+      t = nullptr;
     }
+  } else if (!t) {
+    t = join(request, std::move(metainfo), seeder_port, /*held=*/false, ec);
   }
   if (!t) {
     ++fallbacks_.no_torrent;
@@ -335,11 +369,14 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
     co_return co_await pull::upstream_blob_source::open_range(request, 0, std::nullopt,
                                                               &bytes_.upstream, refusal, ec);
   }
+  prepared_.erase(request.digest);
+  t->hold(false);
   t->want(0);
   co_return std::make_unique<swarm_reader>(*this, t, request);
 }
 
 void swarm_source::committed(const layers::digest& d) {
+  prepared_.erase(d);
   // The verified copy in the store becomes what we seed from.
   auto it = metainfo_.find(d);
   auto t = swarm_.find(d);
@@ -362,6 +399,7 @@ void swarm_source::committed(const layers::digest& d) {
 
 void swarm_source::failed(const layers::digest& d) {
   // Nothing half-downloaded stays in the swarm: the next request starts clean.
+  prepared_.erase(d);
   swarm_.remove(d);
   metainfo_.erase(d);
   std::error_code ignored;

@@ -38,6 +38,9 @@ class swarm_source final : public pull::blob_source {
   boost::asio::awaitable<std::unique_ptr<pull::blob_reader>> open(const pull::blob_request& request,
                                                                   pull::upstream_refusal& refusal,
                                                                   std::error_code& ec) override;
+  /// Joins the blob's swarm held (p2p::torrent::hold): metainfo, tracker and peers now, no
+  /// download until open().
+  boost::asio::awaitable<void> prepare(const pull::blob_request& request) override;
   void committed(const layers::digest& d) override;
   void failed(const layers::digest& d) override;
   pull::source_bytes bytes() const override {
@@ -67,6 +70,12 @@ class swarm_source final : public pull::blob_source {
                                                      pull::upstream_refusal& refusal,
                                                      int& seeder_port);
 
+  /// Whether the seeder seeds the request's registry.
+  bool fronted(const pull::blob_request& request) const;
+  /// Adds the blob's torrent (held or not) and meets the seeder.
+  std::shared_ptr<p2p::torrent> join(const pull::blob_request& request, std::string metainfo,
+                                     int seeder_port, bool held, std::error_code& ec);
+
   boost::asio::ssl::context& tls_;
   p2p::session& swarm_;
   layers::blob_store& store_;
@@ -78,6 +87,11 @@ class swarm_source final : public pull::blob_source {
   std::shared_ptr<http::latency_histogram> metainfo_latency_ =
       std::make_shared<http::latency_histogram>();
   std::unordered_map<layers::digest, std::string> metainfo_;  ///< of downloads in progress
+  /// Swarms joined held (prepare), with the request whose access the seeder checked.
+  struct prepared {
+    std::string repository, authorization;
+  };
+  std::unordered_map<layers::digest, prepared> prepared_;
 };
 
 }  // namespace rookery::proxy

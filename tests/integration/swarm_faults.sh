@@ -175,3 +175,35 @@ else
   wait "$f" || fail "pull of image three failed"
   echo "skipped: this file system has no immutable files (chattr +i)"
 fi
+
+# --- the seeder dies while a layer waits for its turn -------------------------------------------
+# With --prefetch-stagger 1 a host starts the second layer only once the first is in, but it joins
+# that layer's swarm (held, nothing asked for) as soon as the manifest is read. The seeder dies
+# during the first layer: the second still comes through the swarm joined earlier, the two hosts
+# filling it from the registry between them, not each taking all of it (no_torrent fallbacks).
+make_image "$RK_TMP/img4" v1 2 $((8 * 1024 * 1024))
+expected4=$(image_digests)
+push_image "$RK_TMP/img4" v1 "127.0.0.1:$rp/demo/four:v1"
+wait_seeded "$sp" 11
+q1=$(free_port); q2=$(free_port)
+start_swarm_proxy pxq1 "$q1" "$rp" "$sp" --prefetch-stagger 1
+start_swarm_proxy pxq2 "$q2" "$rp" "$sp" --prefetch-stagger 1
+pull "$q1" four "$RK_TMP/q1" & a=$!
+pull "$q2" four "$RK_TMP/q2" & b=$!
+sleep 2
+stop_pid "$SEEDER_PID"
+wait "$a" || fail "pull 1 failed after the seeder died (layers in turn)"
+wait "$b" || fail "pull 2 failed after the seeder died (layers in turn)"
+expect_eq "$(digests_in_dir "$RK_TMP/q1")" "$expected4" "layers of pull 1 (layers in turn)"
+expect_eq "$(digests_in_dir "$RK_TMP/q2")" "$expected4" "layers of pull 2 (layers in turn)"
+store_ok pxq1; store_ok pxq2
+no_torrent=$(( $(metric "http://127.0.0.1:$q1" 'rookery_proxy_swarm_fallbacks_total{reason="no_torrent"}') \
+  + $(metric "http://127.0.0.1:$q2" 'rookery_proxy_swarm_fallbacks_total{reason="no_torrent"}') ))
+from_registry=$(( $(metric "http://127.0.0.1:$q1" rookery_proxy_blob_bytes_from_upstream_total) \
+  + $(metric "http://127.0.0.1:$q2" rookery_proxy_blob_bytes_from_upstream_total) ))
+echo "layers in turn, the seeder died: $from_registry bytes from the registry, $no_torrent blobs without a torrent"
+expect_eq "$no_torrent" 0 "blobs taken whole from the registry for want of a torrent"
+grep -q "going on in the swarm joined earlier" "$RK_TMP"/pxq1/proxy.log "$RK_TMP"/pxq2/proxy.log \
+  || fail "no host went on in a swarm it joined before the seeder died"
+((from_registry < 18 * 1048576)) || fail "the registry sent $from_registry bytes to two hosts of a 16 MiB image"
+pass "seeder killed while a layer waited its turn: it came through the swarm joined earlier"

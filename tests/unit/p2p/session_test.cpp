@@ -737,6 +737,51 @@ TEST_CASE("dealer: two hosts that cannot reach each other both get every piece",
   }
 }
 
+TEST_CASE("dealer: a host that holds its download back is dealt nothing until it lets go",
+          "[p2p][dealer]") {
+  // Host A joins the swarm held (a layer waiting for its turn): connected, not interested. Host
+  // B fetches meanwhile. Were A dealt a window at its handshake, those pieces would wait out
+  // their lease (15 s) before B could have them: B gets every piece at once instead, and A,
+  // once it lets go, gets the blob too.
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"dealer3"};
+  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 5, 23);
+  auto origin = seeding(io, dealing_origin(), blob, scratch.path);
+  auto host_a = std::make_unique<session>(io, loopback_host());
+  auto host_b = std::make_unique<session>(io, loopback_host());
+  fs::create_directories(scratch.path / "a");
+  std::error_code ec;
+  auto a = host_a->add(blob.d, blob.metainfo, scratch.path / "a", false, false, ec);
+  REQUIRE(a);
+  a->hold(true);
+  a->handle().connect_peer(listening(*origin));
+  rookery::test::run_until(io, [&] { return origin->stats(blob.d).peers == 1; });
+  io.run_for(std::chrono::seconds(1));
+  const auto& dealing = origin->dealing();
+  CHECK(dealing.dealt.load() == 0);
+  CHECK(a->verified_bytes() == 0);
+
+  auto b = fetch_from(*host_b, blob, scratch.path / "b", listening(*origin));
+  rookery::test::run_until(io, [&] { return b->complete(); });
+  CHECK(dealing.lapsed.load() == 0);
+  CHECK(dealing.redirected.load() == 0);
+  CHECK(a->verified_bytes() == 0);
+
+  // As in the late host's case above: A comes when the origin knows B finished.
+  rookery::test::run_until(io, [&] { return origin->stats(blob.d).seeds == 1; });
+  a->hold(false);
+  rookery::test::run_until(io, [&] { return a->complete(); });
+  a.reset();
+  b.reset();
+  host_b.reset();
+  host_a.reset();
+  origin.reset();
+  io.restart();
+  io.poll();
+  CHECK(file_text(scratch.path / "a" / blob.d.hex()) == blob.content);
+  CHECK(file_text(scratch.path / "b" / blob.d.hex()) == blob.content);
+}
+
 // ---- apply_override (--bt-setting) --------------------------------------------------
 
 TEST_CASE("apply_override: integer, boolean and string settings by name", "[p2p][settings]") {

@@ -78,6 +78,19 @@ TEST_CASE("proxy options: fetch and prefetch bounds have defaults", "[options]")
   CHECK_FALSE(c.fsck);
 }
 
+TEST_CASE("proxy options: with a seeder prefetches start one after another by default",
+          "[options]") {
+  const auto stagger = [](std::vector<const char*> args) {
+    auto parsed = parse(args);
+    REQUIRE(std::holds_alternative<proxy_config>(parsed));
+    return std::get<proxy_config>(parsed).prefetch_stagger;
+  };
+  CHECK(stagger({"--upstream", "http://r", "--seeder", "http://s"}) ==
+        rookery::proxy::swarm_prefetch_stagger);
+  CHECK(stagger({"--upstream", "http://r", "--seeder", "http://s", "--prefetch-stagger", "0"}) == 0);
+  CHECK(stagger({"--upstream", "http://r", "--prefetch-stagger", "0.5"}) == 0.5);
+}
+
 TEST_CASE("proxy options: bounds and --fsck are read", "[options]") {
   auto parsed = parse({"--upstream", "http://r:5000", "--max-fetches", "3", "--max-prefetches", "2",
                        "--prefetch-queue", "10", "--prefetch-stagger", "0.2", "--fsck"});

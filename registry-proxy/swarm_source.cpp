@@ -322,16 +322,17 @@ std::shared_ptr<p2p::torrent> swarm_source::join(const pull::blob_request& reque
 }
 
 asio::awaitable<void> swarm_source::prepare(const pull::blob_request& request) {
-  if (!fronted(request) || swarm_.find(request.digest)) co_return;
+  const auto& d = request.digest;
+  if (!fronted(request) || swarm_.find(d) || !preparing_.insert(d).second) co_return;
   pull::upstream_refusal refusal;
   int seeder_port = 0;
   std::string metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
-  // Refused, no answer, or opened meanwhile (a client asked for it): nothing to prepare.
-  if (metainfo.empty() || swarm_.find(request.digest) || store_.contains(request.digest))
+  // Refused, no answer, or opened meanwhile (its fetch may even have ended): nothing to prepare.
+  if (preparing_.erase(d) == 0 || metainfo.empty() || swarm_.find(d) || store_.contains(d))
     co_return;
   std::error_code ec;
   if (join(request, std::move(metainfo), seeder_port, /*held=*/true, ec))
-    prepared_[request.digest] = prepared{request.repository, request.authorization};
+    prepared_[d] = prepared{request.repository, request.authorization};
 }
 
 asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
@@ -339,6 +340,7 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
   // Only the registry the seeder seeds goes through it: a client's credentials for any other
   // registry never reach the seeder.
   if (!fronted(request)) co_return co_await direct_.open(request, refusal, ec);
+  preparing_.erase(request.digest);  // a prepare under way must not join after this
   // The seeder's answer is this client's access check, so it is asked every time, even when
   // a torrent for the blob is still around.
   int seeder_port = 0;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "http/prometheus.hpp"
@@ -92,6 +93,7 @@ class swarm_source final : public pull::blob_source {
     std::string repository, authorization;
   };
   std::unordered_map<layers::digest, prepared> prepared_;
+  std::unordered_set<layers::digest> preparing_;  ///< metainfo requests of prepare() under way
 };
 
 }  // namespace rookery::proxy

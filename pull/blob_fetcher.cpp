@@ -63,8 +63,7 @@ std::shared_ptr<fetch> blob_fetcher::find(const layers::digest& d) const {
 }
 
 asio::awaitable<void> blob_fetcher::prepare(blob_request request) {
-  if (!store_.contains(request.digest) && !find(request.digest))
-    co_await source_.prepare(request);
+  if (!store_.contains(request.digest) && !find(request.digest)) co_await source_.prepare(request);
 }
 
 asio::awaitable<fetch_start> blob_fetcher::start(const blob_request& request) {

@@ -87,7 +87,8 @@ TEST_CASE("proxy options: with a seeder prefetches start one after another by de
   };
   CHECK(stagger({"--upstream", "http://r", "--seeder", "http://s"}) ==
         rookery::proxy::swarm_prefetch_stagger);
-  CHECK(stagger({"--upstream", "http://r", "--seeder", "http://s", "--prefetch-stagger", "0"}) == 0);
+  CHECK(stagger({"--upstream", "http://r", "--seeder", "http://s", "--prefetch-stagger", "0"}) ==
+        0);
   CHECK(stagger({"--upstream", "http://r", "--prefetch-stagger", "0.5"}) == 0.5);
 }
 

@@ -7,10 +7,30 @@ source "$(dirname "$0")/lib.sh"
 rp=$(free_port); sp=$(free_port)
 RK_NOTIFY_URL=http://127.0.0.1:$sp/v1/notifications start_registry reg "$rp"
 start_seeder seed "$sp" "$rp" --upload-limit-kib 2048
-seeder_pid=$SEEDER_PID
 
 # pull PORT IMAGE DIR &: skopeo through a proxy
 pull() { skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$1/demo/$2:v1" "dir:$3"; }
+# seeder_killed_mid_pull REPO NAME EXPECTED [PROXY ARGS...]: two new proxies, NAME1 and NAME2 (ports
+# Q1 and Q2), pull demo/REPO:v1 at once; the seeder is killed 2 s in. Both pulls must complete
+# with the layers EXPECTED names, and neither store may hold a bad blob.
+seeder_killed_mid_pull() {
+  local repo=$1 name=$2 expected=$3 a b
+  shift 3
+  Q1=$(free_port); Q2=$(free_port)
+  start_swarm_proxy "${name}1" "$Q1" "$rp" "$sp" "$@"
+  start_swarm_proxy "${name}2" "$Q2" "$rp" "$sp" "$@"
+  pull "$Q1" "$repo" "$RK_TMP/${name}1.dir" & a=$!
+  pull "$Q2" "$repo" "$RK_TMP/${name}2.dir" & b=$!
+  sleep 2
+  stop_pid "$SEEDER_PID"
+  wait "$a" || fail "pull 1 of $repo failed after the seeder died"
+  wait "$b" || fail "pull 2 of $repo failed after the seeder died"
+  expect_eq "$(digests_in_dir "$RK_TMP/${name}1.dir")" "$expected" "layers of pull 1 of $repo"
+  expect_eq "$(digests_in_dir "$RK_TMP/${name}2.dir")" "$expected" "layers of pull 2 of $repo"
+  store_ok "${name}1"; store_ok "${name}2"
+}
+# both METRIC: METRIC summed over the two proxies of the last seeder_killed_mid_pull
+both() { echo $(( $(metric "http://127.0.0.1:$Q1" "$1") + $(metric "http://127.0.0.1:$Q2" "$1") )); }
 # store_ok NAME: every blob in a proxy's store matches its name
 store_ok() {
   local bad
@@ -25,24 +45,11 @@ push_image "$RK_TMP/img1" v1 "127.0.0.1:$rp/demo/one:v1"
 wait_seeded "$sp" 3
 
 # --- the seeder dies mid-transfer -----------------------------------------------------------
-p1=$(free_port); p2=$(free_port)
-start_swarm_proxy px1 "$p1" "$rp" "$sp"
-start_swarm_proxy px2 "$p2" "$rp" "$sp"
-pull "$p1" one "$RK_TMP/a1" & a=$!
-pull "$p2" one "$RK_TMP/a2" & b=$!
-sleep 2
-stop_pid "$seeder_pid"
-wait "$a" || fail "pull 1 failed after the seeder died"
-wait "$b" || fail "pull 2 failed after the seeder died"
-expect_eq "$(digests_in_dir "$RK_TMP/a1")" "$expected1" "layers of pull 1"
-expect_eq "$(digests_in_dir "$RK_TMP/a2")" "$expected1" "layers of pull 2"
-store_ok px1; store_ok px2
+seeder_killed_mid_pull one px "$expected1"
 # The two hosts took what they lacked from the registry in blocks of their own and traded them:
 # not the rest of both layers each (31 MB, 1.9 times the image, before the fill).
-fills=$(( $(metric "http://127.0.0.1:$p1" 'rookery_proxy_swarm_fallbacks_total{reason="fill"}') \
-  + $(metric "http://127.0.0.1:$p2" 'rookery_proxy_swarm_fallbacks_total{reason="fill"}') ))
-from_registry=$(( $(metric "http://127.0.0.1:$p1" rookery_proxy_blob_bytes_from_upstream_total) \
-  + $(metric "http://127.0.0.1:$p2" rookery_proxy_blob_bytes_from_upstream_total) ))
+fills=$(both 'rookery_proxy_swarm_fallbacks_total{reason="fill"}')
+from_registry=$(both rookery_proxy_blob_bytes_from_upstream_total)
 echo "after the seeder died: $fills fills, $from_registry bytes from the registry (image: 16 MiB)"
 ((from_registry < 18 * 1048576)) || fail "the registry sent $from_registry bytes to two hosts of a 16 MiB image"
 ((fills > 0)) || fail "no host filled missing pieces from the registry after the seeder died"
@@ -185,22 +192,9 @@ make_image "$RK_TMP/img4" v1 2 $((8 * 1024 * 1024))
 expected4=$(image_digests)
 push_image "$RK_TMP/img4" v1 "127.0.0.1:$rp/demo/four:v1"
 wait_seeded "$sp" 11
-q1=$(free_port); q2=$(free_port)
-start_swarm_proxy pxq1 "$q1" "$rp" "$sp" --prefetch-stagger 1
-start_swarm_proxy pxq2 "$q2" "$rp" "$sp" --prefetch-stagger 1
-pull "$q1" four "$RK_TMP/q1" & a=$!
-pull "$q2" four "$RK_TMP/q2" & b=$!
-sleep 2
-stop_pid "$SEEDER_PID"
-wait "$a" || fail "pull 1 failed after the seeder died (layers in turn)"
-wait "$b" || fail "pull 2 failed after the seeder died (layers in turn)"
-expect_eq "$(digests_in_dir "$RK_TMP/q1")" "$expected4" "layers of pull 1 (layers in turn)"
-expect_eq "$(digests_in_dir "$RK_TMP/q2")" "$expected4" "layers of pull 2 (layers in turn)"
-store_ok pxq1; store_ok pxq2
-no_torrent=$(( $(metric "http://127.0.0.1:$q1" 'rookery_proxy_swarm_fallbacks_total{reason="no_torrent"}') \
-  + $(metric "http://127.0.0.1:$q2" 'rookery_proxy_swarm_fallbacks_total{reason="no_torrent"}') ))
-from_registry=$(( $(metric "http://127.0.0.1:$q1" rookery_proxy_blob_bytes_from_upstream_total) \
-  + $(metric "http://127.0.0.1:$q2" rookery_proxy_blob_bytes_from_upstream_total) ))
+seeder_killed_mid_pull four pxq "$expected4" --prefetch-stagger 1
+no_torrent=$(both 'rookery_proxy_swarm_fallbacks_total{reason="no_torrent"}')
+from_registry=$(both rookery_proxy_blob_bytes_from_upstream_total)
 echo "layers in turn, the seeder died: $from_registry bytes from the registry, $no_torrent blobs without a torrent"
 expect_eq "$no_torrent" 0 "blobs taken whole from the registry for want of a torrent"
 grep -q "going on in the swarm joined earlier" "$RK_TMP"/pxq1/proxy.log "$RK_TMP"/pxq2/proxy.log \

@@ -665,38 +665,60 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
 
 // ---- the origin's piece dealer ------------------------------------------------------
 
+namespace {
+
+// An origin dealing a blob and two hosts, A and B, that know of nothing yet.
+struct origin_and_two_hosts {
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch;
+  blob_on_disk blob;
+  std::unique_ptr<session> origin, host_a, host_b;
+
+  origin_and_two_hosts(const char* name, std::size_t size, unsigned seed)
+      : scratch(name),
+        blob(scratch.path, size, seed),
+        origin(seeding(io, dealing_origin(), blob, scratch.path)),
+        host_a(std::make_unique<session>(io, loopback_host())),
+        host_b(std::make_unique<session>(io, loopback_host())) {}
+  // Stops the sessions (the test drops its torrents first) and runs what they posted.
+  void stop() {
+    host_b.reset();
+    host_a.reset();
+    origin.reset();
+    io.restart();
+    io.poll();
+  }
+  std::string fetched(const char* dir) const {
+    return file_text(scratch.path / dir / blob.d.hex());
+  }
+};
+
+}  // namespace
+
 TEST_CASE("dealer: a late host gets at once from the origin what it dealt to a finished one",
           "[p2p][dealer]") {
   // Host A fetches the blob, so the dealer hands A every piece. Host B comes later and knows
   // only the origin (no tracker, no peer exchange): with nobody else fetching the blob, the
   // origin shows B every piece and sends it every block it asks for, instead of turning it
   // away to a peer B cannot reach (the tail rule's wait would outlast a proxy's stall timer).
-  boost::asio::io_context io;
-  const rookery::test::temp_dir scratch{"dealer"};
-  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 77, 21);
-  auto origin = seeding(io, dealing_origin(), blob, scratch.path);
-  auto host_a = std::make_unique<session>(io, loopback_host());
-  auto host_b = std::make_unique<session>(io, loopback_host());
+  origin_and_two_hosts net("dealer", 2 * 1024 * 1024 + 77, 21);
+  auto& io = net.io;
   const auto fetch = [&](session& host, const char* name) {
-    auto t = fetch_from(host, blob, scratch.path / name, listening(*origin));
+    auto t = fetch_from(host, net.blob, net.scratch.path / name, listening(*net.origin));
     rookery::test::run_until(io, [&] { return t->complete(); });
   };
 
-  fetch(*host_a, "a");
-  rookery::test::run_until(io, [&] { return origin->stats(blob.d).seeds == 1; });
-  const auto& dealing = origin->dealing();
+  fetch(*net.host_a, "a");
+  rookery::test::run_until(io, [&] { return net.origin->stats(net.blob.d).seeds == 1; });
+  const auto& dealing = net.origin->dealing();
   REQUIRE(dealing.dealt.load() > 0);
   const auto redirected_before = dealing.redirected.load();
-  fetch(*host_b, "b");
+  fetch(*net.host_b, "b");
   // Every block B asked for was sent (a rejected one would show), and it asked for them all.
   CHECK(dealing.redirected.load() == redirected_before);
   CHECK(dealing.served_again.load() >= 2 * 1024 * 1024 / (16 * 1024));
-  host_b.reset();
-  host_a.reset();
-  origin.reset();
-  io.restart();
-  io.poll();
-  CHECK(file_text(scratch.path / "b" / blob.d.hex()) == blob.content);
+  net.stop();
+  CHECK(net.fetched("b") == net.blob.content);
 }
 
 TEST_CASE("dealer: two hosts that cannot reach each other both get every piece", "[p2p][dealer]") {
@@ -743,43 +765,36 @@ TEST_CASE("dealer: a host that holds its download back is dealt nothing until it
   // B fetches meanwhile. Were A dealt a window at its handshake, those pieces would wait out
   // their lease (15 s) before B could have them: B gets every piece at once instead, and A,
   // once it lets go, gets the blob too.
-  boost::asio::io_context io;
-  const rookery::test::temp_dir scratch{"dealer3"};
-  blob_on_disk blob(scratch.path, 2 * 1024 * 1024 + 5, 23);
-  auto origin = seeding(io, dealing_origin(), blob, scratch.path);
-  auto host_a = std::make_unique<session>(io, loopback_host());
-  auto host_b = std::make_unique<session>(io, loopback_host());
-  fs::create_directories(scratch.path / "a");
+  origin_and_two_hosts net("dealer3", 2 * 1024 * 1024 + 5, 23);
+  auto& io = net.io;
+  const auto& blob = net.blob;
+  fs::create_directories(net.scratch.path / "a");
   std::error_code ec;
-  auto a = host_a->add(blob.d, blob.metainfo, scratch.path / "a", false, false, ec);
+  auto a = net.host_a->add(blob.d, blob.metainfo, net.scratch.path / "a", false, false, ec);
   REQUIRE(a);
   a->hold(true);
-  a->handle().connect_peer(listening(*origin));
-  rookery::test::run_until(io, [&] { return origin->stats(blob.d).peers == 1; });
+  a->handle().connect_peer(listening(*net.origin));
+  rookery::test::run_until(io, [&] { return net.origin->stats(blob.d).peers == 1; });
   io.run_for(std::chrono::seconds(1));
-  const auto& dealing = origin->dealing();
+  const auto& dealing = net.origin->dealing();
   CHECK(dealing.dealt.load() == 0);
   CHECK(a->verified_bytes() == 0);
 
-  auto b = fetch_from(*host_b, blob, scratch.path / "b", listening(*origin));
+  auto b = fetch_from(*net.host_b, blob, net.scratch.path / "b", listening(*net.origin));
   rookery::test::run_until(io, [&] { return b->complete(); });
   CHECK(dealing.lapsed.load() == 0);
   CHECK(dealing.redirected.load() == 0);
   CHECK(a->verified_bytes() == 0);
 
   // As in the late host's case above: A comes when the origin knows B finished.
-  rookery::test::run_until(io, [&] { return origin->stats(blob.d).seeds == 1; });
+  rookery::test::run_until(io, [&] { return net.origin->stats(blob.d).seeds == 1; });
   a->hold(false);
   rookery::test::run_until(io, [&] { return a->complete(); });
   a.reset();
   b.reset();
-  host_b.reset();
-  host_a.reset();
-  origin.reset();
-  io.restart();
-  io.poll();
-  CHECK(file_text(scratch.path / "a" / blob.d.hex()) == blob.content);
-  CHECK(file_text(scratch.path / "b" / blob.d.hex()) == blob.content);
+  net.stop();
+  CHECK(net.fetched("a") == blob.content);
+  CHECK(net.fetched("b") == blob.content);
 }
 
 // ---- apply_override (--bt-setting) --------------------------------------------------

@@ -125,12 +125,13 @@ struct deal {
     return out && (s.second == 0 || now - s.second_at >= tail_repeat);
   }
 
-  /// Whether every other host connected here has the whole blob: then `host` is the only one
-  /// fetching it, and may reach no peer but the origin (one that comes after the others
-  /// finished has not heard of them yet).
+  /// Whether every other host connected here has the whole blob or has not started on it (a
+  /// held host): then `host` is the only one fetching it, and may reach no peer but the origin
+  /// (one that comes after the others finished has not heard of them yet).
   bool alone(std::uint32_t host) const {
-    return std::all_of(hosts.begin(), hosts.end(),
-                       [host](const auto& h) { return h.first == host || h.second.pc.is_seed(); });
+    return std::all_of(hosts.begin(), hosts.end(), [host](const auto& h) {
+      return h.first == host || !h.second.fetching || h.second.pc.is_seed();
+    });
   }
 
   std::vector<piece_state> state;
@@ -141,6 +142,7 @@ struct deal {
   struct connected_host {
     lt::peer_connection_handle pc;
     clock::time_point last_ask;  ///< when it last asked for a block
+    bool fetching = false;       ///< it said it is interested (a held host is not, yet)
   };
   std::unordered_map<std::uint32_t, connected_host> hosts;
   std::shared_ptr<dealer_counters> counters;
@@ -171,11 +173,21 @@ class dealer_peer final : public lt::peer_plugin {
     return true;
   }
 
+  // The host is fetching from now on (a held host starts here): it counts against
+  // deal::alone, and the window it is about to be dealt is not a lapsed one.
+  void started() {
+    if (const auto me = deal_->hosts.find(host_); me != deal_->hosts.end()) {
+      me->second.last_ask = clock::now();
+      me->second.fetching = true;
+    }
+  }
+
   // A host that holds its download back (a layer waiting for its turn) joins the swarm but is
   // not interested: it is dealt nothing until it says it is, so no piece waits out a lease on a
   // host that does not ask for it. Everything comes before libtorrent answers the INTERESTED
   // with an unchoke, so the host asks only for its window.
   bool on_interested() override {
+    started();
     if (dont_have_id_ != 0 && !masked_) mask();
     return false;
   }

@@ -106,6 +106,10 @@ lt::settings_pack datacenter_settings(const session_options& opts) {
     // reserve half the layer there; what it lacks it then finds at other hosts.
     pack.set_int(sp::max_allowed_in_request_queue, opts.origin_request_queue);
   }
+  // No allowed-fast set (BEP 6: pieces a choked host may ask for) from a dealing origin:
+  // libtorrent sends it when the host says it is interested, before the dealer has shown the
+  // host its window, and serves those pieces whoever they were dealt to.
+  if (opts.deal_pieces) pack.set_int(sp::allowed_fast_set_size, 0);
   pack.set_int(sp::alert_mask, lt::alert_category::error | lt::alert_category::status |
                                    lt::alert_category::storage |
                                    lt::alert_category::piece_progress | lt::alert_category::peer);

@@ -65,7 +65,7 @@ int serve(proxy::proxy_config& config) {
     auto swarm_source = std::make_unique<proxy::swarm_source>(
         tls, *swarm, blobs,
         proxy::swarm_options{s.seeder, s.fronts, config.store / "swarm", s.metainfo_timeout,
-                             s.stall});
+                             s.stall, config.access_fresh});
     spdlog::info("swarm via seeder {}, BitTorrent port {}{}, {} cached blobs seeded again",
                  s.seeder.str(), swarm->listen_port(), swarm->fleet() ? " (TLS, fleet only)" : "",
                  swarm_source->restore());

@@ -313,12 +313,22 @@ std::shared_ptr<p2p::torrent> swarm_source::join(const pull::blob_request& reque
   if (!t) return nullptr;
   metainfo_[request.digest] = std::move(metainfo);
   t->hold(held);  // before the first connection
-  // Meet the seeder at once instead of waiting for the tracker round trip.
+  meet_seeder(*t, seeder_port);
+  return t;
+}
+
+void swarm_source::meet_seeder(p2p::torrent& t, int seeder_port) const {
   boost::system::error_code aec;
   auto address = boost::asio::ip::make_address(opts_.seeder.host, aec);
   if (!aec && seeder_port > 0)
-    t->handle().connect_peer(lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
-  return t;
+    t.handle().connect_peer(lt::tcp::endpoint(address, static_cast<unsigned short>(seeder_port)));
+}
+
+bool swarm_source::prepared_for(const pull::blob_request& request) const {
+  const auto p = prepared_.find(request.digest);
+  return p != prepared_.end() && p->second.repository == request.repository &&
+         p->second.authorization == request.authorization &&
+         std::chrono::steady_clock::now() - p->second.checked < opts_.access_fresh;
 }
 
 asio::awaitable<void> swarm_source::prepare(const pull::blob_request& request) {
@@ -326,13 +336,20 @@ asio::awaitable<void> swarm_source::prepare(const pull::blob_request& request) {
   if (!fronted(request) || swarm_.find(d) || !preparing_.insert(d).second) co_return;
   pull::upstream_refusal refusal;
   int seeder_port = 0;
-  std::string metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
+  std::string metainfo;
+  try {
+    metainfo = co_await fetch_metainfo(request, refusal, seeder_port);
+  } catch (...) {
+    preparing_.erase(d);
+    throw;
+  }
   // Refused, no answer, or opened meanwhile (its fetch may even have ended): nothing to prepare.
   if (preparing_.erase(d) == 0 || metainfo.empty() || swarm_.find(d) || store_.contains(d))
     co_return;
   std::error_code ec;
   if (join(request, std::move(metainfo), seeder_port, /*held=*/true, ec))
-    prepared_[d] = prepared{request.repository, request.authorization};
+    prepared_[d] =
+        prepared{request.repository, request.authorization, std::chrono::steady_clock::now()};
 }
 
 asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
@@ -348,15 +365,14 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
   if (refusal.status == 401 || refusal.status == 403) {
     co_return nullptr;  // the registry says this client may not read it: so do we
   }
+  const bool silent = metainfo.empty() && refusal.status == 0;  // no answer at all
   refusal = {};
   auto t = swarm_.find(request.digest);
   if (metainfo.empty()) {
-    // No answer (the seeder is gone, say). A swarm joined earlier for this same request and
+    // No answer at all (the seeder is gone, say; any other refusal goes to the registry with
+    // the client's credentials). A swarm joined a moment ago for this same request and
     // credentials (prepare) still has its metainfo, its peers, and the seeder's access check.
-    const auto p = prepared_.find(request.digest);
-    const bool same = t && p != prepared_.end() && p->second.repository == request.repository &&
-                      p->second.authorization == request.authorization;
-    if (same) {
+    if (t && silent && prepared_for(request)) {
       spdlog::info("no metainfo from the seeder for {}: going on in the swarm joined earlier",
                    request.digest.str());
     } else {
@@ -364,6 +380,8 @@ asio::awaitable<std::unique_ptr<pull::blob_reader>> swarm_source::open(
     }
   } else if (!t) {
     t = join(request, std::move(metainfo), seeder_port, /*held=*/false, ec);
+  } else if (t->held()) {
+    meet_seeder(*t, seeder_port);  // the connection made at prepare may be gone
   }
   if (!t) {
     ++fallbacks_.no_torrent;

@@ -29,6 +29,9 @@ struct swarm_options {
   std::filesystem::path work_dir;                     ///< downloads in progress, saved metainfo
   std::chrono::milliseconds metainfo_timeout{20000};  ///< the seeder may fetch a cold blob first
   std::chrono::milliseconds stall{15000};             ///< no payload for this long: fall back
+  /// How long the seeder's answer to a prepare (its access check) stands in for one it does not
+  /// give at open() (the proxy's --access-seconds).
+  std::chrono::seconds access_fresh{60};
 };
 
 class swarm_source final : public pull::blob_source {
@@ -76,6 +79,11 @@ class swarm_source final : public pull::blob_source {
   /// Adds the blob's torrent (held or not) and meets the seeder.
   std::shared_ptr<p2p::torrent> join(const pull::blob_request& request, std::string metainfo,
                                      int seeder_port, bool held, std::error_code& ec);
+  /// Connects the torrent to the seeder at once instead of waiting for the tracker round trip.
+  void meet_seeder(p2p::torrent& t, int seeder_port) const;
+  /// Whether a prepare for this same request had the seeder's answer recently enough to stand
+  /// in for the one open() did not get.
+  bool prepared_for(const pull::blob_request& request) const;
 
   boost::asio::ssl::context& tls_;
   p2p::session& swarm_;
@@ -91,6 +99,7 @@ class swarm_source final : public pull::blob_source {
   /// Swarms joined held (prepare), with the request whose access the seeder checked.
   struct prepared {
     std::string repository, authorization;
+    std::chrono::steady_clock::time_point checked;  ///< when the seeder answered
   };
   std::unordered_map<layers::digest, prepared> prepared_;
   std::unordered_set<layers::digest> preparing_;  ///< metainfo requests of prepare() under way

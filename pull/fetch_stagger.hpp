@@ -3,8 +3,8 @@
 // an image of four layers) starting every layer at once split what the origin sends each host
 // four ways, so the hosts got their first pieces (the ones they pass on) late, and they finished
 // all layers at about the same moment, so a client that reads the layers in turn (skopeo) still
-// had three to copy at the end. With a share of 0.2 the 16 hosts finished in 1.35-1.41x the link
-// limit against 1.44-1.48x with all at once (shares of 0.1-0.3 alike, 0.5 and more worse; one
+// had three to copy at the end. With a share of 0.2 the 16 hosts finished in 1.36-1.37x the link
+// limit against 1.42-1.45x with all at once (shares of 0.1-0.3 alike, 0.5 and more worse; one
 // layer after another with no overlap worst: a ramp per layer). A fetch that waits joins its
 // blob's swarm meanwhile without downloading (blob_source::prepare): should the seeder go away
 // before its turn, it still has the metainfo and the peers, and the hosts fill it from the

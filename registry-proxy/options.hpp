@@ -49,7 +49,7 @@ struct proxy_config {
 };
 
 /// The prefetch stagger of a proxy with a seeder, unless --prefetch-stagger says otherwise: 16
-/// hosts on the testbed finished in 1.36-1.41x the link limit with it, 1.44-1.48x without.
+/// hosts on the testbed finished in 1.36-1.37x the link limit with it, 1.42-1.45x without.
 constexpr double swarm_prefetch_stagger = 0.2;
 
 /// Parses rookery-proxy's flags (and ROOKERY_UPSTREAM_CREDENTIALS, ROOKERY_OPERATOR_TOKEN).

@@ -33,9 +33,8 @@ std::vector<layers::digest> metainfo_store::list() const {
   std::error_code ec;
   for (const auto& item : fs::directory_iterator(dir_, ec)) {
     const auto& path = item.path();
-    auto d = path.extension() == ".torrent"
-                 ? layers::digest::from_file_name(path.stem().string())
-                 : std::nullopt;
+    auto d = path.extension() == ".torrent" ? layers::digest::from_file_name(path.stem().string())
+                                            : std::nullopt;
     if (d) {
       out.push_back(*d);
     } else {

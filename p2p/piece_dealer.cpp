@@ -11,11 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "p2p/wire.hpp"
+
 namespace rookery::p2p {
 namespace {
 
 using clock = std::chrono::steady_clock;
-constexpr int block_size = 16 * 1024;  // what every BitTorrent client requests
 // A host that has asked the origin for nothing within this long has stalled: what it was dealt
 // and has not asked for in full goes to whoever asks next.
 constexpr auto lease = std::chrono::seconds(15);
@@ -39,8 +40,6 @@ constexpr auto spread_at_most = std::chrono::seconds(30);
 // dealt, but no more than a share of the torrent: with 64 pieces and 16 hosts, windows of 4
 // would deal every piece in the first second and leave nothing to deal as hosts need it.
 constexpr int max_window = 4;
-// BitTorrent message ids (BEP 3, BEP 6, BEP 10).
-constexpr std::uint8_t have_msg = 4, reject_msg = 16, extended_msg = 20;
 
 struct piece_state {
   std::uint32_t owner = 0;   ///< the host it was dealt to; 0: not dealt
@@ -72,7 +71,7 @@ struct deal {
   int blocks_in(int piece) const {
     const std::int64_t start = static_cast<std::int64_t>(piece) * piece_length;
     const std::int64_t size = std::min<std::int64_t>(piece_length, total_size - start);
-    return static_cast<int>((size + block_size - 1) / block_size);
+    return static_cast<int>((size + wire::block_size - 1) / wire::block_size);
   }
   bool asked_in_full(int piece) { return at(piece).blocks_asked >= blocks_in(piece); }
   bool taken(int piece, clock::time_point now) {
@@ -148,13 +147,6 @@ struct deal {
   std::shared_ptr<dealer_counters> counters;
 };
 
-void put32(char* out, std::uint32_t v) {
-  out[0] = static_cast<char>(v >> 24);
-  out[1] = static_cast<char>(v >> 16);
-  out[2] = static_cast<char>(v >> 8);
-  out[3] = static_cast<char>(v);
-}
-
 class dealer_peer final : public lt::peer_plugin {
  public:
   dealer_peer(std::shared_ptr<deal> d, lt::peer_connection_handle pc)
@@ -174,7 +166,9 @@ class dealer_peer final : public lt::peer_plugin {
   }
 
   // The host is fetching from now on (a held host starts here): it counts against
-  // deal::alone, and the window it is about to be dealt is not a lapsed one.
+  // deal::alone, and the window it is about to be dealt is not a lapsed one. Every INTERESTED
+  // restarts its lease, not only the first: a host whose window ran dry turns not interested,
+  // and interested again when the next piece is shown, and it is asking then.
   void started() {
     if (const auto me = deal_->hosts.find(host_); me != deal_->hosts.end()) {
       me->second.last_ask = clock::now();
@@ -221,10 +215,10 @@ class dealer_peer final : public lt::peer_plugin {
     // it lost with a lapsed lease, or one just sent again): hide it, reject the request.
     send_dont_have(piece);
     if (tail_) hidden_.push_back(piece);
-    send(std::array<std::uint32_t, 3>{static_cast<std::uint32_t>(piece),
-                                      static_cast<std::uint32_t>(r.start),
-                                      static_cast<std::uint32_t>(r.length)},
-         reject_msg);
+    wire::send(pc_, wire::reject,
+               std::array<std::uint32_t, 3>{static_cast<std::uint32_t>(piece),
+                                            static_cast<std::uint32_t>(r.start),
+                                            static_cast<std::uint32_t>(r.length)});
     deal_->counters->redirected.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
@@ -315,23 +309,15 @@ class dealer_peer final : public lt::peer_plugin {
   }
 
   void send_have(int piece) {
-    send(std::array<std::uint32_t, 1>{static_cast<std::uint32_t>(piece)}, have_msg);
+    wire::send(pc_, wire::have, std::array<std::uint32_t, 1>{static_cast<std::uint32_t>(piece)});
   }
 
-  template <std::size_t N>
-  void send(const std::array<std::uint32_t, N>& fields, std::uint8_t id) {
-    std::array<char, 5 + 4 * N> msg{};
-    put32(msg.data(), 1 + 4 * N);
-    msg[4] = static_cast<char>(id);
-    for (std::size_t i = 0; i < N; ++i) put32(msg.data() + 5 + 4 * i, fields[i]);
-    pc_.send_buffer(msg.data(), static_cast<int>(msg.size()));
-  }
   void send_dont_have(int piece) {
     std::array<char, 10> msg{};
-    put32(msg.data(), 6);
-    msg[4] = static_cast<char>(extended_msg);
+    wire::put32(msg.data(), 6);
+    msg[4] = static_cast<char>(wire::extended);
     msg[5] = static_cast<char>(dont_have_id_);
-    put32(msg.data() + 6, static_cast<std::uint32_t>(piece));
+    wire::put32(msg.data() + 6, static_cast<std::uint32_t>(piece));
     pc_.send_buffer(msg.data(), static_cast<int>(msg.size()));
   }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
@@ -19,6 +20,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <stdexcept>
+#include "p2p/second_requests.hpp"
 
 #include "layers/error.hpp"
 #include "layers/small_file.hpp"
@@ -371,6 +373,7 @@ session::session(asio::io_context& io, session_options opts)
       fleet_ca_pem_(opts.fleet_ca_pem),
       alive_(std::make_shared<bool>(true)),
       deal_pieces_(opts.deal_pieces),
+      end_game_wait_(opts.end_game_wait),
       disk_(opts.disk),
       bans_(std::make_shared<ban_list>()),
       ticker_(io) {
@@ -535,6 +538,8 @@ std::shared_ptr<torrent> session::add(const layers::digest& d, const std::string
   if (seed && deal_pieces_)
     atp.extensions.push_back(
         piece_dealer(ti->num_pieces(), ti->piece_length(), ti->total_size(), dealing_));
+  if (!seed && end_game_wait_.count() > 0)
+    atp.extensions.push_back(second_requests_held(end_game_wait_, second_requests_));
   lt::torrent_handle h = lt_->add_torrent(std::move(atp), lec);
   if (lec) {
     spdlog::warn("libtorrent refused {}: {}", d.str(), lec.message());

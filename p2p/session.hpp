@@ -24,6 +24,7 @@
 
 #include "layers/digest.hpp"
 #include "p2p/piece_dealer.hpp"
+#include "p2p/second_requests.hpp"
 
 namespace rookery::p2p {
 
@@ -68,6 +69,10 @@ struct session_options {
   /// for tuning and for measuring a setting without a rebuild.
   std::vector<std::string> overrides;
   disk_backend disk = disk_backend::pread;  ///< --bt-disk-io
+  /// A host's second request for a block already on its way from another peer (libtorrent's
+  /// end game) waits this long, and goes out only if the block is still missing
+  /// (p2p/second_requests.hpp); 0: sent at once, as libtorrent does.
+  std::chrono::milliseconds end_game_wait{0};
 };
 
 /// Applies one "NAME=VALUE" libtorrent setting to `pack`: NAME as libtorrent names it
@@ -251,6 +256,8 @@ class session {
   std::uint64_t alerts_dropped() const noexcept { return alerts_dropped_; }
   /// What the origin's piece dealer did (all zero unless session_options::deal_pieces).
   const dealer_counters& dealing() const noexcept { return *dealing_; }
+  /// What this host's torrents did with second requests in the end game (end_game_wait).
+  const second_request_counters& second_requests() const noexcept { return *second_requests_; }
   const std::unordered_map<layers::digest, std::shared_ptr<torrent>>& all() const {
     return torrents_;
   }
@@ -293,8 +300,11 @@ class session {
   std::unordered_map<layers::digest, std::chrono::steady_clock::time_point> last_upload_;
   std::shared_ptr<bool> alive_;
   bool deal_pieces_;
+  std::chrono::milliseconds end_game_wait_;
   disk_backend disk_;
   std::shared_ptr<dealer_counters> dealing_ = std::make_shared<dealer_counters>();
+  std::shared_ptr<second_request_counters> second_requests_ =
+      std::make_shared<second_request_counters>();
   std::uint64_t hash_failures_ = 0;
   std::uint64_t peers_banned_ = 0;
   std::shared_ptr<ban_list> bans_;  ///< hosts banned for corrupt data

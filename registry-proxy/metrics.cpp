@@ -39,6 +39,10 @@ void write_swarm(http::prometheus_text& out, const metrics::swarm_figures& swarm
               "Payload bytes received from peers that this host already had (duplicate "
               "requests near the end of a download).",
               swarm.redundant);
+  out.counters("swarm_end_game_requests_total",
+               "Second requests for a block already on its way from another peer (the end of "
+               "a download): held back, and of those never sent because the block came.",
+               "outcome", {{"held", swarm.end_game_held}, {"spared", swarm.end_game_spared}});
   out.counter("swarm_hash_failures_total", "Pieces from peers that failed their hash check.",
               swarm.hash_failures);
   out.counter("swarm_peers_banned_total", "Peers banned for sending corrupt data.",

@@ -36,10 +36,12 @@ struct metrics {
 
   /// What the swarm adds, when there is one.
   struct swarm_figures {
-    std::uint64_t uploaded = 0;       ///< payload sent to other hosts
-    std::uint64_t redundant = 0;      ///< payload received twice
-    std::uint64_t hash_failures = 0;  ///< pieces from peers that failed their check
-    std::uint64_t peers_banned = 0;   ///< peers banned for corrupt data
+    std::uint64_t uploaded = 0;         ///< payload sent to other hosts
+    std::uint64_t redundant = 0;        ///< payload received twice
+    std::uint64_t end_game_held = 0;    ///< second requests held back in the end game
+    std::uint64_t end_game_spared = 0;  ///< ... and never sent: the block came meanwhile
+    std::uint64_t hash_failures = 0;    ///< pieces from peers that failed their check
+    std::uint64_t peers_banned = 0;     ///< peers banned for corrupt data
     std::uint64_t torrents = 0;
     std::uint64_t peers = 0;                 ///< peer connections summed over torrents
     std::uint64_t fallbacks_no_torrent = 0;  ///< seeder refused or unreachable: all from upstream

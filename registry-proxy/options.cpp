@@ -21,6 +21,7 @@ struct raw_flags {
   int tag_stale_seconds = 0;
   std::string seeder, bt_listen = "0.0.0.0:6881";
   int stall_ms = 15000, metainfo_timeout_ms = 20000, upload_kib = 0, download_kib = 0;
+  int end_game_wait_ms = 1500;
 };
 
 void declare(CLI::App& app, raw_flags& f) {
@@ -90,6 +91,12 @@ void declare(CLI::App& app, raw_flags& f) {
   app.add_option("--metainfo-timeout-ms", f.metainfo_timeout_ms,
                  "wait this long for the seeder's metainfo")
       ->capture_default_str();
+  app.add_option("--end-game-wait-ms", f.end_game_wait_ms,
+                 "at the end of a download, a second request for a block already on its way "
+                 "from another peer waits this long (checked once a second) and goes out only "
+                 "if the block is still missing (0: at once, as libtorrent does)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
   app.add_option("--upload-limit-kib", f.upload_kib, "BitTorrent upload limit in KiB/s (0: none)");
   app.add_option("--download-limit-kib", f.download_kib,
                  "BitTorrent download limit in KiB/s (0: none)");
@@ -115,6 +122,7 @@ swarm_config swarm_of(raw_flags& f, std::vector<pull::upstream_config>& upstream
   swarm.session.listen = f.bt_listen;
   swarm.session.upload_rate_limit = f.upload_kib * 1024;
   swarm.session.download_rate_limit = f.download_kib * 1024;
+  swarm.session.end_game_wait = std::chrono::milliseconds(f.end_game_wait_ms);
   if (mode == app::parse_mode::run)
     app::apply_fleet_flags(f.fleet, swarm.session);
   else

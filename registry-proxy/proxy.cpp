@@ -512,6 +512,8 @@ std::optional<metrics::swarm_figures> registry_proxy::swarm_figures() const {
   const auto totals = swarm_->totals();
   out.uploaded = totals.uploaded;
   out.redundant = totals.redundant;
+  out.end_game_held = swarm_->second_requests().held.load(std::memory_order_relaxed);
+  out.end_game_spared = swarm_->second_requests().spared.load(std::memory_order_relaxed);
   out.hash_failures = swarm_->hash_failures();
   out.peers_banned = swarm_->peers_banned();
   out.torrents = swarm_->torrent_count();

@@ -663,6 +663,97 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
   io.poll();
 }
 
+// ---- second requests in the end game ------------------------------------------------
+
+TEST_CASE("end game: a block on its way from a slow peer is not asked of another meanwhile",
+          "[p2p][end_game]") {
+  // Host H starts on the blob at peer R, which uploads at 32 KiB/s, then meets peer S, which is
+  // fast. S soon has sent everything R was not asked for, and libtorrent asks S for R's blocks
+  // too (its end game): they come twice, since R has them in its send buffer already. With
+  // second requests held for longer than R takes, S is asked for nothing R is sending.
+  // (On a connection with a request held libtorrent asks for no other busy block, so the
+  // whole end game is at R's pace here; a swarm has many connections.)
+  const bool hold = GENERATE(false, true);
+  CAPTURE(hold);
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"end-game"};
+  blob_on_disk blob(scratch.path, 8 * 64 * 1024, 25);
+  auto slow = loopback_host();
+  slow.upload_rate_limit = 32 * 1024;
+  auto r = seeding(io, slow, blob, scratch.path);
+  auto s = seeding(io, loopback_host(), blob, scratch.path);
+  auto opts = loopback_host();
+  if (hold) opts.end_game_wait = std::chrono::seconds(20);
+  auto host = std::make_unique<session>(io, opts);
+  auto t = fetch_from(*host, blob, scratch.path / "h", listening(*r));
+  rookery::test::run_until(io, [&] { return t->verified_bytes() > 0; });  // about 2 s
+  t->handle().connect_peer(listening(*s));
+  // R has a few seconds' worth of blocks on their way; with them held, H waits for them.
+  for (int i = 0; i < 300 && !t->complete(); ++i) io.run_for(std::chrono::milliseconds(50));
+  REQUIRE(t->complete());
+  io.run_for(std::chrono::seconds(3));  // what R had on its way comes in meanwhile
+  const auto redundant = t->handle().status().total_redundant_bytes;
+  const auto& seconds = host->second_requests();
+  INFO("redundant " << redundant << ", held " << seconds.held << ", sent " << seconds.sent
+                    << ", spared " << seconds.spared);
+  if (hold) {
+    CHECK(redundant == 0);
+    CHECK(seconds.held > 0);  // the end game was reached
+    CHECK(seconds.sent == 0);
+    CHECK(seconds.spared == seconds.held);
+  } else {
+    CHECK(redundant > 0);  // what the extension spares: without it the test fails
+    CHECK(seconds.held == 0);
+  }
+  t.reset();
+  host.reset();
+  s.reset();
+  r.reset();
+  io.restart();
+  io.poll();
+  CHECK(file_text(scratch.path / "h" / blob.d.hex()) == blob.content);
+}
+
+TEST_CASE("end game: a held second request goes out when the first peer sends nothing",
+          "[p2p][end_game]") {
+  // Peer R takes H's requests for pieces 0 and 1 and never answers them (nor rejects them).
+  // Peer S has every piece. H asks S for those blocks only in its end game, and holds those
+  // second requests back until the first ones have been out for 3 s: then they go out and H
+  // completes, long before libtorrent would give up on R (its piece timeout, 10 s).
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch{"end-game-send"};
+  blob_on_disk blob(scratch.path, 4 * 64 * 1024 - 100, 26);
+  auto r = seeding(io, loopback_host(), blob, scratch.path);
+  auto s = seeding(io, loopback_host(), blob, scratch.path);
+  auto shared = std::make_shared<holding>();
+  lt::torrent_handle held_at = r->find(blob.d)->handle();
+  held_at.add_extension([shared](const lt::torrent_handle&, lt::client_data_t) {
+    return std::make_shared<holding_torrent>(shared);
+  });
+  auto opts = loopback_host();
+  opts.end_game_wait = std::chrono::seconds(3);
+  auto host = std::make_unique<session>(io, opts);
+  auto t = fetch_from(*host, blob, scratch.path / "h", listening(*r));
+  rookery::test::run_until(io, [&] { return shared->held > 0; });
+  const auto met = std::chrono::steady_clock::now();
+  t->handle().connect_peer(listening(*s));
+  for (int i = 0; i < 200 && !t->complete(); ++i) io.run_for(std::chrono::milliseconds(50));
+  REQUIRE(t->complete());
+  const auto took = std::chrono::steady_clock::now() - met;
+  INFO(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(took < std::chrono::seconds(6));
+  CHECK(host->second_requests().held > 0);
+  CHECK(host->second_requests().sent > 0);
+  CHECK(t->handle().status().total_redundant_bytes == 0);
+  t.reset();
+  host.reset();
+  s.reset();
+  r.reset();
+  io.restart();
+  io.poll();
+  CHECK(file_text(scratch.path / "h" / blob.d.hex()) == blob.content);
+}
+
 // ---- the origin's piece dealer ------------------------------------------------------
 
 namespace {

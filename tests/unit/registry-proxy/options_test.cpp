@@ -116,6 +116,23 @@ TEST_CASE("proxy options: a prefetch stagger beyond the whole blob is refused", 
   CHECK(std::get<int>(parsed) == 2);
 }
 
+TEST_CASE("proxy options: second requests in the end game wait 1.5 s unless told otherwise",
+          "[options]") {
+  const auto wait = [](std::vector<const char*> more) {
+    std::vector<const char*> args{"--upstream", "http://r:5000", "--seeder", "http://s:5060"};
+    args.insert(args.end(), more.begin(), more.end());
+    auto parsed = parse(args);
+    REQUIRE(std::holds_alternative<proxy_config>(parsed));
+    return std::get<proxy_config>(parsed).swarm->session.end_game_wait;
+  };
+  CHECK(wait({}) == std::chrono::milliseconds(1500));
+  CHECK(wait({"--end-game-wait-ms", "0"}) == std::chrono::milliseconds(0));
+  CHECK(wait({"--end-game-wait-ms", "4000"}) == std::chrono::milliseconds(4000));
+  auto refused = parse({"--upstream", "http://r:5000", "--end-game-wait-ms", "-1"});
+  REQUIRE(std::holds_alternative<int>(refused));
+  CHECK(std::get<int>(refused) == 2);
+}
+
 namespace {
 // An auth file in a scratch directory of its own.
 struct temp_auth_file {

@@ -28,10 +28,19 @@ struct first_request {
 
 struct requests {
   std::unordered_map<std::uint64_t, first_request> asked;  ///< blocks on their way
-  std::unordered_set<std::uint64_t> arrived;               ///< blocks that came
+  std::unordered_map<std::uint64_t, int> held;  ///< blocks with second requests held: how many
+  std::unordered_set<std::uint64_t> arrived;    ///< held blocks that came meanwhile
   std::uint32_t next_peer = 1;
   std::chrono::milliseconds wait;
   std::shared_ptr<second_request_counters> counters;
+
+  // A held request for `key` was sent or dropped.
+  void release(std::uint64_t key) {
+    const auto it = held.find(key);
+    if (it == held.end() || --it->second > 0) return;
+    held.erase(it);
+    arrived.erase(key);
+  }
 };
 
 class holding_peer final : public lt::peer_plugin {
@@ -41,6 +50,7 @@ class holding_peer final : public lt::peer_plugin {
 
   ~holding_peer() override {
     std::erase_if(rq_->asked, [&](const auto& a) { return a.second.peer == id_; });
+    for (const auto& h : held_) rq_->release(block_key(h.r));
   }
 
   bool write_request(const lt::peer_request& r) override {
@@ -53,6 +63,7 @@ class holding_peer final : public lt::peer_plugin {
       // out for `wait`. One out longer than that goes out again at once.
       if (now - it->second.at < rq_->wait) {
         held_.push_back({r, it->second.at + rq_->wait});
+        ++rq_->held[key];
         rq_->counters->held.fetch_add(1, std::memory_order_relaxed);
         return true;
       }
@@ -66,7 +77,7 @@ class holding_peer final : public lt::peer_plugin {
   bool on_piece(const lt::peer_request& r, lt::span<char const>) override {
     const auto key = block_key(r);
     rq_->asked.erase(key);
-    rq_->arrived.insert(key);
+    if (rq_->held.contains(key)) rq_->arrived.insert(key);
     return false;
   }
 
@@ -88,6 +99,7 @@ class holding_peer final : public lt::peer_plugin {
       const auto key = block_key(h.r);
       if (rq_->arrived.contains(key)) {
         rq_->counters->spared.fetch_add(1, std::memory_order_relaxed);
+        rq_->release(key);
         continue;
       }
       const auto first = rq_->asked.find(key);
@@ -96,6 +108,7 @@ class holding_peer final : public lt::peer_plugin {
         continue;
       }
       if (first == rq_->asked.end()) rq_->asked[key] = {id_, now};
+      rq_->release(key);
       rq_->counters->sent.fetch_add(1, std::memory_order_relaxed);
       wire::send(
           pc_, wire::request,

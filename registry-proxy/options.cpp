@@ -21,7 +21,7 @@ struct raw_flags {
   int tag_stale_seconds = 0;
   std::string seeder, bt_listen = "0.0.0.0:6881";
   int stall_ms = 15000, metainfo_timeout_ms = 20000, upload_kib = 0, download_kib = 0;
-  int end_game_wait_ms = 1500;
+  int end_game_wait_ms = 3000;
 };
 
 void declare(CLI::App& app, raw_flags& f) {

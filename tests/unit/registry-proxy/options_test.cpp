@@ -116,7 +116,7 @@ TEST_CASE("proxy options: a prefetch stagger beyond the whole blob is refused", 
   CHECK(std::get<int>(parsed) == 2);
 }
 
-TEST_CASE("proxy options: second requests in the end game wait 1.5 s unless told otherwise",
+TEST_CASE("proxy options: second requests in the end game wait 3 s unless told otherwise",
           "[options]") {
   const auto wait = [](std::vector<const char*> more) {
     std::vector<const char*> args{"--upstream", "http://r:5000", "--seeder", "http://s:5060"};
@@ -125,7 +125,7 @@ TEST_CASE("proxy options: second requests in the end game wait 1.5 s unless told
     REQUIRE(std::holds_alternative<proxy_config>(parsed));
     return std::get<proxy_config>(parsed).swarm->session.end_game_wait;
   };
-  CHECK(wait({}) == std::chrono::milliseconds(1500));
+  CHECK(wait({}) == std::chrono::milliseconds(3000));
   CHECK(wait({"--end-game-wait-ms", "0"}) == std::chrono::milliseconds(0));
   CHECK(wait({"--end-game-wait-ms", "4000"}) == std::chrono::milliseconds(4000));
   auto refused = parse({"--upstream", "http://r:5000", "--end-game-wait-ms", "-1"});

@@ -332,25 +332,13 @@ class dealer_peer final : public lt::peer_plugin {
   clock::time_point revealed_at_;
 };
 
-class dealer_torrent final : public lt::torrent_plugin {
- public:
-  explicit dealer_torrent(std::shared_ptr<deal> d) : deal_(std::move(d)) {}
-  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
-    if (pc.type() != lt::connection_type::bittorrent) return nullptr;
-    return std::make_shared<dealer_peer>(deal_, pc);
-  }
-
- private:
-  std::shared_ptr<deal> deal_;
-};
-
 }  // namespace
 
 std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>
 piece_dealer(int pieces, int piece_length, std::int64_t total_size,
              std::shared_ptr<dealer_counters> counters) {
   return [=](const lt::torrent_handle&, lt::client_data_t) -> std::shared_ptr<lt::torrent_plugin> {
-    return std::make_shared<dealer_torrent>(
+    return std::make_shared<per_connection<dealer_peer, deal>>(
         std::make_shared<deal>(pieces, piece_length, total_size, counters));
   };
 }

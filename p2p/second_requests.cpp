@@ -131,18 +131,6 @@ class holding_peer final : public lt::peer_plugin {
   std::vector<held_request> held_;
 };
 
-class holding_torrent final : public lt::torrent_plugin {
- public:
-  explicit holding_torrent(std::shared_ptr<requests> rq) : rq_(std::move(rq)) {}
-  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
-    if (pc.type() != lt::connection_type::bittorrent) return nullptr;
-    return std::make_shared<holding_peer>(rq_, pc);
-  }
-
- private:
-  std::shared_ptr<requests> rq_;
-};
-
 }  // namespace
 
 std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>
@@ -152,7 +140,7 @@ second_requests_held(std::chrono::milliseconds wait,
     auto rq = std::make_shared<requests>();
     rq->wait = wait;
     rq->counters = counters;
-    return std::make_shared<holding_torrent>(std::move(rq));
+    return std::make_shared<per_connection<holding_peer, requests>>(std::move(rq));
   };
 }
 

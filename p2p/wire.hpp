@@ -1,10 +1,14 @@
-// The few BitTorrent messages rookery's libtorrent extensions write themselves.
+// What rookery's libtorrent extensions share: the few BitTorrent messages they write themselves,
+// and a torrent plugin that gives each BitTorrent connection a peer plugin over one shared state.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <libtorrent/extensions.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
+#include <memory>
+#include <utility>
 
 namespace rookery::p2p::wire {
 
@@ -31,3 +35,22 @@ void send(lt::peer_connection_handle& pc, std::uint8_t id,
 }
 
 }  // namespace rookery::p2p::wire
+
+namespace rookery::p2p {
+
+/// A torrent plugin whose BitTorrent connections each get a `Peer(state, connection)`, all over
+/// the torrent's one `State` (libtorrent's network thread only).
+template <class Peer, class State>
+class per_connection final : public lt::torrent_plugin {
+ public:
+  explicit per_connection(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
+    if (pc.type() != lt::connection_type::bittorrent) return nullptr;
+    return std::make_shared<Peer>(state_, pc);
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace rookery::p2p

@@ -665,6 +665,35 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
 
 // ---- second requests in the end game ------------------------------------------------
 
+namespace {
+
+// Host H, and peers R and S seeding the blob; H knows of neither yet and fetches into "h".
+struct host_and_two_peers {
+  boost::asio::io_context io;
+  const rookery::test::temp_dir scratch;
+  blob_on_disk blob;
+  std::unique_ptr<session> r, s, host;
+
+  host_and_two_peers(const char* name, std::size_t size, unsigned seed,
+                     const session_options& r_opts, const session_options& host_opts)
+      : scratch(name),
+        blob(scratch.path, size, seed),
+        r(seeding(io, r_opts, blob, scratch.path)),
+        s(seeding(io, loopback_host(), blob, scratch.path)),
+        host(std::make_unique<session>(io, host_opts)) {}
+  // Stops the sessions (the test drops its torrent first); what H stored.
+  std::string stop() {
+    host.reset();
+    s.reset();
+    r.reset();
+    io.restart();
+    io.poll();
+    return file_text(scratch.path / "h" / blob.d.hex());
+  }
+};
+
+}  // namespace
+
 TEST_CASE("end game: a block on its way from a slow peer is not asked of another meanwhile",
           "[p2p][end_game]") {
   // Host H starts on the blob at peer R, which uploads at 32 KiB/s, then meets peer S, which is
@@ -675,25 +704,21 @@ TEST_CASE("end game: a block on its way from a slow peer is not asked of another
   // whole end game is at R's pace here; a swarm has many connections.)
   const bool hold = GENERATE(false, true);
   CAPTURE(hold);
-  boost::asio::io_context io;
-  const rookery::test::temp_dir scratch{"end-game"};
-  blob_on_disk blob(scratch.path, 8 * 64 * 1024, 25);
   auto slow = loopback_host();
   slow.upload_rate_limit = 32 * 1024;
-  auto r = seeding(io, slow, blob, scratch.path);
-  auto s = seeding(io, loopback_host(), blob, scratch.path);
   auto opts = loopback_host();
   if (hold) opts.end_game_wait = std::chrono::seconds(20);
-  auto host = std::make_unique<session>(io, opts);
-  auto t = fetch_from(*host, blob, scratch.path / "h", listening(*r));
+  host_and_two_peers net("end-game", 8 * 64 * 1024, 25, slow, opts);
+  auto& io = net.io;
+  auto t = fetch_from(*net.host, net.blob, net.scratch.path / "h", listening(*net.r));
   rookery::test::run_until(io, [&] { return t->verified_bytes() > 0; });  // about 2 s
-  t->handle().connect_peer(listening(*s));
+  t->handle().connect_peer(listening(*net.s));
   // R has a few seconds' worth of blocks on their way; with them held, H waits for them.
   for (int i = 0; i < 300 && !t->complete(); ++i) io.run_for(std::chrono::milliseconds(50));
   REQUIRE(t->complete());
   io.run_for(std::chrono::seconds(3));  // what R had on its way comes in meanwhile
   const auto redundant = t->handle().status().total_redundant_bytes;
-  const auto& seconds = host->second_requests();
+  const auto& seconds = net.host->second_requests();
   INFO("redundant " << redundant << ", held " << seconds.held << ", sent " << seconds.sent
                     << ", spared " << seconds.spared);
   if (hold) {
@@ -706,12 +731,7 @@ TEST_CASE("end game: a block on its way from a slow peer is not asked of another
     CHECK(seconds.held == 0);
   }
   t.reset();
-  host.reset();
-  s.reset();
-  r.reset();
-  io.restart();
-  io.poll();
-  CHECK(file_text(scratch.path / "h" / blob.d.hex()) == blob.content);
+  CHECK(net.stop() == net.blob.content);
 }
 
 TEST_CASE("end game: a held second request goes out when the first peer sends nothing",
@@ -720,38 +740,29 @@ TEST_CASE("end game: a held second request goes out when the first peer sends no
   // Peer S has every piece. H asks S for those blocks only in its end game, and holds those
   // second requests back until the first ones have been out for 3 s: then they go out and H
   // completes, long before libtorrent would give up on R (its piece timeout, 10 s).
-  boost::asio::io_context io;
-  const rookery::test::temp_dir scratch{"end-game-send"};
-  blob_on_disk blob(scratch.path, 4 * 64 * 1024 - 100, 26);
-  auto r = seeding(io, loopback_host(), blob, scratch.path);
-  auto s = seeding(io, loopback_host(), blob, scratch.path);
+  auto opts = loopback_host();
+  opts.end_game_wait = std::chrono::seconds(3);
+  host_and_two_peers net("end-game-send", 4 * 64 * 1024 - 100, 26, loopback_host(), opts);
+  auto& io = net.io;
   auto shared = std::make_shared<holding>();
-  lt::torrent_handle held_at = r->find(blob.d)->handle();
+  lt::torrent_handle held_at = net.r->find(net.blob.d)->handle();
   held_at.add_extension([shared](const lt::torrent_handle&, lt::client_data_t) {
     return std::make_shared<holding_torrent>(shared);
   });
-  auto opts = loopback_host();
-  opts.end_game_wait = std::chrono::seconds(3);
-  auto host = std::make_unique<session>(io, opts);
-  auto t = fetch_from(*host, blob, scratch.path / "h", listening(*r));
+  auto t = fetch_from(*net.host, net.blob, net.scratch.path / "h", listening(*net.r));
   rookery::test::run_until(io, [&] { return shared->held > 0; });
   const auto met = std::chrono::steady_clock::now();
-  t->handle().connect_peer(listening(*s));
+  t->handle().connect_peer(listening(*net.s));
   for (int i = 0; i < 200 && !t->complete(); ++i) io.run_for(std::chrono::milliseconds(50));
   REQUIRE(t->complete());
   const auto took = std::chrono::steady_clock::now() - met;
   INFO(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   CHECK(took < std::chrono::seconds(6));
-  CHECK(host->second_requests().held > 0);
-  CHECK(host->second_requests().sent > 0);
+  CHECK(net.host->second_requests().held > 0);
+  CHECK(net.host->second_requests().sent > 0);
   CHECK(t->handle().status().total_redundant_bytes == 0);
   t.reset();
-  host.reset();
-  s.reset();
-  r.reset();
-  io.restart();
-  io.poll();
-  CHECK(file_text(scratch.path / "h" / blob.d.hex()) == blob.content);
+  CHECK(net.stop() == net.blob.content);
 }
 
 // ---- the origin's piece dealer ------------------------------------------------------

@@ -20,12 +20,12 @@ std::uint64_t block_key(const lt::peer_request& r) {
          static_cast<std::uint32_t>(r.start);
 }
 
-// One torrent's requests on the wire, shared by its peer plugins (libtorrent's network thread).
 struct first_request {
   std::uint32_t peer;    ///< the peer asked for the block first
   clock::time_point at;  ///< when
 };
 
+// One torrent's requests on the wire, shared by its peer plugins (libtorrent's network thread).
 struct requests {
   std::unordered_map<std::uint64_t, first_request> asked;  ///< blocks on their way
   std::unordered_map<std::uint64_t, int> held;  ///< blocks with second requests held: how many

@@ -4,7 +4,6 @@
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -20,6 +19,11 @@ std::uint64_t block_key(const lt::peer_request& r) {
          static_cast<std::uint32_t>(r.start);
 }
 
+struct held_block {
+  int requests = 0;      ///< second requests held for it
+  bool arrived = false;  ///< it came meanwhile
+};
+
 struct first_request {
   std::uint32_t peer;    ///< the peer asked for the block first
   clock::time_point at;  ///< when
@@ -28,8 +32,7 @@ struct first_request {
 // One torrent's requests on the wire, shared by its peer plugins (libtorrent's network thread).
 struct requests {
   std::unordered_map<std::uint64_t, first_request> asked;  ///< blocks on their way
-  std::unordered_map<std::uint64_t, int> held;  ///< blocks with second requests held: how many
-  std::unordered_set<std::uint64_t> arrived;    ///< held blocks that came meanwhile
+  std::unordered_map<std::uint64_t, held_block> held;      ///< blocks with second requests held
   std::uint32_t next_peer = 1;
   std::chrono::milliseconds wait;
   std::shared_ptr<second_request_counters> counters;
@@ -37,9 +40,7 @@ struct requests {
   // A held request for `key` was sent or dropped.
   void release(std::uint64_t key) {
     const auto it = held.find(key);
-    if (it == held.end() || --it->second > 0) return;
-    held.erase(it);
-    arrived.erase(key);
+    if (it != held.end() && --it->second.requests == 0) held.erase(it);
   }
 };
 
@@ -63,21 +64,22 @@ class holding_peer final : public lt::peer_plugin {
       // out for `wait`. One out longer than that goes out again at once.
       if (now - it->second.at < rq_->wait) {
         held_.push_back({r, it->second.at + rq_->wait});
-        ++rq_->held[key];
+        ++rq_->held[key].requests;
         rq_->counters->held.fetch_add(1, std::memory_order_relaxed);
         return true;
       }
       return false;
     }
     rq_->asked[key] = {id_, now};
-    rq_->arrived.erase(key);  // asked again: the piece failed its check
+    // Asked again: the piece failed its check.
+    if (const auto h = rq_->held.find(key); h != rq_->held.end()) h->second.arrived = false;
     return false;
   }
 
   bool on_piece(const lt::peer_request& r, lt::span<char const>) override {
     const auto key = block_key(r);
     rq_->asked.erase(key);
-    if (rq_->held.contains(key)) rq_->arrived.insert(key);
+    if (const auto h = rq_->held.find(key); h != rq_->held.end()) h->second.arrived = true;
     return false;
   }
 
@@ -97,7 +99,7 @@ class holding_peer final : public lt::peer_plugin {
     std::vector<held_request> keep;
     for (const auto& h : held_) {
       const auto key = block_key(h.r);
-      if (rq_->arrived.contains(key)) {
+      if (const auto b = rq_->held.find(key); b != rq_->held.end() && b->second.arrived) {
         rq_->counters->spared.fetch_add(1, std::memory_order_relaxed);
         rq_->release(key);
         continue;

@@ -20,7 +20,6 @@
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <stdexcept>
-#include "p2p/second_requests.hpp"
 
 #include "layers/error.hpp"
 #include "layers/small_file.hpp"

@@ -667,17 +667,28 @@ TEST_CASE("session: pieces a peer turned away are asked of the other peers that 
 
 namespace {
 
-// Host H, and peers R and S seeding the blob; H knows of neither yet and fetches into "h".
-struct host_and_two_peers {
+// A blob in a scratch directory, and the io_context the sessions of a test run on.
+struct blob_and_io {
   boost::asio::io_context io;
   const rookery::test::temp_dir scratch;
   blob_on_disk blob;
+
+  blob_and_io(const char* name, std::size_t size, unsigned seed)
+      : scratch(name), blob(scratch.path, size, seed) {}
+  // Runs what the sessions posted as they stopped.
+  void drain() {
+    io.restart();
+    io.poll();
+  }
+};
+
+// Host H, and peers R and S seeding the blob; H knows of neither yet and fetches into "h".
+struct host_and_two_peers : blob_and_io {
   std::unique_ptr<session> r, s, host;
 
   host_and_two_peers(const char* name, std::size_t size, unsigned seed,
                      const session_options& r_opts, const session_options& host_opts)
-      : scratch(name),
-        blob(scratch.path, size, seed),
+      : blob_and_io(name, size, seed),
         r(seeding(io, r_opts, blob, scratch.path)),
         s(seeding(io, loopback_host(), blob, scratch.path)),
         host(std::make_unique<session>(io, host_opts)) {}
@@ -686,8 +697,7 @@ struct host_and_two_peers {
     host.reset();
     s.reset();
     r.reset();
-    io.restart();
-    io.poll();
+    drain();
     return file_text(scratch.path / "h" / blob.d.hex());
   }
 };
@@ -770,15 +780,11 @@ TEST_CASE("end game: a held second request goes out when the first peer sends no
 namespace {
 
 // An origin dealing a blob and two hosts, A and B, that know of nothing yet.
-struct origin_and_two_hosts {
-  boost::asio::io_context io;
-  const rookery::test::temp_dir scratch;
-  blob_on_disk blob;
+struct origin_and_two_hosts : blob_and_io {
   std::unique_ptr<session> origin, host_a, host_b;
 
   origin_and_two_hosts(const char* name, std::size_t size, unsigned seed)
-      : scratch(name),
-        blob(scratch.path, size, seed),
+      : blob_and_io(name, size, seed),
         origin(seeding(io, dealing_origin(), blob, scratch.path)),
         host_a(std::make_unique<session>(io, loopback_host())),
         host_b(std::make_unique<session>(io, loopback_host())) {}
@@ -787,8 +793,7 @@ struct origin_and_two_hosts {
     host_b.reset();
     host_a.reset();
     origin.reset();
-    io.restart();
-    io.poll();
+    drain();
   }
   std::string fetched(const char* dir) const {
     return file_text(scratch.path / dir / blob.d.hex());

@@ -108,6 +108,7 @@ rk_spread() { sort -g | awk '{a[NR] = $1} END {print a[1], a[int((NR + 1) / 2)],
 #   --delete               lets clients delete manifests and blobs
 #   --htpasswd REALM FILE  basic authentication against FILE, challenges naming REALM
 #   --notify URL SECRET    sends push notifications to URL with "Authorization: Bearer SECRET"
+#                          (examples/registry-notifications.yml)
 rk_registry_config() {
   local data=$1 addr=$2 http_secret='' delete='' auth='' notify=''
   shift 2
@@ -117,7 +118,11 @@ rk_registry_config() {
       --delete) delete=", delete: {enabled: true}"; shift ;;
       --htpasswd) auth="auth: {htpasswd: {realm: $2, path: $3}}"; shift 3 ;;
       --notify)
-        notify="notifications: {endpoints: [{name: rookery, url: \"$2\", headers: {Authorization: [\"Bearer $3\"]}, timeout: 2s, threshold: 10, backoff: 1s}]}"
+        # examples/registry-notifications.yml with this URL and secret, so the example is what runs.
+        notify=$(sed -e "s#http://seeder.example.internal:5060/v1/notifications#$2#" \
+          -e "s#REPLACE-WITH-THE-NOTIFY-SECRET#$3#" \
+          "$(dirname "${BASH_SOURCE[0]}")/../../examples/registry-notifications.yml") || return 1
+        grep -qF "url: $2" <<<"$notify" || { echo "rk_registry_config: the notifications example changed" >&2; return 1; }
         shift 3
         ;;
       *) echo "rk_registry_config: unknown option $1" >&2; return 2 ;;

@@ -5,6 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 ROOKERY_BUILD=${ROOKERY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
+RK_EXAMPLES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples" && pwd)
 RK_TMP=$(mktemp -d /tmp/rookery-it.XXXXXX)
 RK_PIDS=()
 # The secrets every seeder started here is given: the registry sends the first with its
@@ -233,17 +234,13 @@ push_manifest() {
 }
 
 # podman_mirror REGISTRY PROXY_PORT: podman_ (below) reads a registries.conf that sends pulls of
-# REGISTRY through the proxy on PROXY_PORT.
+# REGISTRY through the proxy on PROXY_PORT: examples/podman-registries.conf with those two
+# addresses, and the registry marked insecure (the tests' registries speak plain HTTP).
 podman_mirror() {
-  cat > "$RK_TMP/registries.conf" <<TOML
-[[registry]]
-location = "$1"
-insecure = true
-
-[[registry.mirror]]
-location = "127.0.0.1:$2"
-insecure = true
-TOML
+  sed -e "s/^location = \"registry.example.internal\"$/location = \"$1\"\ninsecure = true/" \
+    -e "s/127.0.0.1:5050/127.0.0.1:$2/" "$RK_EXAMPLES/podman-registries.conf" > "$RK_TMP/registries.conf"
+  grep -q "^location = \"$1\"" "$RK_TMP/registries.conf" && grep -q "127.0.0.1:$2" "$RK_TMP/registries.conf" \
+    || fail "examples/podman-registries.conf no longer names the registry and the proxy it did"
 }
 
 # podman_ ARGS...: podman with a private vfs store under RK_TMP and podman_mirror's config.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# containerd (ctr) pulls through rookery-proxy configured as a hosts.toml mirror: containerd
-# sends ?ns=<registry>, the proxy picks that upstream from its allow-list and echoes it.
+# containerd (ctr) pulls through rookery-proxy configured as a hosts.toml mirror (the example in
+# examples/containerd): containerd sends ?ns=<registry>, the proxy picks that upstream from its
+# allow-list and echoes it.
 source "$(dirname "$0")/lib.sh"
 
 rp=$(free_port); pp=$(free_port)
@@ -10,13 +11,10 @@ start_proxy px "$pp" --upstream "$registry=http://$registry" --log-level debug
 make_image "$RK_TMP/img" v1 2 200000
 push_image "$RK_TMP/img" v1 "$registry/demo/app:v1"
 
-mkdir -p "$RK_TMP/certs.d/$registry"
-cat > "$RK_TMP/certs.d/$registry/hosts.toml" <<TOML
-server = "http://$registry"
-
-[host."http://127.0.0.1:$pp"]
-  capabilities = ["pull", "resolve"]
-TOML
+# The example every registry falls under (certs.d/_default), with the proxy's port.
+mkdir -p "$RK_TMP/certs.d/_default"
+sed "s/127.0.0.1:5050/127.0.0.1:$pp/" "$RK_EXAMPLES/containerd/certs.d/_default/hosts.toml" \
+  > "$RK_TMP/certs.d/_default/hosts.toml"
 start_containerd ctrd
 ctr --address "$CTR_ADDRESS" images pull --hosts-dir "$RK_TMP/certs.d" --snapshotter native \
   "$registry/demo/app:v1" > "$RK_TMP/ctr.log" 2>&1 || fail "ctr pull: $(tail -5 "$RK_TMP/ctr.log")"

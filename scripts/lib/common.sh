@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Bash helpers shared by the integration tests, the network-namespace testbed, the benchmarks and
-# scripts/quickstart. Source it: it only defines functions (and RK_LIB_DIR); it starts nothing,
-# sets no traps and leaves the caller's shell options alone. Every function works under
+# scripts/quickstart. Source it: it only defines functions (and RK_LIB_DIR, RK_EXAMPLES); it starts
+# nothing, sets no traps and leaves the caller's shell options alone. Every function works under
 # `set -euo pipefail`, and every wait is bounded.
 #
 # Where a caller sets RK_NETNS (e.g. `RK_NETNS=rk-tb-origin rk_metric ...`), the functions that
@@ -9,6 +9,7 @@
 # Files are always the caller's: helpers that make a file's text print it, the caller writes it.
 
 RK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RK_EXAMPLES=$(cd "$RK_LIB_DIR/../../examples" && pwd)
 
 # rk_run CMD...: CMD, inside network namespace $RK_NETNS when that is set.
 rk_run() {
@@ -121,7 +122,7 @@ rk_registry_config() {
         # examples/registry-notifications.yml with this URL and secret, so the example is what runs.
         notify=$(sed -e "s#http://seeder.example.internal:5060/v1/notifications#$2#" \
           -e "s#REPLACE-WITH-THE-NOTIFY-SECRET#$3#" \
-          "$(dirname "${BASH_SOURCE[0]}")/../../examples/registry-notifications.yml") || return 1
+          "$RK_EXAMPLES/registry-notifications.yml") || return 1
         grep -qF "url: $2" <<<"$notify" || { echo "rk_registry_config: the notifications example changed" >&2; return 1; }
         shift 3
         ;;

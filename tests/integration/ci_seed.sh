@@ -4,7 +4,7 @@
 # registry sends no notifications here: only the step makes the seeder seed). With a wrong
 # operator token the step fails, so the pipeline does too.
 source "$(dirname "$0")/lib.sh"
-step=$(dirname "$0")/../../examples/ci/push-and-seed
+step=$RK_EXAMPLES/ci/push-and-seed
 
 rp=$(free_port); sp=$(free_port)
 start_registry reg "$rp"

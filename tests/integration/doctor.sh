@@ -8,7 +8,7 @@
 # the latency histograms, and every metric the Grafana dashboard uses exists in them.
 source "$(dirname "$0")/lib.sh"
 ROOKERY=$ROOKERY_BUILD/cli/rookery
-DASHBOARD=$(dirname "$0")/../../examples/grafana/rookery.json
+DASHBOARD=$RK_EXAMPLES/grafana/rookery.json
 
 rp=$(free_port); sp=$(free_port); p1=$(free_port); p2=$(free_port)
 reg=127.0.0.1:$rp

@@ -4,7 +4,7 @@
 # of every flag and value. The check is shown to fail: a copy of the examples with an unknown
 # flag in a unit, or a bad value in a manifest, is refused and named.
 source "$(dirname "$0")/lib.sh"
-examples=$(cd "$(dirname "$0")/../../examples" && pwd)
+examples=$RK_EXAMPLES
 checker=$(dirname "$0")/example_flags.py
 
 python3 "$checker" "$ROOKERY_BUILD" "$examples" > "$RK_TMP/checked.txt" || fail "$(cat "$RK_TMP/checked.txt")"

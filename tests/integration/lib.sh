@@ -5,7 +5,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 ROOKERY_BUILD=${ROOKERY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
-RK_EXAMPLES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples" && pwd)
 RK_TMP=$(mktemp -d /tmp/rookery-it.XXXXXX)
 RK_PIDS=()
 # The secrets every seeder started here is given: the registry sends the first with its

@@ -6,7 +6,7 @@
 # The proxy must have served every blob, each fetched once from the registry, and `rookery doctor`
 # must find that daemon.json pointing at the proxy.
 source "$(dirname "$0")/lib.sh"
-example=$(dirname "$0")/../../examples/docker-daemon.json
+example=$RK_EXAMPLES/docker-daemon.json
 
 dir=$RK_TMP/docker
 mkdir -p "$dir/exec"

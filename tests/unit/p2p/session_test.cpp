@@ -18,6 +18,7 @@
 
 #include "layers/error.hpp"
 #include "layers/layer_torrent.hpp"
+#include "p2p/wire.hpp"
 #include "tests/unit/run_until.hpp"
 #include "tests/unit/temp_dir.hpp"
 
@@ -593,13 +594,7 @@ class holding_peer final : public lt::peer_plugin {
   std::vector<lt::peer_request> held_;
 };
 
-struct holding_torrent final : lt::torrent_plugin {
-  explicit holding_torrent(std::shared_ptr<holding> h) : holding_(std::move(h)) {}
-  std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override {
-    return std::make_shared<holding_peer>(holding_, pc);
-  }
-  std::shared_ptr<holding> holding_;
-};
+using holding_torrent = rookery::p2p::per_connection<holding_peer, holding>;
 
 }  // namespace
 
